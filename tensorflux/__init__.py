@@ -1,0 +1,45 @@
+"""tensorflux: TensorFlow's 2016 dataflow system. `import tensorflux as tf`.
+
+This module only re-exports: each public name is defined once, in the module that owns it
+(see docs/ARCHITECTURE.md). Op modules list their public names in `__all__`.
+"""
+# Framework: dtypes, shapes, graphs, errors.
+from tensorflux.framework.dtypes import *  # noqa: F401,F403
+from tensorflux.framework.dtypes import DType, as_dtype  # noqa: F401
+from tensorflux.framework.tensor_shape import (  # noqa: F401
+    Dimension, TensorShape, dimension_value)
+from tensorflux.framework.ops import (  # noqa: F401
+    Graph, Operation, Tensor, IndexedSlices, GraphKeys, get_default_graph, reset_default_graph,
+    get_default_session, name_scope, op_scope, control_dependencies, device, colocate_with,
+    convert_to_tensor, convert_n_to_tensor, convert_to_tensor_or_indexed_slices,
+    get_collection, get_collection_ref, add_to_collection, add_to_collections,
+    register_tensor_conversion_function)
+from tensorflux.framework.device import DeviceSpec  # noqa: F401
+from tensorflux.framework.registry import (  # noqa: F401
+    RegisterGradient, NotDifferentiable, NoGradient)
+from tensorflux.framework import errors  # noqa: F401
+from tensorflux.framework.protos import (  # noqa: F401
+    ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunOptions, RunMetadata, GraphDef,
+    NodeDef, AttrValue, Summary, Event, SessionLog, HistogramProto, MetaGraphDef)
+
+# Ops.
+from tensorflux.ops.constant_op import *  # noqa: F401,F403
+from tensorflux.ops.array_ops import *  # noqa: F401,F403
+from tensorflux.ops.math_ops import *  # noqa: F401,F403
+from tensorflux.ops.state_ops import *  # noqa: F401,F403
+from tensorflux.ops.control_flow_ops import *  # noqa: F401,F403
+from tensorflux.ops.variables import *  # noqa: F401,F403
+from tensorflux.autodiff.gradients import gradients  # noqa: F401
+
+# Runtime.
+from tensorflux.runtime.session import Session, InteractiveSession  # noqa: F401
+
+# Namespaces.
+from tensorflux import nn  # noqa: F401
+from tensorflux import train  # noqa: F401
+from tensorflux.platform import app  # noqa: F401
+from tensorflux.platform import flags  # noqa: F401
+from tensorflux.platform import gfile  # noqa: F401
+from tensorflux.platform import tf_logging as logging  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,73 @@
+"""Shape-function building blocks shared by op modules (no op definitions here)."""
+from tensorflux.framework import dtypes
+from tensorflux.framework import tensor_shape
+
+FLOATS = frozenset({dtypes.float16, dtypes.bfloat16, dtypes.float32, dtypes.float64})
+COMPLEX = frozenset({dtypes.complex64, dtypes.complex128})
+INTS = frozenset({dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64, dtypes.uint8,
+                  dtypes.uint16, dtypes.uint32, dtypes.uint64})
+SIGNED = FLOATS | COMPLEX | frozenset({dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64})
+REALS = FLOATS | INTS
+NUMBERS = REALS | COMPLEX
+INDEX = frozenset({dtypes.int32, dtypes.int64})
+ALL = NUMBERS | frozenset({dtypes.bool, dtypes.string})
+
+
+def unchanged_shape(op):
+    """Output 0 has the shape of input 0."""
+    return op.inputs[0].get_shape()
+
+
+def scalar_shape(op):
+    return tensor_shape.scalar()
+
+
+def unknown_shapes(op):
+    return [tensor_shape.unknown_shape() for _ in op.outputs]
+
+
+def broadcast_shape(shape_x, shape_y):
+    """The NumPy-broadcast of two static shapes; ValueError naming both if incompatible."""
+    if shape_x.ndims is None or shape_y.ndims is None:
+        return tensor_shape.unknown_shape()
+    x, y = shape_x.as_list(), shape_y.as_list()
+    n = max(len(x), len(y))
+    x = [1] * (n - len(x)) + x
+    y = [1] * (n - len(y)) + y
+    dims = []
+    for a, b in zip(x, y):
+        if a == 1:
+            dims.append(b)
+        elif b == 1:
+            dims.append(a)
+        elif a is None or b is None:
+            dims.append(a if b is None else b)
+        elif a == b:
+            dims.append(a)
+        else:
+            raise ValueError(f"Incompatible shapes for broadcasting: {shape_x} and {shape_y}")
+    return tensor_shape.TensorShape(dims)
+
+
+def broadcast_binary_shape(op):
+    return broadcast_shape(op.inputs[0].get_shape(), op.inputs[1].get_shape())
+
+
+def merged_input_shapes(op):
+    """All inputs must share one shape (e.g. AddN); returns it."""
+    shape = tensor_shape.unknown_shape()
+    for t in op.inputs:
+        try:
+            shape = shape.merge_with(t.get_shape())
+        except ValueError:
+            raise ValueError("all inputs must have the same shape, got "
+                             + ", ".join(str(i.get_shape()) for i in op.inputs)) from None
+    return shape
+
+
+def normalize_axis(axis, ndims, what="axis"):
+    """`axis` in [0, ndims); ValueError naming the valid range otherwise."""
+    if not -ndims <= axis < max(ndims, 1):
+        raise ValueError(f"{what} {axis} is out of range for a tensor of rank {ndims}; "
+                         f"expected in [{-ndims}, {ndims})")
+    return axis % ndims if ndims else 0

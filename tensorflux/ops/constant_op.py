@@ -1,0 +1,55 @@
+"""Const: a value baked into the graph (`tf.constant`)."""
+import numpy as np
+
+from tensorflux.framework import dtypes
+from tensorflux.framework import ops
+from tensorflux.framework import registry
+from tensorflux.framework import tensor_shape
+from tensorflux.framework import tensor_util
+
+__all__ = [
+    "constant",
+]
+
+Const = registry.register_op("Const", outputs=["output: dtype"],
+                             attrs={"value": "tensor", "dtype": "type"})
+Const.not_differentiable()
+
+
+@Const.shape
+def _const_shape(op):
+    return tensor_shape.TensorShape(op.get_attr("value").shape)
+
+
+@Const.kernel("CPU")
+def _const_kernel(ctx):
+    return ctx.attrs["value"]
+
+
+@tensor_util.register_constant_folder("Const")
+def _fold_const(tensor):
+    return tensor.op.get_attr("value")
+
+
+def constant(value, dtype=None, shape=None, name="Const", verify_shape=False):
+    """A constant tensor holding `value` (a Python or NumPy value), optionally of `shape`."""
+    array = tensor_util.to_numpy(value, dtype)
+    if shape is not None:
+        array = tensor_util.reshape_to(array, shape, verify_shape)
+    array = np.array(array, copy=True)  # the graph owns its constants
+    array.setflags(write=False)
+    graph = ops.get_default_graph()
+    op = graph.create_op("Const", [], [dtypes.as_dtype(array.dtype) if array.dtype != object
+                                       else dtypes.string],
+                         name=name, attrs={"value": array,
+                                           "dtype": dtypes.string if array.dtype == object
+                                           else dtypes.as_dtype(array.dtype)})
+    return op.outputs[0]
+
+
+def _convert_python_value(value, dtype=None, name=None, as_ref=False):
+    return constant(value, dtype=dtype, name=name or "Const")
+
+
+ops.register_tensor_conversion_function((list, tuple, int, float, bool, complex, str, bytes,
+                                         np.ndarray, np.generic), _convert_python_value, 200)
