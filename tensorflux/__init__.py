@@ -29,6 +29,12 @@ from tensorflux.ops.math_ops import *  # noqa: F401,F403
 from tensorflux.ops.state_ops import *  # noqa: F401,F403
 from tensorflux.ops.control_flow_ops import *  # noqa: F401,F403
 from tensorflux.ops.variables import *  # noqa: F401,F403
+from tensorflux.ops.nn_ops import *  # noqa: F401,F403
+from tensorflux.ops.random_ops import *  # noqa: F401,F403
+from tensorflux.ops.clip_ops import *  # noqa: F401,F403
+from tensorflux.ops.init_ops import *  # noqa: F401,F403
+from tensorflux.ops.variable_scope import *  # noqa: F401,F403
+from tensorflux.ops.script_ops import *  # noqa: F401,F403
 from tensorflux.autodiff.gradients import gradients  # noqa: F401
 
 # Runtime.
@@ -41,5 +47,6 @@ from tensorflux.platform import app  # noqa: F401
 from tensorflux.platform import flags  # noqa: F401
 from tensorflux.platform import gfile  # noqa: F401
 from tensorflux.platform import tf_logging as logging  # noqa: F401
+from tensorflux.platform import test  # noqa: F401
 
 __version__ = "0.1.0"

@@ -89,12 +89,8 @@ class Tensor:
                         f"control flow ops such as tf.cond to execute subgraphs (tensor {self.name})")
 
     def __iter__(self):
-        dims = self._shape.dims
-        if dims is None or not dims or dims[0].value is None:
-            raise TypeError(f"Tensor {self.name} with shape {self._shape} is not iterable: its "
-                            "first dimension must be statically known")
-        from tensorflux.ops import array_ops
-        return iter(array_ops.unstack(self, num=dims[0].value))
+        # Replaced by array_ops (unstack along dimension 0) when the ops are loaded.
+        raise TypeError(f"Tensor {self.name} is not iterable")
 
     @staticmethod
     def _override_operator(operator, func):
@@ -839,20 +835,17 @@ def convert_to_tensor(value, dtype=None, name=None, as_ref=False, preferred_dtyp
         return value  # a ref tensor given to a value input is read by the executor
     for _, base_type, func in _TENSOR_CONVERSION_FUNCS:
         if isinstance(value, base_type):
+            if preferred_dtype is not None and dtype is None:
+                try:
+                    return func(value, dtype=dtypes.as_dtype(preferred_dtype), name=name,
+                                as_ref=as_ref)
+                except (TypeError, ValueError):
+                    pass
             result = func(value, dtype=dtype, name=name, as_ref=as_ref)
             if result is not NotImplemented:
                 return result
-    if preferred_dtype is not None and dtype is None:
-        try:
-            return _constant(value, dtypes.as_dtype(preferred_dtype), name)
-        except (TypeError, ValueError):
-            pass
-    return _constant(value, dtype, name)
-
-
-def _constant(value, dtype, name):
-    from tensorflux.ops import constant_op
-    return constant_op.constant(value, dtype=dtype, name=name or "Const")
+    raise TypeError(f"Cannot convert {value!r:.80} of type {type(value).__name__} to a Tensor "
+                    "(no conversion function is registered for that type)")
 
 
 def convert_n_to_tensor(values, dtype=None, name=None):

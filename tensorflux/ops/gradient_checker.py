@@ -1,0 +1,207 @@
+"""Gradient checking: the symbolic Jacobian of y w.r.t. x next to a central-difference one.
+
+`compute_gradient(x, x_shape, y, y_shape)` returns (theoretical, numerical), each a 2-D array
+of shape [x_size, y_size] whose entry [i, j] is dy_j/dx_i (x and y flattened in row-major
+order), as TensorFlow's `tf.test.compute_gradient` documents. The graph runs in the default
+session; without one, a temporary session on y's graph is used.
+"""
+import numpy as np
+
+from tensorflux.framework import ops
+from tensorflux.framework.ops import IndexedSlicesValue
+
+__all__ = ["compute_gradient", "compute_gradient_error"]
+
+
+def _size(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _check_dtype(tensor, what):
+    dtype = tensor.dtype.base_dtype
+    if not (dtype.is_floating or dtype.is_complex):
+        raise TypeError(f"compute_gradient needs a floating point {what}; {tensor.name} has "
+                        f"dtype {dtype.name}")
+    if dtype.is_complex:
+        raise TypeError(f"compute_gradient does not support complex {what} ({tensor.name}, "
+                        f"{dtype.name}) yet")
+    return dtype
+
+
+def _dense(value, shape):
+    """A fetched gradient as a dense array of `shape` (sums repeated IndexedSlices rows)."""
+    if isinstance(value, IndexedSlicesValue):
+        dense = np.zeros(shape, dtype=np.asarray(value.values).dtype)
+        np.add.at(dense, np.asarray(value.indices), np.asarray(value.values))
+        return dense
+    return np.asarray(value)
+
+
+def _theoretical_jacobian(sess, x, x_shape, x_data, y, y_shape, dx, dy, feed):
+    """Row-by-row backprop of one-hot dy: jacobian[:, j] = d y_j / d x."""
+    y_size = _size(y_shape)
+    x_size = _size(x_shape)
+    jacobian = np.zeros((x_size, y_size), dtype=x.dtype.base_dtype.as_numpy_dtype)
+    if dx is None or y_size == 0 or x_size == 0:
+        return jacobian  # y does not depend on x (or nothing to check)
+    dy_data = np.zeros(y_shape, dtype=y.dtype.base_dtype.as_numpy_dtype)
+    flat_dy = dy_data.reshape(-1)
+    run_feed = dict(feed)
+    run_feed[x] = x_data
+    for j in range(y_size):
+        flat_dy[:] = 0
+        flat_dy[j] = 1
+        run_feed[dy] = dy_data
+        grad = _dense(sess.run(dx, run_feed), x_shape)
+        jacobian[:, j] = grad.reshape(-1)
+    return jacobian
+
+
+def _numerical_jacobian(sess, x, x_shape, x_data, y, y_shape, delta, feed):
+    """Central differences: jacobian[i, :] = (y(x + delta e_i) - y(x - delta e_i)) / 2 delta."""
+    x_size = _size(x_shape)
+    y_size = _size(y_shape)
+    np_dtype = x.dtype.base_dtype.as_numpy_dtype
+    jacobian = np.zeros((x_size, y_size), dtype=np_dtype)
+    run_feed = dict(feed)
+    x_pos = np.array(x_data, dtype=np_dtype)
+    flat = x_pos.reshape(-1)
+    for i in range(x_size):
+        original = flat[i]
+        flat[i] = original + delta
+        run_feed[x] = x_pos
+        y_plus = np.asarray(sess.run(y, run_feed), dtype=np.float64)
+        flat[i] = original - delta
+        run_feed[x] = x_pos
+        y_minus = np.asarray(sess.run(y, run_feed), dtype=np.float64)
+        flat[i] = original
+        jacobian[i, :] = ((y_plus - y_minus) / (2 * delta)).reshape(-1)
+    return jacobian
+
+
+def _check_shape(tensor, shape, what):
+    static = tensor.get_shape()
+    if not static.is_compatible_with(shape):
+        raise ValueError(f"compute_gradient: {what} {tensor.name} has static shape {static}, "
+                         f"incompatible with the given {what}_shape {list(shape)}")
+
+
+def _init_value(x, x_shape, x_init_value):
+    np_dtype = x.dtype.base_dtype.as_numpy_dtype
+    if x_init_value is None:
+        return np.random.random_sample(x_shape).astype(np_dtype)
+    value = np.asarray(x_init_value, dtype=np_dtype)
+    if tuple(value.shape) != tuple(x_shape):
+        raise ValueError(f"x_init_value for {x.name} has shape {value.shape}, required "
+                         f"x_shape {tuple(x_shape)}")
+    return value.copy()
+
+
+def _as_tensor(value):
+    if isinstance(value, ops.Tensor):
+        return value
+    if hasattr(value, "_as_graph_element"):
+        return value._as_graph_element()
+    return ops.convert_to_tensor(value)
+
+
+class _SessionFor:
+    """The default session, or a temporary one on `graph` closed on exit."""
+
+    def __init__(self, graph):
+        self._graph = graph
+        self._own = None
+
+    def __enter__(self):
+        sess = ops.get_default_session()
+        if sess is not None and sess.graph is self._graph:
+            return sess
+        from tensorflux.runtime.session import Session
+        self._own = Session(graph=self._graph)
+        return self._own
+
+    def __exit__(self, *exc):
+        if self._own is not None:
+            self._own.close()
+        return False
+
+
+def _jacobians_for_list(xs, x_shapes, y, y_shape, x_init_values, delta, init_targets,
+                        extra_feed_dict):
+    if len(xs) != len(x_shapes):
+        raise ValueError(f"compute_gradient: {len(xs)} tensors in x but {len(x_shapes)} "
+                         "shapes in x_shape")
+    if x_init_values is None:
+        x_init_values = [None] * len(xs)
+    elif len(x_init_values) != len(xs):
+        raise ValueError(f"compute_gradient: {len(xs)} tensors in x but {len(x_init_values)} "
+                         "values in x_init_value")
+    xs = [_as_tensor(x) for x in xs]
+    y = _as_tensor(y)
+    for x, x_shape in zip(xs, x_shapes):
+        _check_dtype(x, "x")
+        _check_shape(x, x_shape, "x")
+    _check_dtype(y, "y")
+    _check_shape(y, y_shape, "y")
+    graph = y.graph
+    feed = dict(extra_feed_dict or {})
+    with graph.as_default(), _SessionFor(graph) as sess:
+        if init_targets is not None:
+            sess.run(init_targets)
+        from tensorflux.autodiff.gradients import gradients
+        from tensorflux.ops import array_ops
+        dy = array_ops.placeholder(y.dtype.base_dtype, shape=list(y_shape), name="grad_check_dy")
+        dxs = gradients(y, xs, grad_ys=dy)
+        data = [_init_value(x, s, v) for x, s, v in zip(xs, x_shapes, x_init_values)]
+        results = []
+        for i, (x, x_shape, dx) in enumerate(zip(xs, x_shapes, dxs)):
+            base = dict(feed)
+            for j, (other, value) in enumerate(zip(xs, data)):
+                if j != i:
+                    base[other] = value
+            theoretical = _theoretical_jacobian(sess, x, x_shape, data[i], y, y_shape, dx, dy,
+                                                base)
+            numerical = _numerical_jacobian(sess, x, x_shape, data[i], y, y_shape, delta, base)
+            results.append((theoretical, numerical))
+    return results
+
+
+def compute_gradient(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3, init_targets=None,
+                     extra_feed_dict=None):
+    """The theoretical and numerical Jacobians of `y` with respect to `x`.
+
+    Args:
+      x: a tensor, or a list of tensors (then x_shape and x_init_value are lists too).
+      x_shape: the shape of x (each x).
+      y: the tensor to differentiate.
+      y_shape: the shape of y.
+      x_init_value: the value(s) at which to differentiate; random in [0, 1) by default.
+      delta: the central-difference step.
+      init_targets: ops to run first (e.g. variable initializers).
+      extra_feed_dict: more feeds (placeholders y depends on).
+
+    Returns:
+      (theoretical, numerical), each an array [x_size, y_size]; a list of such pairs if x is
+      a list.
+    """
+    if isinstance(x, (list, tuple)):
+        return _jacobians_for_list(list(x), list(x_shape), y, y_shape, x_init_value, delta,
+                                   init_targets, extra_feed_dict)
+    inits = None if x_init_value is None else [x_init_value]
+    return _jacobians_for_list([x], [x_shape], y, y_shape, inits, delta, init_targets,
+                               extra_feed_dict)[0]
+
+
+def compute_gradient_error(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3,
+                           init_targets=None, extra_feed_dict=None):
+    """The largest absolute difference between theoretical and numerical Jacobian entries."""
+    result = compute_gradient(x, x_shape, y, y_shape, x_init_value, delta, init_targets,
+                              extra_feed_dict)
+    pairs = result if isinstance(x, (list, tuple)) else [result]
+    error = 0.0
+    for theoretical, numerical in pairs:
+        if theoretical.size:
+            diff = np.abs(theoretical.astype(np.float64) - numerical.astype(np.float64))
+            error = max(error, float(np.max(diff)))
+    return error
+
