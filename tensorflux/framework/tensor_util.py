@@ -218,6 +218,8 @@ def make_tensor_proto(values, dtype=None, shape=None, verify_shape=False):
         return values
     if dtype is not None:
         dtype = dtypes.as_dtype(dtype).base_dtype
+    if isinstance(values, np.ndarray) and not values.dtype.isnative:
+        values = values.astype(values.dtype.newbyteorder("="))  # as_dtype wants native order
     array = to_numpy(values, dtype)
     dtype = dtype or (dtypes.string if array.dtype == object else dtypes.as_dtype(array.dtype))
     field, _ = _typed_field(dtype)

@@ -1,8 +1,8 @@
 """Event files for TensorBoard: TFRecord-framed `Event` protos written by a background thread.
 
-The file is `events.out.tfevents.{seconds:010d}.{hostname}[suffix]` in the log directory; its
-first record is `Event(wall_time, file_version="brain.Event:2")`, which TensorBoard reads to
-know the format.
+The file is `events.out.tfevents.{seconds:010d}.{hostname}[suffix]` in the log directory
+(".NNN" appended if that name is taken); its first record is `Event(wall_time,
+file_version="brain.Event:2")`, which TensorBoard reads to know the format.
 """
 import os
 import queue
@@ -18,13 +18,14 @@ _CLOSE = object()  # queue sentinel: write what is left, flush, stop
 
 
 def _open_new_file(logdir, filename_suffix):
-    """Creates a new event file; one made in the same second gets a ".N" before the suffix
-    rather than being overwritten."""
+    """Creates a new event file. One made in the same second as an existing one gets ".N"
+    appended rather than overwriting it, so that it sorts after it (TensorBoard reads a run's
+    files in name order)."""
     base = os.path.join(logdir,
                         f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}")
     suffix = filename_suffix or ""
     for attempt in range(1000):
-        path = base + (f".{attempt}" if attempt else "") + suffix
+        path = base + suffix + (f".{attempt:03d}" if attempt else "")
         try:
             return path, open(path, "xb")
         except FileExistsError:

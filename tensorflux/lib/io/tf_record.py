@@ -232,8 +232,8 @@ def _read_exactly(stream, size, path, offset, what):
                                    f"reading {what} at offset {offset}: {e}") from None
     if len(data) != size:
         raise errors.DataLossError(None, None, f"Truncated record in {path} at offset "
-                                   f"{offset}: {what} needs {size} bytes, file has "
-                                   f"{len(data)}")
+                                   f"{offset}: {what}: needed {size} bytes, the file has "
+                                   f"{len(data)} more")
     return data
 
 
@@ -246,13 +246,14 @@ def _read_record(stream, path, offset):
                                    f"at offset {offset}: {e}") from None
     if not first:
         return None
-    header = first + _read_exactly(stream, _HEADER.size - 1, path, offset + 1, "the header")
+    header = first + _read_exactly(stream, _HEADER.size - 1, path, offset,
+                                   f"the rest of the {_HEADER.size}-byte header")
     length, length_crc = _HEADER.unpack(header)
     if masked_crc32c(header[:8]) != length_crc:
         raise errors.DataLossError(None, None, f"Corrupted record in {path} at offset "
                                    f"{offset}: the CRC of the length field does not match")
-    body = _read_exactly(stream, length + _FOOTER.size, path, offset + _HEADER.size,
-                         f"a record of {length} bytes plus its CRC")
+    body = _read_exactly(stream, length + _FOOTER.size, path, offset,
+                         f"{length} data bytes plus a {_FOOTER.size}-byte CRC")
     data, (data_crc,) = body[:length], _FOOTER.unpack(body[length:])
     if masked_crc32c(data) != data_crc:
         raise errors.DataLossError(None, None, f"Corrupted record in {path} at offset "
