@@ -26,6 +26,9 @@ from tensorflux.framework.protos import (  # noqa: F401
 from tensorflux.ops.constant_op import *  # noqa: F401,F403
 from tensorflux.ops.array_ops import *  # noqa: F401,F403
 from tensorflux.ops.math_ops import *  # noqa: F401,F403
+from tensorflux.ops.reduction_ops import *  # noqa: F401,F403
+from tensorflux.ops.linalg_ops import *  # noqa: F401,F403
+from tensorflux.ops.segment_ops import *  # noqa: F401,F403
 from tensorflux.ops.state_ops import *  # noqa: F401,F403
 from tensorflux.ops.control_flow_ops import *  # noqa: F401,F403
 from tensorflux.ops.variables import *  # noqa: F401,F403
@@ -35,7 +38,10 @@ from tensorflux.ops.clip_ops import *  # noqa: F401,F403
 from tensorflux.ops.init_ops import *  # noqa: F401,F403
 from tensorflux.ops.variable_scope import *  # noqa: F401,F403
 from tensorflux.ops.script_ops import *  # noqa: F401,F403
+from tensorflux.ops.summary_ops import *  # noqa: F401,F403
 from tensorflux.autodiff.gradients import gradients  # noqa: F401
+from tensorflux.framework.importer import import_graph_def  # noqa: F401
+from tensorflux.framework import graph_util  # noqa: F401
 
 # Runtime.
 from tensorflux.runtime.session import Session, InteractiveSession  # noqa: F401
@@ -43,6 +49,8 @@ from tensorflux.runtime.session import Session, InteractiveSession  # noqa: F401
 # Namespaces.
 from tensorflux import nn  # noqa: F401
 from tensorflux import train  # noqa: F401
+from tensorflux import summary  # noqa: F401
+from tensorflux.lib.io import tf_record as python_io  # noqa: F401
 from tensorflux.platform import app  # noqa: F401
 from tensorflux.platform import flags  # noqa: F401
 from tensorflux.platform import gfile  # noqa: F401

@@ -172,5 +172,19 @@ def _densify(grad):
     return math_ops.unsorted_segment_sum(grad.values, grad.indices, grad.dense_shape[0])
 
 
+def _indexed_slices_to_tensor(value, dtype=None, name=None, as_ref=False):
+    """Lets an IndexedSlices gradient flow into any op expecting a dense tensor (TF does this)."""
+    if dtype is not None and not dtype.is_compatible_with(value.dtype):
+        raise ValueError(f"Tensor conversion requested dtype {dtype.name} for IndexedSlices with "
+                         f"dtype {value.dtype.name}")
+    if value.dense_shape is None:
+        raise ValueError(f"Tensor conversion requested for IndexedSlices without dense_shape: "
+                         f"{value}")
+    return _densify(value)
+
+
+ops.register_tensor_conversion_function(ops.IndexedSlices, _indexed_slices_to_tensor)
+
+
 def hessians(ys, xs, name="hessians", **kwargs):
     raise NotImplementedError("tf.hessians is not supported yet")

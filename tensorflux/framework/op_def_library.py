@@ -83,9 +83,6 @@ def _want_dtype(arg, attrs):
 
 def _convert_one(arg, value, attrs, op_def, op_name, dtype_hint=None):
     want = _want_dtype(arg, attrs) or dtype_hint
-    if isinstance(value, ops.IndexedSlices):
-        raise TypeError(f"{op_def.name} op '{op_name}': input '{arg.name}' cannot take "
-                        "IndexedSlices; convert it to a dense tensor first")
     try:
         tensor = ops.convert_to_tensor(value, dtype=want, as_ref=arg.is_ref)
     except (TypeError, ValueError) as e:

@@ -23,6 +23,7 @@ from tensorboard.compat.proto import (  # noqa: F401  (re-exported)
     tensor_pb2,
     tensor_shape_pb2,
     types_pb2,
+    variable_pb2,
     versions_pb2,
 )
 
@@ -60,3 +61,4 @@ TensorProto = tensor_pb2.TensorProto
 TensorShapeProto = tensor_shape_pb2.TensorShapeProto
 DataType = types_pb2.DataType
 VersionDef = versions_pb2.VersionDef
+VariableDef = variable_pb2.VariableDef

@@ -3,7 +3,7 @@
 `compute_gradient(x, x_shape, y, y_shape)` returns (theoretical, numerical), each a 2-D array
 of shape [x_size, y_size] whose entry [i, j] is dy_j/dx_i (x and y flattened in row-major
 order), as TensorFlow's `tf.test.compute_gradient` documents. The graph runs in the default
-session; without one, a temporary session on y's graph is used.
+session, as in TensorFlow.
 """
 import numpy as np
 
@@ -100,30 +100,26 @@ def _init_value(x, x_shape, x_init_value):
 def _as_tensor(value):
     if isinstance(value, ops.Tensor):
         return value
-    if hasattr(value, "_as_graph_element"):
-        return value._as_graph_element()
     return ops.convert_to_tensor(value)
 
 
-class _SessionFor:
-    """The default session, or a temporary one on `graph` closed on exit."""
+def _feed_tensor(x):
+    """The tensor to feed for x: a variable's value (its snapshot), else x itself."""
+    if not isinstance(x, ops.Tensor) and hasattr(x, "value") and hasattr(x, "_ref"):
+        return x.value()
+    return _as_tensor(x)
 
-    def __init__(self, graph):
-        self._graph = graph
-        self._own = None
 
-    def __enter__(self):
-        sess = ops.get_default_session()
-        if sess is not None and sess.graph is self._graph:
-            return sess
-        from tensorflux.runtime.session import Session
-        self._own = Session(graph=self._graph)
-        return self._own
-
-    def __exit__(self, *exc):
-        if self._own is not None:
-            self._own.close()
-        return False
+def _default_session_for(graph):
+    """The default session, which must run `graph` (as TensorFlow requires)."""
+    sess = ops.get_default_session()
+    if sess is None:
+        raise ValueError("compute_gradient runs in the default session; call it inside "
+                         "`with tf.Session():` (or a TestCase's test_session())")
+    if sess.graph is not graph:
+        raise ValueError("compute_gradient: the default session runs another graph than the "
+                         "one holding y")
+    return sess
 
 
 def _jacobians_for_list(xs, x_shapes, y, y_shape, x_init_values, delta, init_targets,
@@ -136,7 +132,8 @@ def _jacobians_for_list(xs, x_shapes, y, y_shape, x_init_values, delta, init_tar
     elif len(x_init_values) != len(xs):
         raise ValueError(f"compute_gradient: {len(xs)} tensors in x but {len(x_init_values)} "
                          "values in x_init_value")
-    xs = [_as_tensor(x) for x in xs]
+    grad_targets = list(xs)
+    xs = [_feed_tensor(x) for x in xs]
     y = _as_tensor(y)
     for x, x_shape in zip(xs, x_shapes):
         _check_dtype(x, "x")
@@ -145,14 +142,17 @@ def _jacobians_for_list(xs, x_shapes, y, y_shape, x_init_values, delta, init_tar
     _check_shape(y, y_shape, "y")
     graph = y.graph
     feed = dict(extra_feed_dict or {})
-    with graph.as_default(), _SessionFor(graph) as sess:
+    data = [_init_value(x, s, v) for x, s, v in zip(xs, x_shapes, x_init_values)]
+    sess = _default_session_for(graph)
+    with graph.as_default():
         if init_targets is not None:
             sess.run(init_targets)
         from tensorflux.autodiff.gradients import gradients
         from tensorflux.ops import array_ops
         dy = array_ops.placeholder(y.dtype.base_dtype, shape=list(y_shape), name="grad_check_dy")
-        dxs = gradients(y, xs, grad_ys=dy)
-        data = [_init_value(x, s, v) for x, s, v in zip(xs, x_shapes, x_init_values)]
+        # Through an Identity: gradient functions may add control dependencies on grad.op,
+        # and the session would then run the fed placeholder's own op.
+        dxs = gradients(y, grad_targets, grad_ys=array_ops.identity(dy))
         results = []
         for i, (x, x_shape, dx) in enumerate(zip(xs, x_shapes, dxs)):
             base = dict(feed)
@@ -171,7 +171,7 @@ def compute_gradient(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3, init
     """The theoretical and numerical Jacobians of `y` with respect to `x`.
 
     Args:
-      x: a tensor, or a list of tensors (then x_shape and x_init_value are lists too).
+      x: a tensor or variable, or a list of them (then x_shape and x_init_value are lists).
       x_shape: the shape of x (each x).
       y: the tensor to differentiate.
       y_shape: the shape of y.

@@ -1,39 +1,41 @@
-"""Math ops: element-wise arithmetic with broadcasting, reductions, matrix products.
+"""Math ops: element-wise arithmetic with broadcasting, comparisons, Select, AddN, Cast.
 
 Binary element-wise ops are declared through `_binary_op`; their gradients go through the one
-`unbroadcast` helper, which sums a broadcast gradient back to each input's shape.
+`unbroadcast` helper, which sums a broadcast gradient back to each input's shape. Reductions live
+in reduction_ops, matrix products in linalg_ops and segment sums in segment_ops; their Python
+functions are re-exported here, so `math_ops.reduce_sum`, `math_ops.matmul`, ... keep working.
 """
 import numpy as np
 
 from tensorflux.framework import dtypes
+from tensorflux.framework import errors
 from tensorflux.framework import ops
 from tensorflux.framework import registry
-from tensorflux.framework import tensor_shape
-from tensorflux.framework import tensor_util
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
+# Re-exports (defined in their own op-family modules; none of them imports math_ops at load time).
+from tensorflux.ops.linalg_ops import (  # noqa: F401
+    matmul, batch_matmul, matrix_inverse, matrix_determinant)
+from tensorflux.ops.reduction_ops import (  # noqa: F401
+    reduce_sum, reduce_mean, reduce_max, reduce_min, reduce_prod, reduce_all, reduce_any,
+    count_nonzero, argmax, argmin, broadcast_to_shape)
+from tensorflux.ops.segment_ops import unsorted_segment_sum, segment_sum  # noqa: F401
 
 __all__ = [
-    "add",
-    "subtract",
-    "multiply",
-    "realdiv",
-    "negative",
-    "square",
-    "sub",
-    "mul",
-    "neg",
-    "reduce_sum",
-    "matmul",
-    "batch_matmul",
-    "add_n",
-    "cast",
-    "to_float",
-    "to_double",
-    "to_int32",
-    "to_int64",
+    "add", "subtract", "multiply", "divide", "div", "truediv", "realdiv", "floordiv",
+    "floor_div", "mod", "floormod", "pow", "maximum", "minimum", "squared_difference",
+    "negative", "square", "abs", "complex_abs", "sign", "sqrt", "rsqrt", "reciprocal", "inv",
+    "exp", "log", "log1p", "tanh", "sigmoid", "sin", "cos", "floor", "ceil", "round",
+    "is_finite", "is_nan", "is_inf", "equal", "not_equal", "less", "less_equal", "greater",
+    "greater_equal", "logical_and", "logical_or", "logical_not", "logical_xor", "select",
+    "sub", "mul", "neg", "scalar_mul",
+    "add_n", "accumulate_n", "cast", "to_float", "to_double", "to_int32", "to_int64",
 ]
+
+_NUMERIC = common.FLOATS | common.COMPLEX | {dtypes.int32, dtypes.int64}
+_SIGNED_REALS = common.FLOATS | {dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64}
+_FLOATS_COMPLEX = common.FLOATS | common.COMPLEX
 
 
 # ---- the broadcast-gradient helper -----------------------------------------------------------
@@ -58,9 +60,22 @@ def _sum_to(grad, axes, shape):
         return None
     if axes:
         grad = reduce_sum(grad, axes)
-    if grad.get_shape().as_list() != shape:
+    if grad.get_shape().ndims is None or grad.get_shape().as_list() != shape:
         grad = array_ops.reshape(grad, shape)
     return grad
+
+
+def _quiet(fn):
+    """`fn` with NumPy's floating-point warnings off (TF gives inf/nan silently)."""
+    def quiet(*args):
+        with np.errstate(all="ignore"):
+            return fn(*args)
+    return quiet
+
+
+def _as_type(result, dtype):
+    result = np.asarray(result)
+    return result if result.dtype == dtype else result.astype(dtype)
 
 
 def _binary_op(name, allowed, numpy_fn, out_type=None):
@@ -69,30 +84,28 @@ def _binary_op(name, allowed, numpy_fn, out_type=None):
     op_def = registry.register_op(name, inputs=["x: T", "y: T"], outputs=outputs,
                                   attrs={"T": allowed})
     op_def.shape(common.broadcast_binary_shape)
+    if numpy_fn is None:
+        return op_def
     if out_type:
-        op_def.kernel("CPU")(lambda ctx, x, y: numpy_fn(x, y))
+        op_def.kernel("CPU")(lambda ctx, x, y: np.asarray(numpy_fn(x, y)))
     else:
-        def kernel(ctx, x, y):
-            result = numpy_fn(x, y)
-            dtype = ctx.attrs["T"].as_numpy_dtype
-            return result if result.dtype == dtype else result.astype(dtype)
-        op_def.kernel("CPU")(kernel)
+        op_def.kernel("CPU")(
+            lambda ctx, x, y: _as_type(numpy_fn(x, y), ctx.attrs["T"].as_numpy_dtype))
     return op_def
 
 
-def _unary_op(name, allowed, numpy_fn):
-    op_def = registry.register_op(name, inputs=["x: T"], outputs=["y: T"], attrs={"T": allowed})
+def _unary_op(name, allowed, numpy_fn, out_type=None):
+    outputs = [f"y: {out_type}"] if out_type else ["y: T"]
+    op_def = registry.register_op(name, inputs=["x: T"], outputs=outputs, attrs={"T": allowed})
     op_def.shape(common.unchanged_shape)
-
-    def kernel(ctx, x):
-        result = numpy_fn(x)
-        dtype = ctx.attrs["T"].as_numpy_dtype
-        return result if result.dtype == dtype else result.astype(dtype)
-    op_def.kernel("CPU")(kernel)
+    if out_type:
+        op_def.kernel("CPU")(lambda ctx, x: np.asarray(numpy_fn(x)))
+    else:
+        op_def.kernel("CPU")(lambda ctx, x: _as_type(numpy_fn(x), ctx.attrs["T"].as_numpy_dtype))
     return op_def
 
 
-# ---- Add / Sub / Mul / RealDiv --------------------------------------------------------------
+# ---- Add / Sub / Mul / RealDiv / Div / FloorDiv / FloorMod ----------------------------------
 Add = _binary_op("Add", common.NUMBERS | {dtypes.string}, np.add)
 
 
@@ -118,7 +131,7 @@ def _mul_grad(op, grad):
     return unbroadcast(op, grad * y, x * grad)
 
 
-RealDiv = _binary_op("RealDiv", common.NUMBERS, np.true_divide)
+RealDiv = _binary_op("RealDiv", common.NUMBERS, _quiet(np.true_divide))
 
 
 @RealDiv.gradient
@@ -127,6 +140,180 @@ def _realdiv_grad(op, grad):
     return unbroadcast(op, grad / y, grad * (negative(x) / square(y)))
 
 
+def _int_divisor_check(ctx, y):
+    if y.dtype.kind in "iu" and not np.all(y):
+        raise errors.InvalidArgumentError(None, ctx.op, "Integer division by zero: divisor "
+                                                        f"of {ctx.op.name} must be non-zero")
+
+
+Div = _binary_op("Div", common.NUMBERS, None)
+
+
+@Div.kernel("CPU")
+def _div_kernel(ctx, x, y):
+    _int_divisor_check(ctx, y)
+    fn = np.floor_divide if x.dtype.kind in "iu" else np.true_divide
+    return _as_type(_quiet(fn)(x, y), ctx.attrs["T"].as_numpy_dtype)
+
+
+@Div.gradient
+def _div_grad(op, grad):
+    if not (op.inputs[0].dtype.is_floating or op.inputs[0].dtype.is_complex):
+        return [None, None]
+    return _realdiv_grad(op, grad)
+
+
+FloorDiv = _binary_op("FloorDiv", common.REALS, None)
+FloorDiv.not_differentiable()
+
+
+@FloorDiv.kernel("CPU")
+def _floordiv_kernel(ctx, x, y):
+    _int_divisor_check(ctx, y)
+    return _as_type(_quiet(np.floor_divide)(x, y), ctx.attrs["T"].as_numpy_dtype)
+
+
+FloorMod = _binary_op("FloorMod", common.REALS, None)
+
+
+@FloorMod.kernel("CPU")
+def _floormod_kernel(ctx, x, y):
+    _int_divisor_check(ctx, y)
+    return _as_type(_quiet(np.mod)(x, y), ctx.attrs["T"].as_numpy_dtype)
+
+
+@FloorMod.gradient
+def _floormod_grad(op, grad):
+    x, y = op.inputs
+    return unbroadcast(op, grad, grad * negative(floordiv(x, y)))
+
+
+# ---- Pow / Maximum / Minimum / SquaredDifference --------------------------------------------
+Pow = _binary_op("Pow", _NUMERIC, _quiet(np.power))
+
+
+@Pow.gradient
+def _pow_grad(op, grad):
+    x, y = op.inputs
+    z = op.outputs[0]
+    if not (x.dtype.is_floating or x.dtype.is_complex):
+        return [None, None]
+    gx = grad * y * pow(x, y - 1)
+    safe_log = select(greater(x, 0), log(select(greater(x, 0), x, array_ops.ones_like(x))),
+                      array_ops.zeros_like(x))
+    return unbroadcast(op, gx, grad * z * safe_log)
+
+
+Maximum = _binary_op("Maximum", common.REALS, np.maximum)
+Minimum = _binary_op("Minimum", common.REALS, np.minimum)
+
+
+def _select_grad_pair(op, grad, x_wins):
+    # x_wins has the broadcast shape of x and y, which is grad's shape.
+    zeros = array_ops.zeros_like(grad)
+    return unbroadcast(op, select(x_wins, grad, zeros), select(x_wins, zeros, grad))
+
+
+@Maximum.gradient
+def _maximum_grad(op, grad):
+    x, y = op.inputs
+    return _select_grad_pair(op, grad, greater_equal(x, y))
+
+
+@Minimum.gradient
+def _minimum_grad(op, grad):
+    x, y = op.inputs
+    return _select_grad_pair(op, grad, less_equal(x, y))
+
+
+SquaredDifference = _binary_op("SquaredDifference", _NUMERIC,
+                               lambda x, y: np.square(np.subtract(x, y)))
+
+
+@SquaredDifference.gradient
+def _squared_difference_grad(op, grad):
+    x, y = op.inputs
+    with ops.control_dependencies([grad.op]):
+        gx = grad * (2 * (x - y))
+    return unbroadcast(op, gx, negative(gx))
+
+
+# ---- comparisons and logic (bool outputs, not differentiable) -------------------------------
+def _comparison(name, allowed, numpy_fn):
+    op_def = _binary_op(name, allowed, numpy_fn, out_type="bool")
+    op_def.not_differentiable()
+    return op_def
+
+
+Equal = _comparison("Equal", common.ALL, np.equal)
+NotEqual = _comparison("NotEqual", common.ALL, np.not_equal)
+Less = _comparison("Less", common.REALS, np.less)
+LessEqual = _comparison("LessEqual", common.REALS, np.less_equal)
+Greater = _comparison("Greater", common.REALS, np.greater)
+GreaterEqual = _comparison("GreaterEqual", common.REALS, np.greater_equal)
+
+
+def _logical_binary(name, numpy_fn):
+    op_def = registry.register_op(name, inputs=["x: bool", "y: bool"], outputs=["z: bool"])
+    op_def.shape(common.broadcast_binary_shape)
+    op_def.not_differentiable()
+    op_def.kernel("CPU")(lambda ctx, x, y: np.asarray(numpy_fn(x, y)))
+    return op_def
+
+
+LogicalAnd = _logical_binary("LogicalAnd", np.logical_and)
+LogicalOr = _logical_binary("LogicalOr", np.logical_or)
+LogicalNot = registry.register_op("LogicalNot", inputs=["x: bool"], outputs=["y: bool"])
+LogicalNot.shape(common.unchanged_shape)
+LogicalNot.not_differentiable()
+LogicalNot.kernel("CPU")(lambda ctx, x: np.asarray(np.logical_not(x)))
+
+
+# ---- Select ---------------------------------------------------------------------------------
+Select = registry.register_op("Select", inputs=["condition: bool", "t: T", "e: T"],
+                              outputs=["output: T"])
+
+
+@Select.shape
+def _select_shape(op):
+    cond, t, e = (i.get_shape() for i in op.inputs)
+    try:
+        out = t.merge_with(e)
+    except ValueError:
+        raise ValueError(f"'t' and 'e' must have the same shape, got {t} and {e}") from None
+    if cond.ndims == 1 and out.ndims is not None and out.ndims > 1:
+        ok = cond[0].is_compatible_with(out[0])
+    else:
+        ok = cond.ndims in (None, 0) or cond.is_compatible_with(out)
+    if not ok:
+        raise ValueError(f"'condition' must be a scalar, a vector of size {out[:1]} or have the "
+                         f"shape {out} of 't' and 'e', got {cond}")
+    return out
+
+
+@Select.gradient
+def _select_grad(op, grad):
+    zeros = array_ops.zeros_like(grad)
+    cond = op.inputs[0]
+    return [None, select(cond, grad, zeros), select(cond, zeros, grad)]
+
+
+@Select.kernel("CPU")
+def _select_kernel(ctx, cond, t, e):
+    if cond.ndim == 1 and t.ndim > 1:
+        if cond.shape[0] != t.shape[0]:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"condition vector of size {cond.shape[0]} must match the first "
+                              f"dimension of 't' with shape {t.shape}")
+        cond = cond.reshape((-1,) + (1,) * (t.ndim - 1))
+    elif cond.ndim and cond.shape != t.shape or t.shape != e.shape:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"'condition' {cond.shape}, 't' {t.shape} and 'e' {e.shape} must have "
+                          "the same shape (or condition a scalar or vector)")
+    return np.asarray(np.where(cond, t, e))
+
+
+# ---- unary ops ------------------------------------------------------------------------------
 Neg = _unary_op("Neg", common.SIGNED, np.negative)
 
 
@@ -145,6 +332,64 @@ def _square_grad(op, grad):
         return [grad * (2.0 * x if x.dtype.is_floating else 2 * x)]
 
 
+Abs = _unary_op("Abs", _SIGNED_REALS, np.abs)
+Abs.gradient(lambda op, grad: [grad * sign(op.inputs[0])])
+ComplexAbs = registry.register_op("ComplexAbs", inputs=["x: T"], outputs=["y: Tout"],
+                                  attrs={"T": registry.Attr("type", dtypes.complex64,
+                                                            allowed=common.COMPLEX),
+                                         "Tout": registry.Attr("type", dtypes.float32,
+                                                               allowed=common.FLOATS)})
+ComplexAbs.shape(common.unchanged_shape)
+ComplexAbs.kernel("CPU")(lambda ctx, x: _as_type(np.abs(x), ctx.attrs["Tout"].as_numpy_dtype))
+
+
+@ComplexAbs.gradient
+def _complex_abs_grad(op, grad):
+    x, y = op.inputs[0], op.outputs[0]
+    dtype = x.dtype.base_dtype
+    nonzero = cast(not_equal(y, 0), y.dtype.base_dtype)
+    return [cast(grad * nonzero / (y + 1 - nonzero), dtype) * x]
+
+
+Sign = _unary_op("Sign", common.SIGNED, np.sign)
+Sign.gradient(lambda op, grad: [array_ops.zeros_like(op.inputs[0])])
+Sqrt = _unary_op("Sqrt", _FLOATS_COMPLEX, _quiet(np.sqrt))
+Sqrt.gradient(lambda op, grad: [grad * (0.5 / op.outputs[0])])
+Rsqrt = _unary_op("Rsqrt", _FLOATS_COMPLEX, _quiet(lambda x: 1 / np.sqrt(x)))
+Rsqrt.gradient(lambda op, grad: [grad * (-0.5 * op.outputs[0] * square(op.outputs[0]))])
+
+
+def _reciprocal_grad(op, grad):
+    return [negative(grad) * square(op.outputs[0])]
+
+
+Reciprocal = _unary_op("Reciprocal", _NUMERIC, _quiet(np.reciprocal))
+Reciprocal.gradient(_reciprocal_grad)
+Inv = _unary_op("Inv", _NUMERIC, _quiet(np.reciprocal))  # TF 0.9's name for Reciprocal
+Inv.gradient(_reciprocal_grad)
+Exp = _unary_op("Exp", _FLOATS_COMPLEX, _quiet(np.exp))
+Exp.gradient(lambda op, grad: [grad * op.outputs[0]])
+Log = _unary_op("Log", _FLOATS_COMPLEX, _quiet(np.log))
+Log.gradient(lambda op, grad: [grad * reciprocal(op.inputs[0])])
+Log1p = _unary_op("Log1p", _FLOATS_COMPLEX, _quiet(np.log1p))
+Log1p.gradient(lambda op, grad: [grad * reciprocal(1 + op.inputs[0])])
+Tanh = _unary_op("Tanh", _FLOATS_COMPLEX, np.tanh)
+Tanh.gradient(lambda op, grad: [grad * (1 - square(op.outputs[0]))])
+Sigmoid = _unary_op("Sigmoid", _FLOATS_COMPLEX, lambda x: 0.5 * (np.tanh(0.5 * x) + 1))
+Sigmoid.gradient(lambda op, grad: [grad * (op.outputs[0] * (1 - op.outputs[0]))])
+Sin = _unary_op("Sin", _FLOATS_COMPLEX, np.sin)
+Sin.gradient(lambda op, grad: [grad * cos(op.inputs[0])])
+Cos = _unary_op("Cos", _FLOATS_COMPLEX, np.cos)
+Cos.gradient(lambda op, grad: [negative(grad) * sin(op.inputs[0])])
+Floor = _unary_op("Floor", common.FLOATS, np.floor).not_differentiable()
+Ceil = _unary_op("Ceil", common.FLOATS, np.ceil).not_differentiable()
+Round = _unary_op("Round", _NUMERIC - common.COMPLEX, np.round).not_differentiable()  # half-even
+IsFinite = _unary_op("IsFinite", common.FLOATS, np.isfinite, out_type="bool").not_differentiable()
+IsNan = _unary_op("IsNan", common.FLOATS, np.isnan, out_type="bool").not_differentiable()
+IsInf = _unary_op("IsInf", common.FLOATS, np.isinf, out_type="bool").not_differentiable()
+
+
+# ---- Python API: element-wise -----------------------------------------------------------------
 def add(x, y, name=None):
     return apply_op("Add", x, y, name=name)
 
@@ -161,6 +406,68 @@ def realdiv(x, y, name=None):
     return apply_op("RealDiv", x, y, name=name)
 
 
+def div(x, y, name=None):
+    """TF 1.x `tf.div`: floor division for integers, true division for floats."""
+    return apply_op("Div", x, y, name=name)
+
+
+_TRUEDIV_TYPES = {dtypes.int8: dtypes.float32, dtypes.uint8: dtypes.float32,
+                  dtypes.int16: dtypes.float32, dtypes.uint16: dtypes.float32,
+                  dtypes.int32: dtypes.float64, dtypes.int64: dtypes.float64}
+
+
+def truediv(x, y, name=None):
+    """x / y with integers cast to floats first (int8/16 -> float32, int32/64 -> float64)."""
+    with ops.name_scope(name, "truediv", [x, y]) as scope:
+        x, y = _convert_pair(x, y)
+        if x.dtype.base_dtype != y.dtype.base_dtype:
+            raise TypeError(f"x and y must have the same dtype, got {x.dtype.base_dtype.name} "
+                            f"!= {y.dtype.base_dtype.name}")
+        to = _TRUEDIV_TYPES.get(x.dtype.base_dtype)
+        if to is not None:
+            x, y = cast(x, to), cast(y, to)
+        return realdiv(x, y, name=scope)
+
+
+def _convert_pair(x, y):
+    """Converts two operands, giving a Python value the dtype of the other (tensor) operand."""
+    if isinstance(x, ops.Tensor) == isinstance(y, ops.Tensor):
+        return ops.convert_to_tensor(x, name="x"), ops.convert_to_tensor(y, name="y")
+    if isinstance(y, ops.Tensor):
+        return ops.convert_to_tensor(x, dtype=y.dtype.base_dtype, name="x"), y
+    return x, ops.convert_to_tensor(y, dtype=x.dtype.base_dtype, name="y")
+
+
+def divide(x, y, name=None):
+    """x / y in Python 3 semantics (truediv)."""
+    return truediv(x, y, name=name)
+
+
+def floordiv(x, y, name=None):
+    return apply_op("FloorDiv", x, y, name=name)
+
+
+def floormod(x, y, name=None):
+    """x % y with Python's sign convention (the result has the sign of y)."""
+    return apply_op("FloorMod", x, y, name=name)
+
+
+def pow(x, y, name=None):  # noqa: A001 - TF's name
+    return apply_op("Pow", x, y, name=name)
+
+
+def maximum(x, y, name=None):
+    return apply_op("Maximum", x, y, name=name)
+
+
+def minimum(x, y, name=None):
+    return apply_op("Minimum", x, y, name=name)
+
+
+def squared_difference(x, y, name=None):
+    return apply_op("SquaredDifference", x, y, name=name)
+
+
 def negative(x, name=None):
     return apply_op("Neg", x, name=name)
 
@@ -169,172 +476,80 @@ def square(x, name=None):
     return apply_op("Square", x, name=name)
 
 
-sub, mul, neg = subtract, multiply, negative
+def abs(x, name=None):  # noqa: A001 - TF's name
+    """|x|; complex inputs give their real magnitude (ComplexAbs)."""
+    x = ops.convert_to_tensor(x, name="x")
+    if x.dtype.is_complex:
+        tout = dtypes.float64 if x.dtype.base_dtype == dtypes.complex128 else dtypes.float32
+        return apply_op("ComplexAbs", x, Tout=tout, name=name)
+    return apply_op("Abs", x, name=name)
 
 
-# ---- reductions ---------------------------------------------------------------------------
-def _reduction_shape(op):
-    in_shape = op.inputs[0].get_shape()
-    axes = tensor_util.constant_value(op.inputs[1])
-    keep = op.get_attr("keep_dims")
-    if in_shape.ndims is None:
-        return tensor_shape.unknown_shape()
-    if axes is None:
-        return tensor_shape.unknown_shape(in_shape.ndims if keep else None)
-    n = in_shape.ndims
-    axes = {common.normalize_axis(int(a), n, "reduction axis") for a in np.ravel(axes)}
-    dims = in_shape.as_list() if n else []
-    if keep:
-        return tensor_shape.TensorShape([1 if i in axes else d for i, d in enumerate(dims)])
-    return tensor_shape.TensorShape([d for i, d in enumerate(dims) if i not in axes])
+def _unary_api(op_type, doc):
+    def fn(x, name=None):
+        return apply_op(op_type, x, name=name)
+    fn.__name__, fn.__doc__ = op_type.lower(), doc
+    return fn
 
 
-def _reduction_op(name, allowed, numpy_fn):
-    op_def = registry.register_op(name, inputs=["input: T", "reduction_indices: Tidx"],
-                                  outputs=["output: T"],
-                                  attrs={"keep_dims": False, "T": allowed,
-                                         "Tidx": registry.Attr("type", dtypes.int32,
-                                                               allowed=common.INDEX)})
-    op_def.shape(_reduction_shape)
-
-    def kernel(ctx, x, axes):
-        axis = tuple(int(a) for a in np.ravel(axes))
-        result = numpy_fn(x, axis=axis, keepdims=ctx.attrs["keep_dims"])
-        return np.asarray(result, dtype=ctx.attrs["T"].as_numpy_dtype)
-    op_def.kernel("CPU")(kernel)
-    return op_def
-
-
-Sum = _reduction_op("Sum", common.NUMBERS, np.sum)
-
-
-def _reduced_shape(x, axes):
-    """x's shape with the reduced axes set to 1 (to broadcast a reduction's gradient back)."""
-    x_shape = array_ops.shape(x)
-    static_in = tensor_util.constant_value(x_shape)
-    static_axes = tensor_util.constant_value(axes)
-    rank = x.get_shape().ndims
-    if static_axes is not None and rank is not None:
-        keep = np.ones([rank], dtype=np.int32)
-        keep[[int(a) % max(rank, 1) for a in np.ravel(static_axes)]] = 0
-        if static_in is not None:
-            return static_in * keep + (1 - keep)
-        # [d0, d1, d2] * [1, 0, 1] + [0, 1, 0] -> [d0, 1, d2]
-        return x_shape * keep + (1 - keep)
-    rank_t = array_ops.size(x_shape)
-    axes = (axes + rank_t) % rank_t
-    return array_ops.dynamic_stitch([array_ops.range(rank_t), axes],
-                                    [x_shape, array_ops.fill(array_ops.shape(axes), 1)])
+sign = _unary_api("Sign", "-1, 0 or 1 by the sign of x.")
+sqrt = _unary_api("Sqrt", "Square root of x.")
+rsqrt = _unary_api("Rsqrt", "1 / sqrt(x).")
+reciprocal = _unary_api("Reciprocal", "1 / x.")
+exp = _unary_api("Exp", "e ** x.")
+log = _unary_api("Log", "Natural logarithm of x.")
+log1p = _unary_api("Log1p", "log(1 + x), accurate for small x.")
+tanh = _unary_api("Tanh", "Hyperbolic tangent of x.")
+sigmoid = _unary_api("Sigmoid", "1 / (1 + exp(-x)).")
+sin = _unary_api("Sin", "Sine of x.")
+cos = _unary_api("Cos", "Cosine of x.")
+floor = _unary_api("Floor", "Largest integer not greater than x.")
+ceil = _unary_api("Ceil", "Smallest integer not less than x.")
+round = _unary_api("Round", "x rounded to the nearest integer, halves to even.")  # noqa: A001
+is_finite = _unary_api("IsFinite", "True where x is neither inf nor nan.")
+is_nan = _unary_api("IsNan", "True where x is nan.")
+is_inf = _unary_api("IsInf", "True where x is +inf or -inf.")
+logical_not = _unary_api("LogicalNot", "Element-wise NOT of a bool tensor.")
+inv, complex_abs, sub, mul, neg, mod, floor_div = (reciprocal, abs, subtract, multiply,
+                                                    negative, floormod, floordiv)
 
 
-@Sum.gradient
-def _sum_grad(op, grad):
-    x = op.inputs[0]
-    kept = _reduced_shape(x, op.inputs[1])
-    return [broadcast_to_shape(array_ops.reshape(grad, kept), array_ops.shape(x)), None]
+def _binary_api(op_type, doc):
+    def fn(x, y, name=None):
+        return apply_op(op_type, x, y, name=name)
+    fn.__name__, fn.__doc__ = op_type.lower(), doc
+    return fn
 
 
-def broadcast_to_shape(x, shape):
-    """x broadcast to `shape` (a shape tensor), as a product with ones."""
-    static = tensor_util.constant_value(shape)
-    if static is not None and x.get_shape().is_fully_defined() and \
-            x.get_shape().as_list() == list(static):
-        return x
-    return x * array_ops.ones(shape, dtype=x.dtype.base_dtype)
+equal = _binary_api("Equal", "x == y element-wise (bool).")
+not_equal = _binary_api("NotEqual", "x != y element-wise (bool).")
+less = _binary_api("Less", "x < y element-wise (bool).")
+less_equal = _binary_api("LessEqual", "x <= y element-wise (bool).")
+greater = _binary_api("Greater", "x > y element-wise (bool).")
+greater_equal = _binary_api("GreaterEqual", "x >= y element-wise (bool).")
+logical_and = _binary_api("LogicalAnd", "x AND y element-wise (bool).")
+logical_or = _binary_api("LogicalOr", "x OR y element-wise (bool).")
 
 
-def _axes_arg(input_tensor, axis, reduction_indices, name):
-    if axis is not None and reduction_indices is not None:
-        raise ValueError("Can not specify both 'axis' and 'reduction_indices'.")
-    axes = axis if axis is not None else reduction_indices
-    if axes is None:
-        rank = input_tensor.get_shape().ndims
-        if rank is not None:
-            return np.arange(rank, dtype=np.int32)
-        return array_ops.range(0, array_ops.rank(input_tensor))
-    return axes
+def logical_xor(x, y, name="LogicalXor"):
+    """x XOR y element-wise (bool)."""
+    return logical_and(logical_or(x, y), logical_not(logical_and(x, y)), name=name)
 
 
-def _keep(keep_dims, keepdims):
-    if keep_dims is not None and keepdims is not None and keep_dims != keepdims:
-        raise ValueError("keep_dims and keepdims disagree")
-    return bool(keepdims if keepdims is not None else keep_dims)
+def select(condition, t, e, name=None):
+    """Elements of `t` where `condition`, else of `e`; a vector condition selects rows."""
+    return apply_op("Select", condition, t, e, name=name)
 
 
-def _reduce(op_type, input_tensor, axis, keep_dims, name, reduction_indices, keepdims):
-    x = ops.convert_to_tensor(input_tensor)
-    axes = _axes_arg(x, axis, reduction_indices, name)
-    return apply_op(op_type, x, axes, keep_dims=_keep(keep_dims, keepdims), name=name)
-
-
-def reduce_sum(input_tensor, axis=None, keep_dims=None, name=None, reduction_indices=None,
-               keepdims=None):
-    """Sum over `axis` (or all axes); 0.9's `reduction_indices` and `keep_dims` also work."""
-    return _reduce("Sum", input_tensor, axis, keep_dims, name, reduction_indices, keepdims)
-
-
-# ---- MatMul -----------------------------------------------------------------------------
-MatMul = registry.register_op("MatMul", inputs=["a: T", "b: T"], outputs=["product: T"],
-                              attrs={"transpose_a": False, "transpose_b": False,
-                                     "T": common.FLOATS | common.COMPLEX
-                                     | {dtypes.int32, dtypes.int64}})
-
-
-@MatMul.shape
-def _matmul_shape(op):
-    a = op.inputs[0].get_shape().with_rank(2)
-    b = op.inputs[1].get_shape().with_rank(2)
-    ta, tb = op.get_attr("transpose_a"), op.get_attr("transpose_b")
-    m, k1 = (a[1], a[0]) if ta else (a[0], a[1])
-    k2, n = (b[1], b[0]) if tb else (b[0], b[1])
-    if not k1.is_compatible_with(k2):
-        raise ValueError(f"inner dimensions must match, got a: {a} and b: {b} "
-                         f"(transpose_a={ta}, transpose_b={tb})")
-    return tensor_shape.TensorShape([m, n])
-
-
-@MatMul.gradient
-def _matmul_grad(op, grad):
-    a, b = op.inputs
-    ta, tb = op.get_attr("transpose_a"), op.get_attr("transpose_b")
-    if not ta and not tb:
-        return [matmul(grad, b, transpose_b=True), matmul(a, grad, transpose_a=True)]
-    if not ta and tb:
-        return [matmul(grad, b), matmul(grad, a, transpose_a=True)]
-    if ta and not tb:
-        return [matmul(b, grad, transpose_b=True), matmul(a, grad)]
-    return [matmul(b, grad, transpose_a=True, transpose_b=True),
-            matmul(grad, a, transpose_a=True, transpose_b=True)]
-
-
-@MatMul.kernel("CPU")
-def _matmul_kernel(ctx, a, b):
-    if ctx.attrs["transpose_a"]:
-        a = a.T
-    if ctx.attrs["transpose_b"]:
-        b = b.T
-    return np.matmul(a, b)
-
-
-def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
-           a_is_sparse=False, b_is_sparse=False, name=None):
-    """Matrix product of `a` and `b` (rank 2; higher ranks go to BatchMatMul)."""
-    a = ops.convert_to_tensor(a, name="a")
-    b = ops.convert_to_tensor(b, dtype=a.dtype.base_dtype, name="b")
-    ranks = (a.get_shape().ndims, b.get_shape().ndims)
-    if ranks != (2, 2) and None not in ranks and _has_batch_matmul():
-        return batch_matmul(a, b, adj_x=transpose_a or adjoint_a,
-                            adj_y=transpose_b or adjoint_b, name=name)
-    return apply_op("MatMul", a, b, transpose_a=transpose_a or adjoint_a,
-                    transpose_b=transpose_b or adjoint_b, name=name)
-
-
-def _has_batch_matmul():
-    return "BatchMatMul" in registry.registered_ops()
-
-
-def batch_matmul(x, y, adj_x=False, adj_y=False, name=None):
-    return apply_op("BatchMatMul", x, y, adj_x=adj_x, adj_y=adj_y, name=name)
+def scalar_mul(scalar, x):
+    """scalar * x for a 0-d `scalar`; keeps IndexedSlices sparse."""
+    scalar = ops.convert_to_tensor(scalar, dtype=x.dtype.base_dtype, name="scalar")
+    if scalar.get_shape().ndims not in (0, None):
+        raise ValueError(f"Only scalar multiply works, got a scalar of shape "
+                         f"{scalar.get_shape()}")
+    if isinstance(x, ops.IndexedSlices):
+        return ops.IndexedSlices(scalar * x.values, x.indices, x.dense_shape)
+    return scalar * x
 
 
 # ---- operator overloads ---------------------------------------------------------------------
@@ -348,18 +563,26 @@ def _binary_overload(fn, reverse=False):
     return method
 
 
-def _truediv(x, y, name=None):
-    """Python 3 `/`: integers are cast to floats first (TensorFlow's truediv)."""
-    x = ops.convert_to_tensor(x)
-    y = ops.convert_to_tensor(y, dtype=x.dtype.base_dtype)
-    return realdiv(x, y, name=name)
+def _logical_overload(fn):
+    def method(x, y):
+        if x.dtype.base_dtype != dtypes.bool:
+            raise TypeError(f"Operators &, |, ^ need bool tensors, got {x.dtype.base_dtype.name}"
+                            f" ({x.name})")
+        return fn(x, y)
+    return method
 
 
-for _name, _fn in (("add", add), ("sub", subtract), ("mul", multiply), ("truediv", _truediv),
-                   ("matmul", matmul)):
+for _name, _fn in (("add", add), ("sub", subtract), ("mul", multiply), ("truediv", truediv),
+                   ("floordiv", floordiv), ("mod", floormod), ("pow", pow), ("matmul", matmul),
+                   ("and", _logical_overload(logical_and)), ("or", _logical_overload(logical_or)),
+                   ("xor", _logical_overload(logical_xor))):
     ops.Tensor._override_operator(f"__{_name}__", _binary_overload(_fn))
     ops.Tensor._override_operator(f"__r{_name}__", _binary_overload(_fn, reverse=True))
+for _name, _fn in (("lt", less), ("le", less_equal), ("gt", greater), ("ge", greater_equal)):
+    ops.Tensor._override_operator(f"__{_name}__", _binary_overload(_fn))
 ops.Tensor._override_operator("__neg__", lambda self: negative(self))
+ops.Tensor._override_operator("__abs__", lambda self: abs(self))
+ops.Tensor._override_operator("__invert__", lambda self: logical_not(self))
 
 
 # ---- AddN ---------------------------------------------------------------------------------
@@ -389,6 +612,16 @@ def add_n(inputs, name=None):
     if len(inputs) == 1:
         return array_ops.identity(inputs[0], name=name) if name else inputs[0]
     return apply_op("AddN", list(inputs), name=name)
+
+
+def accumulate_n(inputs, shape=None, tensor_dtype=None, name=None):
+    """Element-wise sum of a list of tensors (computed as add_n)."""
+    if tensor_dtype is not None:
+        inputs = [ops.convert_to_tensor(t, dtype=tensor_dtype) for t in inputs]
+    result = add_n(inputs, name=name)
+    if shape is not None:
+        result.set_shape(shape)
+    return result
 
 
 # ---- Cast ---------------------------------------------------------------------------------

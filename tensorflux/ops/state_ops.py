@@ -6,6 +6,7 @@ ResourceMgr as a VariableRef. Ops taking `Ref(T)` inputs receive the VariableRef
 import numpy as np
 
 from tensorflux.framework import dtypes
+from tensorflux.framework import errors
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
 from tensorflux.framework.op_def_library import apply_op
@@ -16,6 +17,10 @@ __all__ = [
     "assign",
     "assign_add",
     "assign_sub",
+    "scatter_update",
+    "scatter_add",
+    "scatter_sub",
+    "count_up_to",
     "is_variable_initialized",
 ]
 
@@ -61,9 +66,7 @@ def _assign_shape(op):
     return ref.merge_with(value)
 
 
-@Assign.gradient
-def _assign_grad(op, grad):
-    return [None, None]
+Assign.not_differentiable()
 
 
 @Assign.kernel("CPU")
@@ -94,21 +97,26 @@ def _update_op(name, numpy_update):
         if current.shape != np.shape(value):
             raise ValueError(f"{name} requires shapes of both tensors to match. lhs shape= "
                              f"{list(current.shape)} rhs shape= {list(np.shape(value))}")
-        numpy_update(current, value)
+        with ref.lock:
+            ref.value = np.asarray(numpy_update(ref.get(), value), dtype=current.dtype)
         return ref
     op_def.kernel("CPU")(kernel)
     return op_def
 
 
-AssignAdd = _update_op("AssignAdd", lambda cur, v: np.add(cur, v, out=cur))
-AssignSub = _update_op("AssignSub", lambda cur, v: np.subtract(cur, v, out=cur))
+# Updates build a new array instead of writing into the old one: arrays already handed out
+# by Session.run (or read earlier in the step) keep their values.
+AssignAdd = _update_op("AssignAdd", np.add)
+AssignSub = _update_op("AssignSub", np.subtract)
 
 
 def assign_add(ref, value, use_locking=None, name=None):
+    """Adds `value` to the variable `ref` in place; returns the updated ref."""
     return apply_op("AssignAdd", ref, value, use_locking=use_locking, name=name)
 
 
 def assign_sub(ref, value, use_locking=None, name=None):
+    """Subtracts `value` from the variable `ref` in place; returns the updated ref."""
     return apply_op("AssignSub", ref, value, use_locking=use_locking, name=name)
 
 
@@ -125,4 +133,116 @@ def _is_initialized_kernel(ctx, ref):
 
 
 def is_variable_initialized(ref, name=None):
+    """A bool scalar: whether the variable `ref` has been initialized."""
     return apply_op("IsVariableInitialized", ref, name=name)
+
+
+# ---- Scatter updates ----------------------------------------------------------------------
+def check_indices(op_name, indices, limit):
+    """InvalidArgumentError naming `op_name` and the first index outside [0, limit)."""
+    indices = np.asarray(indices)
+    bad = (indices < 0) | (indices >= limit)
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = pos[0] if len(pos) == 1 else list(pos)
+        raise errors.InvalidArgumentError(
+            None, None, f"{op_name}: indices[{where}] = {int(indices[pos])} is not in "
+                        f"[0, {limit})")
+    return indices
+
+
+def _scatter_shape(op):
+    ref, indices, updates = (t.get_shape() for t in op.inputs)
+    if ref.ndims is not None and indices.ndims is not None and updates.ndims is not None:
+        want = indices.concatenate(ref[1:]) if ref.ndims else None
+        if want is None or not updates.is_compatible_with(want):
+            raise ValueError(f"Shapes of updates ({updates}) must equal indices.shape + "
+                             f"ref.shape[1:] for ref {ref} and indices {indices}")
+    return ref
+
+
+def _scatter_op(name, numpy_update, use_locking_default):
+    op_def = registry.register_op(
+        name, inputs=["ref: Ref(T)", "indices: Tindices", "updates: T"],
+        outputs=["output_ref: Ref(T)"],
+        attrs={"T": common.NUMBERS, "Tindices": common.INDEX,
+               "use_locking": use_locking_default}, stateful=True)
+    op_def.shape(_scatter_shape)
+    op_def.not_differentiable()
+
+    def kernel(ctx, ref, indices, updates):
+        with ref.lock:
+            current = ref.get()
+            if current.ndim == 0:
+                raise errors.InvalidArgumentError(
+                    None, None, f"{name} requires a ref of rank >= 1, got a scalar")
+            indices = check_indices(f"{name} '{ctx.op.name}'", indices, current.shape[0])
+            want = indices.shape + current.shape[1:]
+            if np.shape(updates) != want:
+                raise errors.InvalidArgumentError(
+                    None, None, f"{name} '{ctx.op.name}': updates must have shape indices.shape"
+                                f" + ref.shape[1:] = {list(want)}, got {list(np.shape(updates))}")
+            new = current.copy()
+            numpy_update(new, indices, np.asarray(updates, dtype=current.dtype))
+            ref.value = new
+        return ref
+    op_def.kernel("CPU")(kernel)
+    return op_def
+
+
+def _scatter_set(target, indices, updates):
+    target[indices] = updates
+
+
+ScatterUpdate = _scatter_op("ScatterUpdate", _scatter_set, True)
+ScatterAdd = _scatter_op("ScatterAdd", np.add.at, False)
+ScatterSub = _scatter_op("ScatterSub", np.subtract.at, False)
+
+
+def scatter_update(ref, indices, updates, use_locking=True, name=None):
+    """ref[indices, ...] = updates; returns the ref after the update."""
+    return apply_op("ScatterUpdate", ref, indices, updates, use_locking=use_locking, name=name)
+
+
+def scatter_add(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] += updates (repeated indices add up); returns the updated ref."""
+    return apply_op("ScatterAdd", ref, indices, updates, use_locking=use_locking, name=name)
+
+
+def scatter_sub(ref, indices, updates, use_locking=False, name=None):
+    """ref[indices, ...] -= updates (repeated indices add up); returns the updated ref."""
+    return apply_op("ScatterSub", ref, indices, updates, use_locking=use_locking, name=name)
+
+
+# ---- CountUpTo ---------------------------------------------------------------------------
+CountUpTo = registry.register_op(
+    "CountUpTo", inputs=["ref: Ref(T)"], outputs=["output: T"],
+    attrs={"limit": "int", "T": common.INDEX}, stateful=True)
+CountUpTo.not_differentiable()
+
+
+@CountUpTo.shape
+def _count_up_to_shape(op):
+    shape = op.inputs[0].get_shape()
+    if shape.ndims not in (None, 0):
+        raise ValueError(f"CountUpTo requires a scalar ref, got shape {shape}")
+    return tensor_shape.scalar()
+
+
+@CountUpTo.kernel("CPU")
+def _count_up_to_kernel(ctx, ref):
+    limit = ctx.attrs["limit"]
+    with ref.lock:
+        before = ref.get()
+        if before >= limit:
+            raise errors.OutOfRangeError(None, None, f"Reached limit of {limit}")
+        ref.value = np.asarray(before + 1, dtype=before.dtype)
+    return before
+
+
+def count_up_to(ref, limit, name=None):
+    """Increments the int variable `ref` until `limit`; returns the value before the increment.
+
+    Raises OutOfRangeError when run with the value already at `limit`.
+    """
+    return apply_op("CountUpTo", ref, limit=limit, name=name)

@@ -1,5 +1,6 @@
 """tf.Variable (TF 1.x reference variables) and the functions over variable collections."""
 from tensorflux.framework import dtypes
+from tensorflux.framework import meta_graph
 from tensorflux.framework import ops
 from tensorflux.framework import tensor_shape
 from tensorflux.ops import array_ops
@@ -21,6 +22,8 @@ __all__ = [
     "local_variables_initializer",
     "initialize_local_variables",
     "is_variable_initialized",
+    "report_uninitialized_variables",
+    "assert_variables_initialized",
 ]
 
 
@@ -110,7 +113,8 @@ class Variable:
     def initialized_value(self):
         """The variable's value after running its initializer (for initializing others)."""
         with ops.control_dependencies(None), ops.control_dependencies([self._initializer_op]):
-            return array_ops.identity(self._variable)
+            with ops.colocate_with(self._variable.op):
+                return array_ops.identity(self._variable)
 
     # ---- updates -------------------------------------------------------------------------
     def assign(self, value, use_locking=False):
@@ -137,8 +141,8 @@ class Variable:
         session.run(self._initializer_op, {self._initial_value: value})
 
     def to_proto(self, export_scope=None):
-        from tensorflux.framework import variable_def
-        return variable_def.to_proto(self, export_scope)
+        """This variable as a VariableDef proto (names relative to `export_scope`)."""
+        return meta_graph.variable_to_proto(self, export_scope)
 
     @staticmethod
     def from_proto(variable_def, import_scope=None):
@@ -190,6 +194,11 @@ def _variable_to_tensor(v, dtype=None, name=None, as_ref=False):
 
 
 ops.register_tensor_conversion_function(Variable, _variable_to_tensor, 0)
+
+for _key in meta_graph.VARIABLE_COLLECTIONS:
+    meta_graph.register_proto_function(
+        _key, meta_graph.VariableDef, meta_graph.variable_to_proto,
+        lambda proto, scope=None: Variable.from_proto(proto, import_scope=scope))
 
 
 # ---- collections and initializers -------------------------------------------------------------
@@ -245,4 +254,37 @@ def initialize_local_variables():
 
 
 def is_variable_initialized(variable):
+    """A bool scalar tensor: whether `variable` has been initialized."""
     return state_ops.is_variable_initialized(variable)
+
+
+def report_uninitialized_variables(var_list=None, name="report_uninitialized_variables"):
+    """A 1-D string tensor: the op names of the variables in `var_list` (default: global and
+    local variables) that are not initialized yet."""
+    from tensorflux.ops import constant_op
+    from tensorflux.ops import math_ops
+    if var_list is None:
+        var_list = global_variables() + local_variables()
+    var_list = list(var_list)
+    with ops.name_scope(name) as scope:
+        if not var_list:
+            return constant_op.constant([], dtype=dtypes.string, name=scope)
+        initialized = [state_ops.is_variable_initialized(v) for v in var_list]
+        mask = math_ops.logical_not(array_ops.stack(initialized))
+        names = constant_op.constant([v.op.name for v in var_list])
+        return array_ops.boolean_mask(names, mask, name=scope)
+
+
+def assert_variables_initialized(var_list=None):
+    """A tensor whose evaluation raises FailedPreconditionError (naming the variable) if any
+    variable in `var_list` (default: all global and local variables) is uninitialized."""
+    if var_list is None:
+        var_list = global_variables() + local_variables()
+    var_list = list(var_list)
+    if not var_list:
+        return None
+    ranks = []
+    for v in var_list:
+        with ops.colocate_with(v.op):
+            ranks.append(array_ops.rank(v._ref() if isinstance(v, Variable) else v))
+    return ranks[0] if len(ranks) == 1 else array_ops.stack(ranks)

@@ -8,6 +8,7 @@ from tensorflux.framework import dtypes
 from tensorflux.framework import ops
 from tensorflux.ops import array_ops
 from tensorflux.ops import control_flow_ops
+from tensorflux.ops import math_ops
 from tensorflux.ops import state_ops
 from tensorflux.ops import variables
 
@@ -95,7 +96,7 @@ class Optimizer:
                     if isinstance(grad, ops.Tensor):
                         update_ops.append(self._apply_dense(grad, var))
                     else:
-                        update_ops.append(self._apply_sparse(grad, var))
+                        update_ops.append(self._apply_sparse_duplicate_indices(grad, var))
             if global_step is None:
                 apply_updates = self._finish(update_ops, scope_name)
             else:
@@ -120,6 +121,10 @@ class Optimizer:
 
     def _apply_sparse(self, grad, var):
         raise NotImplementedError(f"{type(self).__name__} does not support sparse gradients")
+
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        """Sums the rows of repeated indices (TensorFlow 1.x), then calls _apply_sparse."""
+        return self._apply_sparse(_deduplicate_indexed_slices(grad), var)
 
     def _finish(self, update_ops, name_scope):
         return control_flow_ops.group(*update_ops, name=name_scope)
@@ -152,9 +157,27 @@ class Optimizer:
         return param() if callable(param) else param
 
 
+def _deduplicate_indexed_slices(grad):
+    """IndexedSlices with unique indices, the values of repeated indices summed.
+
+    Left as is when the graph ops it needs (Unique, UnsortedSegmentSum) are not available.
+    """
+    unique = getattr(array_ops, "unique", None)
+    segment_sum = getattr(math_ops, "unsorted_segment_sum", None)
+    if unique is None or segment_sum is None:
+        return grad
+    unique_indices, new_positions = unique(grad.indices)
+    summed = segment_sum(grad.values, new_positions, array_ops.shape(unique_indices)[0])
+    return ops.IndexedSlices(summed, unique_indices, grad.dense_shape)
+
+
 def _create_slot(primary, initial_value, name):
-    """A non-trainable variable colocated with `primary`, named `primary/name`."""
-    with ops.colocate_with(primary.op if hasattr(primary, "op") else primary):
+    """A non-trainable variable colocated with `primary`, named `primary/name`.
+
+    The name depends only on the primary's, not on the name scope the optimizer runs in.
+    """
+    with ops.name_scope(None), ops.colocate_with(primary.op if hasattr(primary, "op")
+                                                 else primary):
         return variables.Variable(initial_value, trainable=False,
                                   name=primary.op.name + "/" + name,
                                   dtype=dtypes.as_dtype(primary.dtype).base_dtype)

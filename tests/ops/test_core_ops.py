@@ -33,6 +33,8 @@ SPECS = [
     OpSpec("Fill", lambda v: tf.fill([2, 3], v), lambda v: np.full((2, 3), v), [((),)]),
     OpSpec("ZerosLike", tf.zeros_like, np.zeros_like, [((3, 4),), ((),)]),
     OpSpec("OnesLike", tf.ones_like, np.ones_like, [((3, 4),), ((),)]),
+    # NoOp as the gate of tf.tuple: the value passes through once the group has run.
+    OpSpec("NoOp", lambda x, y: tf.tuple([x, y])[1], lambda x, y: y, [((3,), (2, 2))]),
     OpSpec("BroadcastGradientArgs",
            lambda: tf.broadcast_gradient_args([2, 1, 3], [4, 3]),
            lambda: [np.array([1], np.int32), np.array([0], np.int32)], [()], dtypes=[tf.int32]),

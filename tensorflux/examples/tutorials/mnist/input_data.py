@@ -128,7 +128,13 @@ def _load(path, extract, **kwargs):
 
 # -- the stand-in built from scikit-learn's digits -----------------------------------------
 def _upscale_digits(images8):
-    """[N, 8, 8] values 0..16 -> [N, 28, 28] uint8: bilinear 3x to 24x24, 2-pixel border."""
+    """[N, 8, 8] values 0..16 -> [N, 28, 28] uint8: bilinear 3x to 24x24, 2-pixel border.
+
+    A contrast curve (v - 0.5) * 2, clipped to [0, 1], thins the blurred strokes so the images
+    are about as sparse as MNIST's (mean 0.11 and 22% of pixels lit; MNIST: 0.13 and 19%). With
+    the bare upscale the images are dense enough that the talk's summed loss at learning rate
+    0.01 drives softmax to exactly 0 and the loss to NaN in some runs (TensorFlow too).
+    """
     coords = np.clip((np.arange(24) + 0.5) / 3.0 - 0.5, 0, 7)  # [24] source positions
     lo = np.floor(coords).astype(np.int64)
     hi = np.minimum(lo + 1, 7)
@@ -136,7 +142,8 @@ def _upscale_digits(images8):
     rows = images8[:, lo, :] * (1 - w)[:, None] + images8[:, hi, :] * w[:, None]  # [N, 24, 8]
     full = rows[:, :, lo] * (1 - w) + rows[:, :, hi] * w  # [N, 24, 24]
     full = np.pad(full, ((0, 0), (2, 2), (2, 2)))  # [N, 28, 28]
-    return np.clip(np.round(full * (255.0 / 16.0)), 0, 255).astype(np.uint8)
+    full = np.clip((full / 16.0 - 0.5) * 2.0, 0.0, 1.0)
+    return np.round(full * 255.0).astype(np.uint8)
 
 
 def _idx_bytes(array, magic):

@@ -1,0 +1,539 @@
+"""tf.import_graph_def: adds the nodes of a GraphDef to the default graph, checking it first.
+
+Everything is checked before any op is created, and every problem found is reported at once in
+one ValueError: unknown op types (all of them), ops outside an allow-list, bad or duplicate node
+names, missing, ill-typed or disallowed attrs, malformed tensors, dangling or out-of-range
+inputs, wrong input counts and dtypes, cycles, bad `input_map` keys and `return_elements`. The
+nodes are then built once in a scratch graph (so shape errors are found too) and only then in
+the caller's graph.
+
+Defaulted attrs missing from a NodeDef are filled in; attrs unknown to the op are ignored (as
+TensorFlow does for forward compatibility); `_`-prefixed attrs are hints (`_class` colocation
+is kept and renamed with the import scope, `_output_shapes` is recomputed).
+
+For graphs from untrusted sources pass `allowed_ops=SAFE_OPS` (pure computation: no Python
+callbacks, no file, network or checkpoint ops), or a set of your own.
+"""
+import collections
+import re
+
+import numpy as np
+
+from tensorflux.framework import dtypes
+from tensorflux.framework import errors
+from tensorflux.framework import ops
+from tensorflux.framework import protos
+from tensorflux.framework import registry
+from tensorflux.framework import tensor_shape
+from tensorflux.framework.attr_values import attr_kind_of_proto, attr_value_from_proto
+
+_NODE_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\-/>]*$")
+_INPUT = re.compile(r"^(\^)?([A-Za-z0-9.][A-Za-z0-9_.\-/>]*)(?::(\d+))?$")
+MAX_TENSOR_BYTES = (1 << 31) - 1  # a decoded tensor attr may not exceed protobuf's 2 GiB
+MAX_LIST_OUTPUTS = 1 << 16  # bound on N for list outputs (Split num_split, Unpack num, ...)
+MAX_PROBLEMS_SHOWN = 100
+
+# Ops that run Python code, touch files, the network or checkpoints. Never in SAFE_OPS.
+UNSAFE_OPS = frozenset({
+    "PyFunc", "PyFuncStateless", "EagerPyFunc", "ReadFile", "WriteFile", "MatchingFiles",
+    "Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "MergeV2Checkpoints",
+    "ShardedFilename", "ShardedFilespec", "ImmutableConst", "TFRecordReader", "TFRecordReaderV2",
+    "TextLineReader", "TextLineReaderV2", "WholeFileReader", "WholeFileReaderV2",
+    "FixedLengthRecordReader", "FixedLengthRecordReaderV2", "IdentityReader", "ReaderRead",
+    "ReaderReadV2", "ReaderReadUpTo", "ReaderReadUpToV2", "ReaderRestoreState",
+    "ReaderSerializeState", "TFRecordDataset", "TextLineDataset", "FixedLengthRecordDataset",
+    "_Send", "_Recv", "_HostSend", "_HostRecv", "Print", "PrintV2", "DebugIdentity",
+    "WriteScalarSummary", "CreateSummaryFileWriter", "InitializeTableFromTextFile",
+    "InitializeTableFromTextFileV2", "LoadAndRemapMatrix", "DecodeProtoV2",
+})
+
+# Pure computation: the ops an untrusted GraphDef may use with `allowed_ops=SAFE_OPS`.
+SAFE_OPS = frozenset("""
+Abs Add AddN AddV2 ArgMax Assert ArgMin Assign AssignAdd AssignSub AvgPool AvgPoolGrad BatchMatMul
+BatchMatMulV2 BiasAdd BiasAddGrad BroadcastGradientArgs BroadcastTo Cast Ceil Concat ConcatV2
+Const Conv2D Conv2DBackpropFilter Conv2DBackpropInput Cos Cumsum DepthwiseConv2dNative Div
+DivNoNan Elu Enter Equal Erf Exit Exp ExpandDims Fill Floor FloorDiv FloorMod FusedBatchNorm
+FusedBatchNormV3 Gather GatherV2 Greater GreaterEqual Identity IdentityN InTopK
+IsVariableInitialized L2Loss LRN LeakyRelu Less LessEqual Log Log1p LogSoftmax LogicalAnd
+LogicalNot LogicalOr LoopCond MatMul Max MaxPool MaxPoolGrad Maximum Mean Merge Min Minimum Mod
+Mul Neg NextIteration NoOp NotEqual OneHot OnesLike Pack Pad PadV2 Placeholder
+PlaceholderWithDefault Pow Prod RandomShuffle RandomStandardNormal RandomUniform
+RandomUniformInt Range Rank RealDiv Reciprocal Relu Relu6 Reshape ResizeBilinear
+ResizeNearestNeighbor Rsqrt Select SelectV2 Selu Shape ShapeN Sigmoid Sign Sin Size Slice
+Softmax SoftmaxCrossEntropyWithLogits Softplus Softsign SparseSoftmaxCrossEntropyWithLogits
+Split SplitV Sqrt Square SquaredDifference Squeeze StopGradient StridedSlice StridedSliceGrad
+Sub Sum Switch Tanh Tile TopKV2 Transpose TruncatedNormal Unpack VariableV2 Where ZerosLike
+ApplyGradientDescent ApplyMomentum ApplyAdam ApplyAdagrad ApplyRMSProp ApplyAdadelta ApplyFtrl
+ScalarSummary HistogramSummary MergeSummary Tile Multinomial Cumprod Round Rint
+""".split()) - UNSAFE_OPS
+
+
+class _Node:
+    """One NodeDef as read and checked: attrs as Python values, parsed inputs, types."""
+
+    def __init__(self, node_def, index):
+        self.node_def = node_def
+        self.index = index
+        self.name = node_def.name
+        self.op_def = None
+        self.attrs = {}
+        self.data_inputs = []  # (source name, output index)
+        self.control_inputs = []  # source names
+        self.input_types = None  # expected DTypes (ref where the op takes a ref), or None
+        self.output_types = None
+
+
+# ---- public entry point ----------------------------------------------------------------------
+def import_graph_def(graph_def, input_map=None, return_elements=None, name=None, op_dict=None,
+                     producer_op_list=None, allowed_ops=None):
+    """Imports `graph_def` into the default graph.
+
+    Args:
+      graph_def: a GraphDef proto.
+      input_map: dict from tensor names in `graph_def` ("x:0", or "x" for "x:0") to Tensors of
+        the default graph that replace them.
+      return_elements: names in `graph_def` to return: "op" gives the Operation, "op:k" the
+        Tensor.
+      name: prefix for the imported names; None means "import", "" means no prefix.
+      op_dict: unused (TensorFlow's deprecated argument; ops come from the registry).
+      producer_op_list: unused; attrs unknown to an op are ignored whatever their value.
+      allowed_ops: if given, a set of op type names; any other op type is refused (see
+        SAFE_OPS for untrusted graphs).
+
+    Returns:
+      The list of elements named by `return_elements`, or None.
+
+    Raises:
+      TypeError: if graph_def is not a GraphDef, or input_map values are not Tensors.
+      ValueError: listing every problem found in the GraphDef, before anything is created.
+    """
+    del op_dict, producer_op_list  # accepted for TensorFlow compatibility
+    elements, _ = import_graph_def_and_map(graph_def, input_map, return_elements, name,
+                                           allowed_ops)
+    return elements
+
+
+def import_graph_def_and_map(graph_def, input_map=None, return_elements=None, name=None,
+                             allowed_ops=None):
+    """import_graph_def, also returning {node name in graph_def: created Operation} (the
+    created names may carry a prefix and a uniquifying suffix)."""
+    if not isinstance(graph_def, protos.GraphDef):
+        raise TypeError(f"graph_def must be a GraphDef proto, got {type(graph_def).__name__}")
+    graph = ops.get_default_graph()
+    input_map = _normalize_input_map(input_map, graph)
+    if isinstance(return_elements, str):
+        raise TypeError("return_elements must be a list of names, got the string "
+                        f"{return_elements!r}")
+    return_elements = list(return_elements) if return_elements is not None else None
+    nodes, order = _validate(graph_def, input_map, return_elements, allowed_ops, graph)
+    _dry_run(nodes, order, input_map)
+    created = _build(graph, nodes, order, input_map, name)
+    return _returned(return_elements, created), created
+
+
+def _normalize_input_map(input_map, graph):
+    result = {}
+    for key, value in (input_map or {}).items():
+        if not isinstance(key, str):
+            raise TypeError(f"input_map keys must be tensor names (str), got {key!r}")
+        if not isinstance(value, ops.Tensor):
+            raise TypeError(f"input_map must map tensor names to Tensors; {key!r} maps to "
+                            f"{type(value).__name__}")
+        if value.graph is not graph:
+            raise ValueError(f"input_map value for {key!r} ({value.name}) is not in the "
+                             "default graph")
+        result[key if ":" in key else key + ":0"] = value
+    return result
+
+
+# ---- validation ------------------------------------------------------------------------------
+def _validate(graph_def, input_map, return_elements, allowed_ops, graph):
+    problems = []
+    _check_versions(graph_def, graph, problems)
+    if graph_def.library.function:
+        names = ", ".join(f.signature.name for f in graph_def.library.function)
+        problems.append(f"the function library is not supported (functions: {names})")
+    nodes = _read_nodes(graph_def, allowed_ops, problems)
+    for node in nodes.values():
+        _check_inputs(node, nodes, input_map, problems)
+    _check_input_map(input_map, nodes, problems)
+    _check_return_elements(return_elements, nodes, problems)
+    order = _topological_order(nodes, input_map, problems)
+    _raise_if(problems, graph_def)
+    return nodes, order
+
+
+def _raise_if(problems, graph_def):
+    if not problems:
+        return
+    shown = problems[:MAX_PROBLEMS_SHOWN]
+    more = len(problems) - len(shown)
+    raise ValueError(f"Cannot import GraphDef ({len(graph_def.node)} nodes): {len(problems)} "
+                     "problem(s) found, nothing was imported:\n  - " + "\n  - ".join(shown)
+                     + (f"\n  ... and {more} more" if more else ""))
+
+
+def _check_versions(graph_def, graph, problems):
+    if not graph_def.HasField("versions"):
+        return
+    ours = graph.version_info["producer"]
+    versions = graph_def.versions
+    if versions.min_consumer > ours:
+        problems.append(f"GraphDef min_consumer {versions.min_consumer} is above this "
+                        f"consumer's version {ours}")
+    if ours in versions.bad_consumers:
+        problems.append(f"GraphDef disallows consumer version {ours} (bad_consumers "
+                        f"{list(versions.bad_consumers)})")
+
+
+def _read_nodes(graph_def, allowed_ops, problems):
+    nodes = collections.OrderedDict()
+    unknown = collections.defaultdict(list)
+    registered = registry.registered_ops()
+    for index, node_def in enumerate(graph_def.node):
+        node = _Node(node_def, index)
+        if not _NODE_NAME.match(node.name):
+            problems.append(f"node {index}: name {node.name!r} is not a valid node name")
+        elif node.name in nodes:
+            problems.append(f"duplicate node name {node.name!r} (nodes {nodes[node.name].index} "
+                            f"and {index})")
+            continue
+        nodes[node.name] = node
+        node.op_def = registered.get(node_def.op)
+        if node.op_def is None:
+            unknown[node_def.op].append(node.name)
+            continue
+        if allowed_ops is not None and node_def.op not in allowed_ops:
+            problems.append(f"node {node.name!r}: op {node_def.op} is not in the allowed op list")
+            continue
+        _read_attrs(node, problems)
+        _parse_inputs(node, problems)
+    for op_type, names in sorted(unknown.items()):
+        shown = ", ".join(repr(n) for n in names[:5]) + (" ..." if len(names) > 5 else "")
+        problems.append(f"unknown op type {op_type!r} (node{'s' if len(names) > 1 else ''} "
+                        f"{shown})")
+    return nodes
+
+
+def _read_attrs(node, problems):
+    where = f"node {node.name!r} ({node.node_def.op})"
+    bad = False
+    for attr_name, proto in node.node_def.attr.items():
+        if attr_name.startswith("_"):
+            _read_hint(node, attr_name, proto)
+            continue
+        decl = node.op_def.attrs.get(attr_name)
+        if decl is None:
+            continue  # unknown to this op version: ignored
+        try:
+            node.attrs[attr_name] = _attr_value(proto, decl)
+        except (ValueError, TypeError, errors.OpError) as e:
+            problems.append(f"{where}: attr {attr_name!r}: {e}")
+            bad = True
+    for attr_name, decl in node.op_def.attrs.items():
+        if attr_name in node.attrs or attr_name in node.node_def.attr:
+            continue
+        if decl.required:
+            problems.append(f"{where}: missing required attr {attr_name!r} (of type "
+                            f"{decl.type})")
+            bad = True
+        else:
+            node.attrs[attr_name] = decl.default
+    if not bad:
+        bad = not _check_op_specific(node, where, problems)
+    if not bad:
+        _compute_types(node, where, problems)
+
+
+def _read_hint(node, attr_name, proto):
+    if attr_name == "_output_shapes":
+        return  # recomputed by the shape functions
+    try:
+        node.attrs[attr_name] = attr_value_from_proto(proto)
+    except (ValueError, TypeError, errors.OpError):
+        pass  # a hint that does not decode is dropped
+
+
+def _attr_value(proto, decl):
+    kind = attr_kind_of_proto(proto)
+    if kind is None:
+        raise ValueError(f"holds no value, required {decl.type}")
+    if kind != decl.type and not (kind == "list" and decl.type.startswith("list(")):
+        raise TypeError(f"has kind {kind}, required {decl.type}")
+    for tensor in _tensor_protos(proto):
+        _check_tensor_size(tensor)
+    value = attr_value_from_proto(proto)
+    if decl.type in ("type", "list(type)"):
+        for dtype in value if isinstance(value, list) else [value]:
+            _check_dtype(dtype, decl)
+    elif decl.allowed is not None and value not in decl.allowed:
+        raise ValueError(f"value {value!r} is not one of the allowed values {list(decl.allowed)}")
+    if decl.type == "shape" and value.ndims is None and proto.shape.dim:
+        raise ValueError("shape has unknown_rank set and also lists dimensions")
+    return value
+
+
+def _tensor_protos(proto):
+    if proto.HasField("tensor"):
+        return [proto.tensor]
+    if proto.HasField("list"):
+        return list(proto.list.tensor)
+    return []
+
+
+def _check_tensor_size(tensor):
+    """Refuses a TensorProto whose decoded array would be unreasonably large."""
+    dims = [d.size for d in tensor.tensor_shape.dim]
+    if any(d < 0 for d in dims):
+        raise ValueError(f"tensor shape {dims} has negative dimensions")
+    dtype = dtypes.as_dtype(tensor.dtype).base_dtype
+    itemsize = 8 if dtype == dtypes.string else np.dtype(dtype.as_numpy_dtype).itemsize
+    size = 1
+    for d in dims:
+        size *= d
+    if size * itemsize > MAX_TENSOR_BYTES:
+        raise ValueError(f"tensor of shape {dims} and dtype {dtype.name} would take "
+                         f"{size * itemsize} bytes, over the {MAX_TENSOR_BYTES}-byte limit")
+
+
+def _check_dtype(dtype, decl):
+    if dtype.as_datatype_enum == 0:
+        raise ValueError("is DT_INVALID")
+    if decl.allowed is not None and dtype.base_dtype not in decl.allowed:
+        allowed = ", ".join(dtypes.as_dtype(d).name for d in decl.allowed)
+        raise TypeError(f"value {dtype.name} is not in the list of allowed values: {allowed}")
+
+
+def _check_op_specific(node, where, problems):
+    """Checks one attr against another where a mismatch would only fail when running."""
+    if node.node_def.op == "Const":
+        value, dtype = node.attrs.get("value"), node.attrs.get("dtype")
+        have = dtypes.string if value.dtype == object else dtypes.as_dtype(value.dtype)
+        if have != dtype.base_dtype:
+            problems.append(f"{where}: attr 'value' holds {have.name}, but attr 'dtype' is "
+                            f"{dtype.name}")
+            return False
+    return True
+
+
+def _arg_types(args, attrs, limit):
+    types = []
+    for arg in args:
+        if arg.type_list_attr is not None:
+            types.extend(dtypes.as_dtype(t) for t in attrs[arg.type_list_attr])
+            continue
+        dtype = arg.dtype if arg.dtype is not None else dtypes.as_dtype(attrs[arg.type_attr])
+        if arg.is_ref:
+            dtype = dtype._as_ref
+        count = attrs[arg.number_attr] if arg.number_attr else 1
+        if not isinstance(count, int) or not 0 <= count <= limit:
+            raise ValueError(f"attr {arg.number_attr!r} = {count!r} must be an int in "
+                             f"[0, {limit}]")
+        types.extend([dtype] * count)
+    return types
+
+
+def _compute_types(node, where, problems):
+    try:
+        node.input_types = _arg_types(node.op_def.inputs, node.attrs, len(node.node_def.input))
+        node.output_types = _arg_types(node.op_def.outputs, node.attrs, MAX_LIST_OUTPUTS)
+    except (ValueError, TypeError, KeyError) as e:
+        problems.append(f"{where}: {e}")
+        node.input_types = node.output_types = None
+
+
+def _parse_inputs(node, problems):
+    seen_control = False
+    for text in node.node_def.input:
+        match = _INPUT.match(text)
+        if not match:
+            problems.append(f"node {node.name!r}: input {text!r} is not a valid input name")
+            continue
+        control, source, index = match.groups()
+        if control:
+            seen_control = True
+            node.control_inputs.append(source)
+        elif seen_control:
+            problems.append(f"node {node.name!r}: data input {text!r} comes after a control "
+                            "input; control inputs ('^x') must come last")
+        else:
+            node.data_inputs.append((source, int(index or 0)))
+
+
+# ---- inputs, input_map, return_elements ------------------------------------------------------
+def _check_inputs(node, nodes, input_map, problems):
+    where = f"node {node.name!r} ({node.node_def.op})"
+    if node.input_types is not None and len(node.data_inputs) != len(node.input_types):
+        problems.append(f"{where}: has {len(node.data_inputs)} data inputs, the op requires "
+                        f"{len(node.input_types)} (given its attrs)")
+    for i, (source, index) in enumerate(node.data_inputs):
+        actual = _source_type(source, index, nodes, input_map, where, problems)
+        if actual is None or node.input_types is None or i >= len(node.input_types):
+            continue
+        expected = node.input_types[i]
+        if expected._is_ref_dtype and not actual._is_ref_dtype:
+            problems.append(f"{where}: input {i} ({source}:{index}) must be a reference "
+                            f"({expected.name}), got {actual.name}")
+        elif expected.base_dtype != actual.base_dtype:
+            problems.append(f"{where}: input {i} ({source}:{index}) has dtype "
+                            f"{actual.base_dtype.name}, required {expected.base_dtype.name}")
+    for source in node.control_inputs:
+        if source not in nodes:
+            problems.append(f"{where}: control input '^{source}' names no node in the GraphDef")
+
+
+def _source_type(source, index, nodes, input_map, where, problems):
+    mapped = input_map.get(f"{source}:{index}")
+    if mapped is not None:
+        return mapped.dtype
+    src = nodes.get(source)
+    if src is None:
+        problems.append(f"{where}: input '{source}:{index}' names no node in the GraphDef "
+                        "(dangling input)")
+        return None
+    if src.output_types is None:
+        return None  # the source's own problems are reported already
+    if index >= len(src.output_types):
+        problems.append(f"{where}: input '{source}:{index}' is out of range: {source} "
+                        f"({src.node_def.op}) has {len(src.output_types)} outputs")
+        return None
+    return src.output_types[index]
+
+
+def _has_output(nodes, tensor_name):
+    source, _, index = tensor_name.rpartition(":")
+    node = nodes.get(source)
+    return (node is not None and index.isdigit() and node.output_types is not None
+            and int(index) < len(node.output_types))
+
+
+def _check_input_map(input_map, nodes, problems):
+    missing = [key for key in input_map if not _has_output(nodes, key)]
+    if missing:
+        problems.append(f"input_map names tensors not found in the GraphDef: {missing}")
+
+
+def _check_return_elements(return_elements, nodes, problems):
+    for element in return_elements or ():
+        if not isinstance(element, str):
+            problems.append(f"return_elements entries must be names (str), got {element!r}")
+        elif ":" in element and not _has_output(nodes, element):
+            problems.append(f"requested return_element {element!r} not found in the GraphDef")
+        elif ":" not in element and element not in nodes:
+            problems.append(f"requested return_element {element!r} not found in the GraphDef")
+
+
+def _topological_order(nodes, input_map, problems):
+    """Names in an order where each node follows its inputs; cycles are problems."""
+    pending, consumers = {}, collections.defaultdict(list)
+    for node in nodes.values():
+        sources = {s for s, i in node.data_inputs if f"{s}:{i}" not in input_map}
+        sources.update(node.control_inputs)
+        sources = {s for s in sources if s in nodes}
+        pending[node.name] = len(sources)
+        for source in sources:
+            consumers[source].append(node.name)
+    ready = collections.deque(n for n, count in pending.items() if count == 0)
+    order = []
+    while ready:
+        name = ready.popleft()
+        order.append(name)
+        for consumer in consumers[name]:
+            pending[consumer] -= 1
+            if pending[consumer] == 0:
+                ready.append(consumer)
+    if len(order) < len(nodes):
+        stuck = [n for n, count in pending.items() if count > 0]
+        problems.append(f"the GraphDef has a cycle through nodes {stuck[:10]}"
+                        f"{' ...' if len(stuck) > 10 else ''} (TF1 while loops are not "
+                        "supported by this importer)")
+    return order
+
+
+# ---- building ----------------------------------------------------------------------------------
+def _dry_run(nodes, order, input_map):
+    """Builds the nodes in a scratch graph so that shape-function errors are found first."""
+    scratch = ops.Graph()
+    stand_ins = {key: _stand_in(scratch, key, tensor) for key, tensor in input_map.items()}
+    problems = []
+    built = {}
+    with scratch.as_default():
+        for name in order:
+            node = nodes[name]
+            inputs = [_input_tensor(s, i, stand_ins, built) for s, i in node.data_inputs]
+            attrs = {k: v for k, v in node.attrs.items() if k != "_class"}
+            try:
+                op = scratch.create_op(node.node_def.op, inputs, node.output_types,
+                                       name=name + "/", attrs=attrs, op_def=node.op_def,
+                                       compute_device=False)
+            except (ValueError, TypeError) as e:
+                problems.append(f"node {name!r} ({node.node_def.op}): {e}")
+                op = scratch.create_op(node.node_def.op, inputs, node.output_types,
+                                       name=name + "/", attrs=attrs, op_def=node.op_def,
+                                       compute_shapes=False, compute_device=False)
+            built[name] = op
+    if problems:
+        graph_def = protos.GraphDef()
+        graph_def.node.extend(nodes[n].node_def for n in order)
+        _raise_if(problems, graph_def)
+
+
+def _input_tensor(source, index, input_map, created):
+    mapped = input_map.get(f"{source}:{index}")
+    return mapped if mapped is not None else created[source]._outputs[index]
+
+
+def _stand_in(scratch, key, tensor):
+    """A source op in the scratch graph with the dtype and static shape of `tensor`, named so
+    that it cannot clash with a node name (those never start with '_')."""
+    op = scratch.create_op("Placeholder", [], [tensor.dtype], name=f"_stand_in/{key}/",
+                           attrs={"dtype": tensor.dtype.base_dtype, "shape": tensor.get_shape()},
+                           compute_shapes=False, compute_device=False)
+    op._outputs[0]._shape = tensor.get_shape()
+    return op._outputs[0]
+
+
+def _build(graph, nodes, order, input_map, name):
+    scope = "import" if name is None else name
+    created = {}
+    with graph.as_default(), graph.name_scope(scope if scope else None):
+        new_names = {n: graph.unique_name(n) for n in nodes}  # uniquified against the graph
+        for node_name in order:
+            node = nodes[node_name]
+            inputs = [_input_tensor(s, i, input_map, created) for s, i in node.data_inputs]
+            attrs = dict(node.attrs)
+            if "_class" in attrs:
+                attrs["_class"] = _renamed_colocation(attrs["_class"], new_names)
+            op = graph.create_op(node.node_def.op, inputs, node.output_types,
+                                 name=new_names[node_name] + "/", attrs=attrs,
+                                 op_def=node.op_def)
+            if node.node_def.device:
+                op._set_device(node.node_def.device)
+            op._add_control_inputs([created[c] for c in node.control_inputs])
+            created[node_name] = op
+    return created
+
+
+def _renamed_colocation(groups, new_names):
+    if not isinstance(groups, list):
+        return groups
+    renamed = []
+    for group in groups:
+        text = group.decode() if isinstance(group, bytes) else str(group)
+        if text.startswith("loc:@") and text[5:] in new_names:
+            text = "loc:@" + new_names[text[5:]]
+        renamed.append(text)
+    return renamed
+
+
+def _returned(return_elements, created):
+    if return_elements is None:
+        return None
+    result = []
+    for element in return_elements:
+        if ":" in element:
+            source, _, index = element.rpartition(":")
+            result.append(created[source]._outputs[int(index)])
+        else:
+            result.append(created[element])
+    return result

@@ -1,0 +1,208 @@
+"""Matrix ops: MatMul, BatchMatMul, MatrixInverse, MatrixDeterminant.
+
+`matmul` sends anything but two rank-2 operands to BatchMatMul. Both products share their
+gradient rules through `_product_grads`. math_ops is imported inside the gradients that need it
+(math_ops imports this module at load time, for the `@` operator).
+"""
+import numpy as np
+
+from tensorflux.framework import dtypes
+from tensorflux.framework import errors
+from tensorflux.framework import ops
+from tensorflux.framework import registry
+from tensorflux.framework import tensor_shape
+from tensorflux.framework.op_def_library import apply_op
+from tensorflux.ops import array_ops
+from tensorflux.ops import common
+
+__all__ = ["matmul", "batch_matmul", "matrix_inverse", "matrix_determinant"]
+
+_FLOATS_COMPLEX = common.FLOATS | common.COMPLEX
+
+
+# ---- MatMul / BatchMatMul -----------------------------------------------------------------
+_MATMUL_TYPES = common.FLOATS | common.COMPLEX | {dtypes.int32, dtypes.int64}
+MatMul = registry.register_op("MatMul", inputs=["a: T", "b: T"], outputs=["product: T"],
+                              attrs={"transpose_a": False, "transpose_b": False,
+                                     "T": _MATMUL_TYPES})
+
+
+@MatMul.shape
+def _matmul_shape(op):
+    a = op.inputs[0].get_shape().with_rank(2)
+    b = op.inputs[1].get_shape().with_rank(2)
+    ta, tb = op.get_attr("transpose_a"), op.get_attr("transpose_b")
+    m, k1 = (a[1], a[0]) if ta else (a[0], a[1])
+    k2, n = (b[1], b[0]) if tb else (b[0], b[1])
+    if not k1.is_compatible_with(k2):
+        raise ValueError(f"inner dimensions must match, got a: {a} and b: {b} "
+                         f"(transpose_a={ta}, transpose_b={tb})")
+    return tensor_shape.TensorShape([m, n])
+
+
+def _product_grads(mm, a, b, grad, ta, tb):
+    """Gradients of mm(a, b, ta, tb) for a matrix product `mm(x, y, adj_x, adj_y)`."""
+    if not ta and not tb:
+        return [mm(grad, b, False, True), mm(a, grad, True, False)]
+    if not ta and tb:
+        return [mm(grad, b, False, False), mm(grad, a, True, False)]
+    if ta and not tb:
+        return [mm(b, grad, False, True), mm(a, grad, False, False)]
+    return [mm(b, grad, True, True), mm(grad, a, True, True)]
+
+
+@MatMul.gradient
+def _matmul_grad(op, grad):
+    a, b = op.inputs
+    return _product_grads(lambda x, y, tx, ty: matmul(x, y, transpose_a=tx, transpose_b=ty),
+                          a, b, grad, op.get_attr("transpose_a"), op.get_attr("transpose_b"))
+
+
+@MatMul.kernel("CPU")
+def _matmul_kernel(ctx, a, b):
+    if ctx.attrs["transpose_a"]:
+        a = a.T
+    if ctx.attrs["transpose_b"]:
+        b = b.T
+    return np.matmul(a, b)
+
+
+BatchMatMul = registry.register_op("BatchMatMul", inputs=["x: T", "y: T"],
+                                   outputs=["output: T"],
+                                   attrs={"adj_x": False, "adj_y": False, "T": _MATMUL_TYPES})
+
+
+@BatchMatMul.shape
+def _batch_matmul_shape(op):
+    x, y = (t.get_shape() for t in op.inputs)
+    if x.ndims is None or y.ndims is None:
+        return tensor_shape.unknown_shape()
+    if x.ndims < 2 or x.ndims != y.ndims:
+        raise ValueError(f"x and y must have one rank >= 2, got shapes {x} and {y}")
+    try:
+        batch = x[:-2].merge_with(y[:-2])
+    except ValueError:
+        raise ValueError(f"batch dimensions must match, got shapes {x} and {y}") from None
+    ax, ay = op.get_attr("adj_x"), op.get_attr("adj_y")
+    m, k1 = (x[-1], x[-2]) if ax else (x[-2], x[-1])
+    k2, n = (y[-1], y[-2]) if ay else (y[-2], y[-1])
+    if not k1.is_compatible_with(k2):
+        raise ValueError(f"inner dimensions must match, got x: {x} and y: {y} "
+                         f"(adj_x={ax}, adj_y={ay})")
+    return batch.concatenate([m, n])
+
+
+@BatchMatMul.gradient
+def _batch_matmul_grad(op, grad):
+    x, y = op.inputs
+    return _product_grads(lambda a, b, ta, tb: batch_matmul(a, b, adj_x=ta, adj_y=tb),
+                          x, y, grad, op.get_attr("adj_x"), op.get_attr("adj_y"))
+
+
+def _adjoint(a):
+    a = np.swapaxes(a, -1, -2)
+    return np.conj(a) if a.dtype.kind == "c" else a
+
+
+@BatchMatMul.kernel("CPU")
+def _batch_matmul_kernel(ctx, x, y):
+    if x.shape[:-2] != y.shape[:-2]:
+        raise errors.InvalidArgumentError(None, ctx.op, f"batch dimensions must match, got "
+                                                        f"x {x.shape} and y {y.shape}")
+    x = _adjoint(x) if ctx.attrs["adj_x"] else x
+    y = _adjoint(y) if ctx.attrs["adj_y"] else y
+    return np.matmul(x, y)
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
+           a_is_sparse=False, b_is_sparse=False, name=None):
+    """Matrix product of `a` and `b` (rank 2; other or unknown ranks go to BatchMatMul)."""
+    a = ops.convert_to_tensor(a, name="a")
+    b = ops.convert_to_tensor(b, dtype=a.dtype.base_dtype, name="b")
+    if (a.get_shape().ndims, b.get_shape().ndims) != (2, 2):
+        return batch_matmul(a, b, adj_x=transpose_a or adjoint_a,
+                            adj_y=transpose_b or adjoint_b, name=name)
+    return apply_op("MatMul", a, b, transpose_a=transpose_a or adjoint_a,
+                    transpose_b=transpose_b or adjoint_b, name=name)
+
+
+def batch_matmul(x, y, adj_x=False, adj_y=False, name=None):
+    """Matrix products over the leading (batch) dimensions of x and y (TF 0.9's name)."""
+    return apply_op("BatchMatMul", x, y, adj_x=adj_x, adj_y=adj_y, name=name)
+
+
+# ---- MatrixInverse / MatrixDeterminant ----------------------------------------------------
+def _square_matrices_shape(op, drop_matrix):
+    shape = op.inputs[0].get_shape()
+    if shape.ndims is None:
+        return shape
+    if shape.ndims < 2 or not shape[-1].is_compatible_with(shape[-2]):
+        raise ValueError(f"input must be a (batch of) square matrices [..., M, M], got {shape}")
+    return shape[:-2] if drop_matrix else shape
+
+
+def _check_square(ctx, a):
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"input must be a (batch of) square matrices [..., M, M], "
+                          f"got shape {a.shape}")
+
+
+MatrixInverse = registry.register_op("MatrixInverse", inputs=["input: T"],
+                                     outputs=["output: T"],
+                                     attrs={"adjoint": False, "T": _FLOATS_COMPLEX})
+MatrixInverse.shape(lambda op: _square_matrices_shape(op, False))
+
+
+@MatrixInverse.gradient
+def _matrix_inverse_grad(op, grad):
+    from tensorflux.ops import math_ops
+    inv_a = op.outputs[0]
+    if op.get_attr("adjoint"):
+        return [math_ops.negative(batch_matmul(inv_a, batch_matmul(grad, inv_a, adj_x=True)))]
+    return [math_ops.negative(
+        batch_matmul(inv_a, batch_matmul(grad, inv_a, adj_y=True), adj_x=True))]
+
+
+@MatrixInverse.kernel("CPU")
+def _matrix_inverse_kernel(ctx, a):
+    _check_square(ctx, a)
+    try:
+        result = np.linalg.inv(_adjoint(a) if ctx.attrs["adjoint"] else a)
+    except np.linalg.LinAlgError:
+        raise errors.InvalidArgumentError(None, ctx.op, "Input is not invertible.") from None
+    return result.astype(a.dtype, copy=False)
+
+
+MatrixDeterminant = registry.register_op("MatrixDeterminant", inputs=["input: T"],
+                                         outputs=["output: T"],
+                                         attrs={"T": _FLOATS_COMPLEX})
+MatrixDeterminant.shape(lambda op: _square_matrices_shape(op, True))
+
+
+@MatrixDeterminant.gradient
+def _matrix_determinant_grad(op, grad):
+    # d det(A) / dA = det(A) * inverse(A)^H, scaled per matrix by the incoming gradient.
+    a, det = op.inputs[0], op.outputs[0]
+    scale = grad * det
+    if scale.get_shape().is_fully_defined():
+        new_shape = scale.get_shape().as_list() + [1, 1]
+    else:
+        new_shape = array_ops.concat([array_ops.shape(scale), [1, 1]], 0)
+    return [array_ops.reshape(scale, new_shape) * matrix_inverse(a, adjoint=True)]
+
+
+@MatrixDeterminant.kernel("CPU")
+def _matrix_determinant_kernel(ctx, a):
+    _check_square(ctx, a)
+    return np.asarray(np.linalg.det(a), dtype=a.dtype)
+
+
+def matrix_inverse(input, adjoint=False, name=None):  # noqa: A002
+    """Inverse of each square matrix in `input` ([..., M, M]); of its adjoint if `adjoint`."""
+    return apply_op("MatrixInverse", input, adjoint=adjoint, name=name)
+
+
+def matrix_determinant(input, name=None):  # noqa: A002
+    """Determinant of each square matrix in `input` ([..., M, M])."""
+    return apply_op("MatrixDeterminant", input, name=name)

@@ -1,0 +1,251 @@
+"""Reductions (Sum, Mean, Prod, Max, Min, All, Any) and ArgMax / ArgMin.
+
+Reductions share `_reduction_op` and `_reduce`; their gradients reshape to `_reduced_shape` and
+broadcast back with `broadcast_to_shape`. Element-wise helpers come from math_ops, imported inside
+the functions that use them (math_ops imports this module at load time).
+"""
+import numpy as np
+
+from tensorflux.framework import dtypes
+from tensorflux.framework import errors
+from tensorflux.framework import ops
+from tensorflux.framework import registry
+from tensorflux.framework import tensor_shape
+from tensorflux.framework import tensor_util
+from tensorflux.framework.op_def_library import apply_op
+from tensorflux.ops import array_ops
+from tensorflux.ops import common
+
+__all__ = [
+    "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_all",
+    "reduce_any", "count_nonzero", "argmax", "argmin",
+]
+
+
+# ---- reductions ---------------------------------------------------------------------------
+def _reduction_shape(op):
+    in_shape = op.inputs[0].get_shape()
+    axes = tensor_util.constant_value(op.inputs[1])
+    keep = op.get_attr("keep_dims")
+    if in_shape.ndims is None:
+        return tensor_shape.unknown_shape()
+    if axes is None:
+        return tensor_shape.unknown_shape(in_shape.ndims if keep else None)
+    n = in_shape.ndims
+    axes = {common.normalize_axis(int(a), n, "reduction axis") for a in np.ravel(axes)}
+    dims = in_shape.as_list() if n else []
+    if keep:
+        return tensor_shape.TensorShape([1 if i in axes else d for i, d in enumerate(dims)])
+    return tensor_shape.TensorShape([d for i, d in enumerate(dims) if i not in axes])
+
+
+def _reduction_op(name, allowed, numpy_fn, in_type="T"):
+    attrs = {"keep_dims": False,
+             "Tidx": registry.Attr("type", dtypes.int32, allowed=common.INDEX)}
+    if in_type == "T":
+        attrs["T"] = allowed
+    op_def = registry.register_op(name, inputs=[f"input: {in_type}", "reduction_indices: Tidx"],
+                                  outputs=[f"output: {in_type}"], attrs=attrs)
+    op_def.shape(_reduction_shape)
+
+    def kernel(ctx, x, axes):
+        axis = tuple(int(a) for a in np.ravel(axes))
+        result = numpy_fn(x, axis=axis, keepdims=ctx.attrs["keep_dims"])
+        out = ctx.attrs["T"].as_numpy_dtype if in_type == "T" else np.bool_
+        return np.asarray(result, dtype=out)
+    op_def.kernel("CPU")(kernel)
+    return op_def
+
+
+Sum = _reduction_op("Sum", common.NUMBERS, np.sum)
+
+
+def _reduced_shape(x, axes):
+    """x's shape with the reduced axes set to 1 (to broadcast a reduction's gradient back)."""
+    x_shape = array_ops.shape(x)
+    static_in = tensor_util.constant_value(x_shape)
+    static_axes = tensor_util.constant_value(axes)
+    rank = x.get_shape().ndims
+    if static_axes is not None and rank is not None:
+        keep = np.ones([rank], dtype=np.int32)
+        keep[[int(a) % max(rank, 1) for a in np.ravel(static_axes)]] = 0
+        if static_in is not None:
+            return static_in * keep + (1 - keep)
+        # [d0, d1, d2] * [1, 0, 1] + [0, 1, 0] -> [d0, 1, d2]
+        return x_shape * keep + (1 - keep)
+    rank_t = array_ops.size(x_shape)
+    axes = (axes + rank_t) % rank_t
+    return array_ops.dynamic_stitch([array_ops.range(rank_t), axes],
+                                    [x_shape, array_ops.fill(array_ops.shape(axes), 1)])
+
+
+@Sum.gradient
+def _sum_grad(op, grad):
+    x = op.inputs[0]
+    kept = _reduced_shape(x, op.inputs[1])
+    return [broadcast_to_shape(array_ops.reshape(grad, kept), array_ops.shape(x)), None]
+
+
+def broadcast_to_shape(x, shape):
+    """x broadcast to `shape` (a shape tensor), as a product with ones."""
+    static = tensor_util.constant_value(shape)
+    if static is not None and x.get_shape().is_fully_defined() and \
+            x.get_shape().as_list() == list(static):
+        return x
+    return x * array_ops.ones(shape, dtype=x.dtype.base_dtype)
+
+
+Mean = _reduction_op("Mean", common.NUMBERS, np.mean)
+
+
+@Mean.gradient
+def _mean_grad(op, grad):
+    from tensorflux.ops import math_ops
+    sum_grad = _sum_grad(op, grad)[0]
+    x, y = op.inputs[0], op.outputs[0]
+    sx, sy = x.get_shape(), y.get_shape()
+    if sx.is_fully_defined() and sy.is_fully_defined():
+        count = max(sx.num_elements(), 1) // max(sy.num_elements(), 1)
+        return [sum_grad / ops.convert_to_tensor(count, dtype=sum_grad.dtype.base_dtype), None]
+    count = math_ops.floordiv(reduce_prod(array_ops.shape(x)),
+                              math_ops.maximum(reduce_prod(array_ops.shape(y)), 1))
+    return [sum_grad / math_ops.cast(count, sum_grad.dtype.base_dtype), None]
+
+
+Prod = _reduction_op("Prod", common.NUMBERS, np.prod)
+
+
+@Prod.gradient
+def _prod_grad(op, grad):
+    # TF 0.9's rule, grad * prod / x: exact for non-zero inputs (TF later used cumprod).
+    x, kept = op.inputs[0], _reduced_shape(op.inputs[0], op.inputs[1])
+    y = array_ops.reshape(op.outputs[0], kept)
+    g = array_ops.reshape(grad, kept)
+    return [broadcast_to_shape(g * y, array_ops.shape(x)) / x, None]
+
+
+Max = _reduction_op("Max", common.REALS, np.max)
+Min = _reduction_op("Min", common.REALS, np.min)
+
+
+def _min_or_max_grad(op, grad):
+    """Gradient to the positions equal to the extreme value, shared equally among ties."""
+    from tensorflux.ops import math_ops
+    x, axes = op.inputs
+    kept = _reduced_shape(x, axes)
+    y = array_ops.reshape(op.outputs[0], kept)
+    hits = math_ops.cast(math_ops.equal(y, x), grad.dtype.base_dtype)
+    count = array_ops.reshape(reduce_sum(hits, axes), kept)
+    return [hits / count * array_ops.reshape(grad, kept), None]
+
+
+Max.gradient(_min_or_max_grad)
+Min.gradient(_min_or_max_grad)
+All = _reduction_op("All", None, np.all, in_type="bool").not_differentiable()
+Any = _reduction_op("Any", None, np.any, in_type="bool").not_differentiable()
+
+
+def _axes_arg(input_tensor, axis, reduction_indices, name):
+    if axis is not None and reduction_indices is not None:
+        raise ValueError("Can not specify both 'axis' and 'reduction_indices'.")
+    axes = axis if axis is not None else reduction_indices
+    if axes is None:
+        rank = input_tensor.get_shape().ndims
+        if rank is not None:
+            return np.arange(rank, dtype=np.int32)
+        return array_ops.range(0, array_ops.rank(input_tensor))
+    if isinstance(axes, (list, tuple)) and not axes:
+        return np.zeros([0], dtype=np.int32)
+    return axes
+
+
+def _keep(keep_dims, keepdims):
+    if keep_dims is not None and keepdims is not None and keep_dims != keepdims:
+        raise ValueError("keep_dims and keepdims disagree")
+    return bool(keepdims if keepdims is not None else keep_dims)
+
+
+def _reduce(op_type, input_tensor, axis, keep_dims, name, reduction_indices, keepdims):
+    x = ops.convert_to_tensor(input_tensor)
+    axes = _axes_arg(x, axis, reduction_indices, name)
+    return apply_op(op_type, x, axes, keep_dims=_keep(keep_dims, keepdims), name=name)
+
+
+def _reduce_api(op_type, doc):
+    def fn(input_tensor, axis=None, keep_dims=None, name=None, reduction_indices=None,
+           keepdims=None):
+        return _reduce(op_type, input_tensor, axis, keep_dims, name, reduction_indices,
+                       keepdims)
+    fn.__name__, fn.__doc__ = f"reduce_{op_type.lower()}", doc + (
+        " over `axis` (or all axes); 0.9's `reduction_indices` and `keep_dims` also work.")
+    return fn
+
+
+reduce_sum = _reduce_api("Sum", "Sum")
+reduce_mean = _reduce_api("Mean", "Mean")
+reduce_max = _reduce_api("Max", "Maximum")
+reduce_min = _reduce_api("Min", "Minimum")
+reduce_prod = _reduce_api("Prod", "Product")
+reduce_all = _reduce_api("All", "Logical AND")
+reduce_any = _reduce_api("Any", "Logical OR")
+
+
+def count_nonzero(input_tensor, axis=None, keepdims=None, dtype=dtypes.int64, name=None,
+                  reduction_indices=None, keep_dims=None):
+    """Number of non-zero elements over `axis` (or all axes)."""
+    from tensorflux.ops import math_ops
+    with ops.name_scope(name, "count_nonzero", [input_tensor]):
+        x = ops.convert_to_tensor(input_tensor, name="input_tensor")
+        zero = array_ops.zeros([], dtype=x.dtype.base_dtype)
+        nonzero = math_ops.cast(math_ops.not_equal(x, zero), dtypes.int64)
+        total = reduce_sum(nonzero, axis=axis, reduction_indices=reduction_indices,
+                           keep_dims=_keep(keep_dims, keepdims))
+        return math_ops.cast(total, dtype)
+
+
+# ---- ArgMax / ArgMin --------------------------------------------------------------------------
+def _arg_op(name, numpy_fn):
+    op_def = registry.register_op(
+        name, inputs=["input: T", "dimension: Tidx"], outputs=["output: output_type"],
+        attrs={"T": common.REALS,
+               "Tidx": registry.Attr("type", dtypes.int32, allowed=common.INDEX),
+               "output_type": registry.Attr("type", dtypes.int64, allowed=common.INDEX)})
+    op_def.not_differentiable()
+
+    @op_def.shape
+    def _shape(op):
+        in_shape, axis = op.inputs[0].get_shape(), tensor_util.constant_value(op.inputs[1])
+        if in_shape.ndims is None or axis is None:
+            return tensor_shape.unknown_shape(None if in_shape.ndims is None
+                                              else max(in_shape.ndims - 1, 0))
+        axis = common.normalize_axis(int(axis), in_shape.ndims, "dimension")
+        dims = in_shape.as_list()
+        return tensor_shape.TensorShape(dims[:axis] + dims[axis + 1:])
+
+    @op_def.kernel("CPU")
+    def _kernel(ctx, x, axis):
+        if x.shape[int(axis)] == 0:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"Reduction axis {int(axis)} is empty in shape {x.shape}")
+        return np.asarray(numpy_fn(x, axis=int(axis)), ctx.attrs["output_type"].as_numpy_dtype)
+    return op_def
+
+
+ArgMax = _arg_op("ArgMax", np.argmax)
+ArgMin = _arg_op("ArgMin", np.argmin)
+
+
+def _arg_api(op_type):
+    def fn(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
+        if axis is not None and dimension is not None:
+            raise ValueError("Cannot specify both 'axis' and 'dimension'")
+        axis = dimension if axis is None else axis
+        return apply_op(op_type, input, 0 if axis is None else axis, name=name,
+                        output_type=output_type)
+    fn.__name__ = op_type.lower()
+    fn.__doc__ = f"Index of the {op_type[3:].lower()}imum along `axis` (0.9: `dimension`)."
+    return fn
+
+
+argmax = _arg_api("ArgMax")
+argmin = _arg_api("ArgMin")

@@ -1,0 +1,87 @@
+"""Harness entries and behaviour tests for tensorflux/ops/reduction_ops.py (Sum's are in
+test_core_ops.py)."""
+import numpy as np
+import pytest
+
+import tensorflux as tf
+from op_harness import OpSpec, distinct, positive, run_spec, uniform
+
+F = [tf.float32, tf.float64]
+FI = [tf.float32, tf.float64, tf.int32]
+
+
+def _reduce(op, fn, ref, inputs=uniform, dtypes=F, name=""):
+    return [OpSpec(op, lambda x: fn(x, 1), lambda x: ref(x, axis=1), [((3, 4),), ((2, 3, 4),)],
+                   dtypes=dtypes, inputs=inputs, name=name + "_axis"),
+            OpSpec(op, lambda x: fn(x, [0, 2], keep_dims=True),
+                   lambda x: ref(x, axis=(0, 2), keepdims=True), [((2, 3, 4),)], dtypes=dtypes,
+                   inputs=inputs, name=name + "_keep"),
+            OpSpec(op, fn, lambda x: np.asarray(ref(x)), [((),), ((3, 4),)], dtypes=dtypes,
+                   inputs=inputs, name=name + "_all")]
+
+
+SPECS = [
+    *_reduce("Mean", tf.reduce_mean, np.mean, name="Mean"),
+    *_reduce("Max", tf.reduce_max, np.max, distinct, FI, name="Max"),
+    *_reduce("Min", tf.reduce_min, np.min, distinct, FI, name="Min"),
+    *_reduce("Prod", tf.reduce_prod, np.prod, positive, name="Prod"),
+    *_reduce("All", tf.reduce_all, np.all, dtypes=[tf.bool], name="All"),
+    *_reduce("Any", tf.reduce_any, np.any, dtypes=[tf.bool], name="Any"),
+    OpSpec("ArgMax", lambda x: tf.argmax(x, 1), lambda x: np.argmax(x, 1).astype(np.int64),
+           [((3, 4),), ((2, 3, 4),)], dtypes=FI, inputs=distinct),
+    OpSpec("ArgMin", lambda x: tf.argmin(x, 0), lambda x: np.argmin(x, 0).astype(np.int64),
+           [((3, 4),), ((5,),)], dtypes=FI, inputs=distinct),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+def test_op(spec):
+    run_spec(spec)
+
+
+def _run(fetches, feed=None):
+    with tf.Session() as sess:
+        return sess.run(fetches, feed)
+
+
+def test_reduction_keywords_of_both_generations():
+    x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    got = _run([tf.reduce_mean(x, reduction_indices=[1], keep_dims=True),
+                tf.reduce_mean(x, axis=1, keepdims=True), tf.reduce_max(x, 0),
+                tf.reduce_min(x), tf.reduce_prod(x, reduction_indices=0)])
+    np.testing.assert_allclose(got[0], [[1.5], [3.5]])
+    np.testing.assert_allclose(got[1], [[1.5], [3.5]])
+    np.testing.assert_allclose(got[2], [3, 4])
+    assert got[3] == 1
+    np.testing.assert_allclose(got[4], [3, 8])
+    with pytest.raises(ValueError, match="both"):
+        tf.reduce_mean(x, axis=0, reduction_indices=0)
+    assert _run(tf.reduce_mean(tf.constant([1, 2]))) == 1  # integer mean truncates
+    np.testing.assert_allclose(_run(tf.reduce_sum(x, [])), _run(x))
+
+
+def test_max_gradient_is_shared_among_ties():
+    x = tf.constant([[1.0, 3.0, 3.0], [5.0, 5.0, 5.0]])
+    g = _run(tf.gradients(tf.reduce_max(x, 1), x)[0])
+    np.testing.assert_allclose(g, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    g = _run(tf.gradients(tf.reduce_min(x), x)[0])
+    np.testing.assert_allclose(g, [[1, 0, 0], [0, 0, 0]])
+
+
+def test_mean_gradient_with_unknown_dimensions():
+    x = tf.placeholder(tf.float64, [None, 3])
+    y = tf.reduce_mean(x, 0)
+    g = tf.gradients(y, x)[0]
+    value = np.arange(12.0).reshape(4, 3)
+    np.testing.assert_allclose(_run(g, {x: value}), np.full((4, 3), 0.25))
+
+
+def test_argmax_keywords_and_output_type():
+    x = tf.constant([[1.0, 5.0, 2.0], [7.0, 0.0, 1.0]])
+    got = _run([tf.argmax(x, 1), tf.argmax(x, dimension=0), tf.argmin(x, axis=1),
+                tf.argmax(x, 1, output_type=tf.int32)])
+    np.testing.assert_array_equal(got[0], [1, 0])
+    np.testing.assert_array_equal(got[1], [1, 0, 0])
+    np.testing.assert_array_equal(got[2], [0, 1])
+    assert got[0].dtype == np.int64 and got[3].dtype == np.int32
+    assert tf.argmax(x, 1).get_shape().as_list() == [2]
