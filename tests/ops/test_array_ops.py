@@ -1,44 +1,14 @@
-"""Harness entries and behaviour tests for tensorflux/ops/array_ops.py and constant_op.py."""
+"""Harness entries and behaviour tests for tensorflux/ops/array_ops.py and constant_op.py.
+
+The families split out of array_ops have their own files: test_slicing_ops.py,
+test_joining_ops.py and test_indexing_ops.py."""
 import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, distinct, run_spec
-from tensorflux.framework.op_def_library import apply_op
+from op_harness import OpSpec, run_spec
 
 I32 = [tf.int32]
-
-
-def ints(low, high, dtype=tf.int32):
-    """An input generator of integers in [low, high), whatever the spec's dtype."""
-    def gen(rng, shape, _):
-        return rng.integers(low, high, size=shape).astype(dtype.as_numpy_dtype)
-    gen.dtype = dtype
-    return gen
-
-
-def bools(rng, shape, _):
-    return rng.random(shape) > 0.5
-
-
-bools.dtype = tf.bool
-
-
-def mirror_pad_adjoint(width, mode):
-    """NumPy reference for MirrorPadGrad: sums each padded entry back into its source."""
-    def ref(g):
-        in_shape = tuple(d - a - b for d, (a, b) in zip(g.shape, width))
-        n = int(np.prod(in_shape, dtype=np.int64))
-        source = np.pad(np.arange(n).reshape(in_shape), width, mode=mode)
-        return np.bincount(source.ravel(), weights=g.ravel(), minlength=n).reshape(in_shape)
-    return ref
-
-
-def strided_slice_grad_ref(dy):
-    out = np.zeros((3, 4), dy.dtype)
-    out[1:3, 0:4:2] = dy
-    return out
-
 
 SPECS = [
     OpSpec("Const", lambda: tf.constant([[1.5, 2.0]]), lambda: np.array([[1.5, 2.0]], np.float32),
@@ -106,7 +76,6 @@ def test_reverse_dispatches_on_dtype():
     np.testing.assert_array_equal(run(tf.reverse(x, [0])), [[3, 4], [1, 2]])
 
 
-# ---- __getitem__ --------------------------------------------------------------------------
 # ---- other behaviour ------------------------------------------------------------------------
 def test_range_argument_handling():
     assert run(tf.range(4)).tolist() == [0, 1, 2, 3]

@@ -1,0 +1,107 @@
+"""Harness entries and behaviour tests for tensorflux/ops/joining_ops.py."""
+import numpy as np
+import pytest
+
+import tensorflux as tf
+from op_harness import OpSpec, run_spec
+from tensorflux.framework.op_def_library import apply_op
+
+
+def mirror_pad_adjoint(width, mode):
+    """NumPy reference for MirrorPadGrad: sums each padded entry back into its source."""
+    def ref(g):
+        in_shape = tuple(d - a - b for d, (a, b) in zip(g.shape, width))
+        n = int(np.prod(in_shape, dtype=np.int64))
+        source = np.pad(np.arange(n).reshape(in_shape), width, mode=mode)
+        return np.bincount(source.ravel(), weights=g.ravel(), minlength=n).reshape(in_shape)
+    return ref
+
+
+SPECS = [
+    OpSpec("Concat", lambda x, y: tf.concat(1, [x, y]), lambda x, y: np.concatenate([x, y], 1),
+           [((2, 3), (2, 4)), ((2, 1, 2), (2, 2, 2))]),
+    OpSpec("ConcatV2", lambda x, y, z: tf.concat([x, y, z], -1),
+           lambda x, y, z: np.concatenate([x, y, z], -1), [((2, 3), (2, 1), (2, 2)), ((1,),) * 3]),
+    OpSpec("Split", lambda x: tf.split(x, 2, axis=1), lambda x: np.split(x, 2, 1),
+           [((3, 4),), ((2, 2, 3),)]),
+    OpSpec("Split", lambda x: tf.split(0, 3, x), lambda x: np.split(x, 3, 0), [((6,),)],
+           name="Split_0.9"),
+    OpSpec("SplitV", lambda x: tf.split(x, [1, -1, 2], 1), lambda x: np.split(x, [1, 3], 1),
+           [((2, 5),)]),
+    OpSpec("Pack", lambda x, y: tf.stack([x, y], axis=1), lambda x, y: np.stack([x, y], 1),
+           [((2, 3), (2, 3))]),
+    OpSpec("Pack", lambda x, y: tf.stack([x, y], axis=-1), lambda x, y: np.stack([x, y], -1),
+           [((), ()), ((2,), (2,))], name="Pack_last"),
+    OpSpec("Pack", lambda x, y: tf.pack([x, y]), lambda x, y: np.stack([x, y]),
+           [((3,), (3,))], name="Pack_0.9"),
+    OpSpec("Unpack", lambda x: tf.unstack(x, num=3, axis=1),
+           lambda x: list(np.moveaxis(x, 1, 0)), [((2, 3),), ((1, 3, 2),)]),
+    OpSpec("Unpack", lambda x: tf.unpack(x, 3), list, [((3,),)], name="Unpack_0.9"),
+    OpSpec("Tile", lambda x: tf.tile(x, [2, 1, 3]), lambda x: np.tile(x, (2, 1, 3)),
+           [((2, 1, 2),)]),
+    OpSpec("Tile", lambda x: tf.tile(x, []), lambda x: x, [((),)],
+           name="Tile_0d"),
+    OpSpec("Pad", lambda x: tf.pad(x, [[1, 0], [2, 3]]),
+           lambda x: np.pad(x, [(1, 0), (2, 3)]), [((2, 3),)]),
+    OpSpec("Pad", lambda x: tf.pad(x, np.zeros((0, 2), np.int64)), lambda x: x, [((),)],
+           name="Pad_0d"),
+    OpSpec("MirrorPad", lambda x: tf.pad(x, [[1, 2], [2, 0]], "REFLECT"),
+           lambda x: np.pad(x, [(1, 2), (2, 0)], "reflect"), [((3, 4),)]),
+    OpSpec("MirrorPad", lambda x: tf.pad(x, [[2, 1], [0, 3]], "SYMMETRIC"),
+           lambda x: np.pad(x, [(2, 1), (0, 3)], "symmetric"), [((3, 4),)],
+           name="MirrorPad_symmetric"),
+    OpSpec("MirrorPadGrad", lambda g: apply_op("MirrorPadGrad", g, [[1, 2], [2, 0]],
+                                               mode="REFLECT"),
+           mirror_pad_adjoint([(1, 2), (2, 0)], "reflect"), [((6, 6),)]),
+    OpSpec("MirrorPadGrad", lambda g: apply_op("MirrorPadGrad", g, [[1, 1]], mode="SYMMETRIC"),
+           mirror_pad_adjoint([(1, 1)], "symmetric"), [((5,),)], name="MirrorPadGrad_symmetric"),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+def test_op(spec):
+    run_spec(spec)
+
+
+def run(fetches, feed_dict=None):
+    with tf.Session() as sess:
+        return sess.run(fetches, feed_dict)
+
+
+# ---- API generations and errors ---------------------------------------------------------------
+def test_concat_dispatches_on_first_argument():
+    x, y = tf.constant([[1, 2]]), tf.constant([[3, 4]])
+    assert tf.concat(0, [x, y]).op.type == "Concat"
+    assert tf.concat([x, y], 1).op.type == "ConcatV2"
+    axis = tf.constant(1)
+    np.testing.assert_array_equal(run(tf.concat(axis, [x, y])), [[1, 2, 3, 4]])
+    np.testing.assert_array_equal(run(tf.concat([x, y], axis=0)), [[1, 2], [3, 4]])
+    assert tf.concat([x], 0).op.type == "Identity"
+
+
+def test_split_generations():
+    x = tf.constant(np.arange(12).reshape(3, 4))
+    old = tf.split(1, 2, x)
+    new = tf.split(x, 2, axis=1)
+    keywords = tf.split(split_dim=1, num_split=2, value=x)
+    sizes = tf.split(x, [3, 1], 1)
+    a, b, c, d = run([old, new, keywords, sizes])
+    for pieces in (a, b, c):
+        np.testing.assert_array_equal(pieces[1], [[2, 3], [6, 7], [10, 11]])
+    assert [p.shape for p in d] == [(3, 3), (3, 1)]
+
+
+def test_pack_unpack_names_and_iteration():
+    x = tf.pack([1, 2, 3])
+    assert [t.get_shape().as_list() for t in tf.unpack(x)] == [[], [], []]
+    assert run(tf.unstack(x)) == [1, 2, 3]
+
+
+def test_concat_shape_mismatch_names_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(3, 3\)|must match"):
+        tf.concat([tf.zeros([2, 3]), tf.zeros([3, 3])], 1)
+
+
+def test_split_uneven_is_a_build_error():
+    with pytest.raises(ValueError, match="equal pieces"):
+        tf.split(tf.zeros([5]), 2)
