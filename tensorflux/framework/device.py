@@ -62,6 +62,29 @@ class DeviceSpec:
                 setattr(self, name, value)
         return self
 
+    def parse_from_string(self, spec):
+        """Replaces this spec's fields with those parsed from `spec` (TensorFlow 0.9 API)."""
+        parsed = DeviceSpec.from_string(spec)
+        for name in self.__slots__:
+            setattr(self, name, getattr(parsed, name))
+        return self
+
+    def is_satisfied_by(self, device):
+        """Whether the fully specified DeviceSpec `device` has every field this spec sets."""
+        for name in self.__slots__:
+            want = getattr(self, name)
+            if want is not None and want != getattr(device, name):
+                return False
+        return True
+
+    def conflicts_with(self, other):
+        """The first field both specs set to different values, or None."""
+        for name in self.__slots__:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is not None and theirs is not None and mine != theirs:
+                return name
+        return None
+
     def copy(self):
         return DeviceSpec(self.job, self.replica, self.task, self.device_type, self.device_index)
 
@@ -86,6 +109,11 @@ class DeviceSpec:
 
     def __repr__(self):
         return f"DeviceSpec({self.to_string()!r})"
+
+
+def full_name(job, replica, task, device_type, index):
+    """A fully specified device name: /job:localhost/replica:0/task:0/device:CPU:0."""
+    return f"/job:{job}/replica:{replica}/task:{task}/device:{device_type.upper()}:{index}"
 
 
 def _parse_index(text):

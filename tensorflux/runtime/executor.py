@@ -1,8 +1,11 @@
-"""Runs one pruned, placed subgraph: kernels in a dependency order over a flat value table.
+"""Compiles a step: prune -> topological order -> place -> (partition) -> a runnable plan.
 
-A Plan is compiled once per (feeds, fetches, targets) signature. Each step holds a kernel, its
-per-session KernelContext, the slots of its inputs and where its outputs go, so a step costs
-one Python call plus list indexing.
+A plan is compiled once per (feeds, fetches, targets) signature. When one device runs every
+op with synchronous kernels (the common case) the plan is an inline Plan: each step holds a
+kernel, its per-session KernelContext, the slots of its inputs and where its outputs go, so a
+step costs one Python call plus list indexing, in the calling thread. Otherwise the ops are
+partitioned by device with _Send/_Recv between them and run by the dataflow executor
+(tensorflux/runtime/dataflow_plan.py).
 """
 import heapq
 
@@ -11,16 +14,18 @@ import numpy as np
 from tensorflux.framework import errors
 from tensorflux.framework.variable_ref import VariableRef
 
+_DEFAULT_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
+
 
 class KernelContext:
     """What a kernel sees besides its inputs: its op, attrs, array module, state and RNG."""
 
     __slots__ = ("op", "attrs", "xp", "device", "resources", "session", "state", "_rng")
 
-    def __init__(self, op, device, resources, session):
+    def __init__(self, op, device, resources, session, xp=np):
         self.op = op
         self.attrs = op._attrs
-        self.xp = np
+        self.xp = xp
         self.device = device
         self.resources = resources
         self.session = session
@@ -37,7 +42,8 @@ class KernelContext:
         if self._rng is None:
             seed, seed2 = self.attrs.get("seed", 0), self.attrs.get("seed2", 0)
             if seed or seed2:
-                self._rng = np.random.Generator(np.random.PCG64([seed & 0xFFFFFFFF, seed2 & 0xFFFFFFFF]))
+                self._rng = np.random.Generator(
+                    np.random.PCG64([seed & 0xFFFFFFFF, seed2 & 0xFFFFFFFF]))
             else:
                 self._rng = np.random.default_rng()
         return self._rng
@@ -55,8 +61,14 @@ def prune(fetch_tensors, target_ops, fed):
         for t in op._inputs:
             if t not in fed and t.op not in needed:
                 stack.append(t.op)
-        stack.extend(c for c in op._control_inputs if c not in needed)
+        stack.extend(c for c in op._control_inputs if c not in needed and not _all_fed(c, fed))
     return needed
+
+
+def _all_fed(op, fed):
+    """Whether every output of `op` is fed: a control edge from it is then already satisfied
+    (TensorFlow replaces a fed node by the feed)."""
+    return bool(fed) and bool(op._outputs) and all(t in fed for t in op._outputs)
 
 
 def topological_order(ops, fed):
@@ -86,14 +98,22 @@ def topological_order(ops, fed):
 
 
 class Plan:
-    """A compiled step: feeds go into slots, steps run in order, fetches come out of slots."""
+    """A compiled single-device step run inline in the calling thread, in topological order.
 
-    def __init__(self, steps, num_slots, feed_slots, fetch_slots, fetch_deref):
+    This is the fast path: no threads, no rendezvous, one Python call per kernel. Each value
+    is dropped after its last consumer has run.
+    """
+
+    inline = True
+    partitions = ()
+
+    def __init__(self, steps, num_slots, feed_slots, fetch_slots, fetch_deref, device_name=""):
         self.steps = steps
         self.num_slots = num_slots
         self.feed_slots = feed_slots
         self.fetch_slots = fetch_slots
         self.fetch_deref = fetch_deref
+        self.device_name = device_name
 
     def run(self, feed_values):
         vals = [None] * self.num_slots
@@ -102,7 +122,7 @@ class Plan:
         step = None
         try:
             for step in self.steps:
-                fn, ctx, ins, out, n, deref = step
+                fn, ctx, ins, out, n, deref, free = step
                 if deref is None:
                     result = fn(ctx, *[vals[i] for i in ins])
                 else:
@@ -112,33 +132,112 @@ class Plan:
                     vals[out] = result
                 elif n:
                     vals[out:out + n] = result
+                if free:
+                    for i in free:
+                        vals[i] = None
         except Exception as e:  # noqa: BLE001 - every failure is reported against its op
             raise op_error(step[1].op, e, [vals[i] for i in step[2]]) from e
         return [vals[s].get() if d else vals[s]
                 for s, d in zip(self.fetch_slots, self.fetch_deref)]
 
+    def run_traced(self, feed_values, collector):
+        """Like run, recording every step's timings and outputs in `collector`."""
+        vals = [None] * self.num_slots
+        for slot, value in zip(self.feed_slots, feed_values):
+            vals[slot] = value
+        now = collector.now
+        for fn, ctx, ins, out, n, deref, free in self.steps:
+            start = now()
+            try:
+                args = [vals[i].get() if deref is not None and deref[k] else vals[i]
+                        for k, i in enumerate(ins)]
+                result = fn(ctx, *args)
+            except Exception as e:  # noqa: BLE001
+                raise op_error(ctx.op, e, [vals[i] for i in ins]) from e
+            if n == 1:
+                vals[out] = result
+            elif n:
+                vals[out:out + n] = result
+            end = now()
+            collector.record(ctx.op, self.device_name, start, start, end, end,
+                             vals[out:out + n], _input_names(ctx.op._inputs))
+            if free:
+                for i in free:
+                    vals[i] = None
+        return [vals[s].get() if d else vals[s]
+                for s, d in zip(self.fetch_slots, self.fetch_deref)]
 
-def compile_plan(feeds, fetches, targets, context_for):
-    """Builds a Plan running `targets` and computing `fetches` from `feeds` (lists of tensors)."""
+
+def compile_plan(feeds, fetches, targets, context_for, placer=None, graph=None,
+                 output_partitions=False):
+    """Builds the plan running `targets` and computing `fetches` from `feeds` (lists of tensors).
+
+    prune -> topological order -> place (with `placer`, else everything on CPU) -> an inline
+    Plan when one device runs everything with synchronous kernels, else partition -> a
+    dataflow plan (tensorflux.runtime.dataflow) with _Send/_Recv between devices.
+
+    `context_for(op, device)` gives each op's KernelContext (device None without a placer).
+    """
     fed = set(feeds)
     order = topological_order(prune(fetches, targets, fed), fed)
+    if placer is None:
+        return _inline_plan(feeds, fetches, order, {op: None for op in order}, context_for)
+    assignment = placer.place(graph, order)
+    devices = set(assignment.values())
+    if len(devices) <= 1 and not output_partitions and not any(
+            _kernel_def(op, assignment[op]).is_async for op in order):
+        return _inline_plan(feeds, fetches, order, assignment, context_for)
+    from tensorflux.runtime import dataflow_plan
+    from tensorflux.runtime import partition
+    parts = partition.partition(order, assignment, fed, placer.device_mgr.devices)
+    return dataflow_plan.DataflowPlan(parts, feeds, fetches, context_for)
+
+
+def _inline_plan(feeds, fetches, order, assignment, context_for):
+    fed = set(feeds)
     slots = {t: i for i, t in enumerate(feeds)}
+    num_slots = len(slots)
     steps = []
     for op in order:
-        out = len(slots)
-        for t in op._outputs:
-            slots[t] = len(slots)
+        out = num_slots
+        num_slots += len(op._outputs)
+        for k, t in enumerate(op._outputs):
+            if t not in fed:
+                slots[t] = out + k
+        device = assignment[op]
         ins = tuple(slots[t] for t in op._inputs)
-        deref = _deref_mask(op)
-        kernel = _kernel_for(op)
-        steps.append((kernel, context_for(op), ins, out, len(op._outputs), deref))
+        steps.append([_kernel_def(op, device).fn, context_for(op, device), ins, out,
+                      len(op._outputs), deref_mask(op, op._inputs, fed), None])
     fetch_slots = [slots[t] for t in fetches]
+    _add_frees(steps, len(feeds), set(fetch_slots))
     fetch_deref = [t.dtype._is_ref_dtype and t not in fed for t in fetches]
-    return Plan(steps, len(slots), [slots[t] for t in feeds], fetch_slots, fetch_deref)
+    device_name = next((d.name for d in assignment.values() if d is not None), "")
+    return Plan([tuple(s) for s in steps], num_slots, list(range(len(feeds))), fetch_slots,
+                fetch_deref, device_name or _DEFAULT_DEVICE)
 
 
-def _deref_mask(op):
+def _add_frees(steps, num_feeds, keep):
+    """Sets each step's tuple of value slots whose last consumer it is (None if none)."""
+    last_use = {}
+    for k, step in enumerate(steps):
+        for i in step[2]:
+            last_use[i] = k
+    frees = {}
+    for slot, k in last_use.items():
+        if slot >= num_feeds and slot not in keep:
+            frees.setdefault(k, []).append(slot)
+    for k, slots in frees.items():
+        steps[k][6] = tuple(slots)
+
+
+def _input_names(inputs):
+    return [(t.op.name, t.value_index) for t in inputs]
+
+
+def deref_mask(op, inputs, fed):
     """Which inputs are variable references the op reads as plain values (None if none)."""
+    if not any(t.dtype._is_ref_dtype for t in inputs):
+        return None
     arg_is_ref = []
     for arg in op._op_def.inputs:
         count = 1
@@ -147,17 +246,20 @@ def _deref_mask(op):
         elif arg.type_list_attr:
             count = len(op._attrs[arg.type_list_attr])
         arg_is_ref.extend([arg.is_ref] * count)
-    mask = tuple(t.dtype._is_ref_dtype and not is_ref for t, is_ref in zip(op._inputs, arg_is_ref))
+    mask = tuple(t.dtype._is_ref_dtype and not is_ref and t not in fed
+                 for t, is_ref in zip(inputs, arg_is_ref))
     return mask if any(mask) else None
 
 
-def _kernel_for(op):
-    kernel = op._op_def.kernels.get("CPU")
+def _kernel_def(op, device):
+    device_type = "CPU" if device is None else device.device_type
+    kernel = op._op_def.kernels.get(device_type)
     if kernel is None:
         raise errors.NotFoundError(
-            None, op, f"No CPU kernel registered for op {op.type} ('{op.name}'); kernels exist "
-                      f"for {sorted(op._op_def.kernels) or 'no device'}. {op._created_at_text()}")
-    return kernel.fn
+            None, op, f"No {device_type} kernel registered for op {op.type} ('{op.name}'); "
+                      f"kernels exist for {sorted(op._op_def.kernels) or 'no device'}. "
+                      f"{op._created_at_text()}")
+    return kernel
 
 
 def describe_values(values):

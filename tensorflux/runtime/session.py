@@ -1,5 +1,6 @@
 """Session: run(fetches, feed_dict) prunes the graph to what the fetches need, compiles a plan
 once per (feeds, fetches, targets) signature, and executes it."""
+import contextlib
 import threading
 
 import numpy as np
@@ -7,11 +8,13 @@ import numpy as np
 from tensorflux.framework import errors
 from tensorflux.framework import ops
 from tensorflux.framework import protos
+from tensorflux.runtime import dataflow
+from tensorflux.runtime import device_mgr as device_lib
 from tensorflux.runtime import executor
 from tensorflux.runtime import fetches as fetch_lib
+from tensorflux.runtime import placer as placer_lib
+from tensorflux.runtime import step_stats
 from tensorflux.runtime.resources import ResourceMgr
-
-_LOCAL_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
 
 
 class BaseSession:
@@ -32,6 +35,11 @@ class BaseSession:
         self._plans = {}
         self._contexts = {}
         self.resources = ResourceMgr()
+        self._device_mgr = device_lib.DeviceMgr.from_config(self._config)
+        self._placer = placer_lib.Placer(self._device_mgr, self._config.allow_soft_placement,
+                                         self._config.log_device_placement)
+        self._pool = None
+        self._active_steps = set()
 
     graph = property(lambda self: self._graph)
     graph_def = property(lambda self: self._graph.as_graph_def())
@@ -42,16 +50,26 @@ class BaseSession:
         return ops.default_session(self)
 
     def list_devices(self):
-        return [_DeviceAttributes(_LOCAL_DEVICE, "CPU")]
+        """The session's devices: objects with name, device_type, memory_limit_bytes."""
+        return [d.attributes() for d in self._device_mgr]
 
     def close(self):
-        """Frees the session's resources (variables, queues). Idempotent."""
+        """Cancels running steps (CancelledError) and frees the session's resources.
+
+        Idempotent."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             self._plans.clear()
             self._contexts.clear()
+            steps, self._active_steps = list(self._active_steps), set()
+            pool, self._pool = self._pool, None
+        for step in steps:
+            step.fail(errors.CancelledError(None, None, "Session has been closed: the step "
+                                                        "was cancelled."))
+        if pool is not None:
+            pool.shutdown()
         self.resources.clear()
 
     def __del__(self):
@@ -67,9 +85,58 @@ class BaseSession:
             raise RuntimeError("Attempted to use a closed Session.")
         handler = fetch_lib.FetchHandler(self._graph, fetches)
         feed_tensors, feed_values = self._process_feeds(feed_dict)
-        plan = self._plan_for(feed_tensors, handler.tensors, handler.targets)
-        results = plan.run(feed_values)
-        return handler.build(results)
+        plan = self._plan_for(feed_tensors, handler.tensors, handler.targets, options)
+        if plan.inline and options is None and run_metadata is None:
+            return handler.build(plan.run(feed_values))
+        return handler.build(self._run_plan(plan, feed_values, options, run_metadata))
+
+    def _run_plan(self, plan, feed_values, options, run_metadata):
+        """The general path: tracing, deadlines, partition graphs, the dataflow executor."""
+        trace = options is not None and options.trace_level >= step_stats.FULL_TRACE
+        collector = step_stats.StepStatsCollector() if trace else None
+        if plan.inline:
+            results = (plan.run_traced(feed_values, collector) if trace
+                       else plan.run(feed_values))
+        else:
+            results = plan.run(feed_values, self._thread_pool(), self._timeout(options),
+                               collector, self._track_step)
+        if run_metadata is not None:
+            if collector is not None:
+                collector.finalize(run_metadata)
+            if options is not None and options.output_partition_graphs:
+                for part in plan.partitions:
+                    run_metadata.partition_graphs.add().CopyFrom(part.to_graph_def())
+        return results
+
+    def _timeout(self, options):
+        """Seconds a step may take (None: unlimited): RunOptions, else the ConfigProto's."""
+        ms = options.timeout_in_ms if options is not None else 0
+        if ms <= 0:
+            ms = self._config.operation_timeout_in_ms
+        return ms / 1000.0 if ms > 0 else None
+
+    def _thread_pool(self):
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("Attempted to use a closed Session.")
+                if self._pool is None:
+                    self._pool = dataflow.ThreadPool(self._config.inter_op_parallelism_threads)
+                pool = self._pool
+        return pool
+
+    @contextlib.contextmanager
+    def _track_step(self, step):
+        with self._lock:
+            if self._closed:
+                raise errors.CancelledError(None, None, "Session has been closed.")
+            self._active_steps.add(step)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active_steps.discard(step)
 
     def _process_feeds(self, feed_dict):
         if not feed_dict:
@@ -81,37 +148,33 @@ class BaseSession:
                 values.append(_checked_feed(self._graph, tensor, sub_value))
         return tuple(tensors), values
 
-    def _plan_for(self, feeds, fetch_tensors, targets):
+    def _plan_for(self, feeds, fetch_tensors, targets, options=None):
+        partitions = options is not None and options.output_partition_graphs
         key = (feeds, fetch_tensors, targets)
-        plan = self._plans.get(key)
+        plan = self._plans.get(key if not partitions else key + ("partitions",))
         if plan is None:
             with self._lock:
+                if partitions:
+                    key = key + ("partitions",)
                 plan = self._plans.get(key)
                 if plan is None:
                     plan = executor.compile_plan(list(feeds), list(fetch_tensors), list(targets),
-                                                 self._context_for)
+                                                 self._context_for, self._placer, self._graph,
+                                                 output_partitions=partitions)
                     self._plans[key] = plan
         return plan
 
-    def _context_for(self, op):
+    def _context_for(self, op, device):
+        if op.graph is not self._graph:  # _Send/_Recv of one plan: not kept beyond it
+            return executor.KernelContext(op, device.name, self.resources, self, device.xp)
         ctx = self._contexts.get(op)
         if ctx is None:
-            ctx = self._contexts[op] = executor.KernelContext(op, _LOCAL_DEVICE, self.resources,
-                                                              self)
+            ctx = self._contexts[op] = executor.KernelContext(op, device.name, self.resources,
+                                                              self, device.xp)
         return ctx
 
     def partial_run_setup(self, fetches, feeds=None):
         raise errors.UnimplementedError(None, None, "partial_run is not supported by tensorflux")
-
-
-class _DeviceAttributes:
-    def __init__(self, name, device_type, memory_limit_bytes=0):
-        self.name = name
-        self.device_type = device_type
-        self.memory_limit_bytes = memory_limit_bytes
-
-    def __repr__(self):
-        return f"_DeviceAttributes({self.name}, {self.device_type})"
 
 
 def _checked_feed(graph, tensor, value):

@@ -1,0 +1,1 @@
+"""Client-side tools (tensorflow.client): the step-stats timeline."""

@@ -1,0 +1,141 @@
+"""Step tracing: per-node timings, outputs and memory of one step, as a StepStats proto.
+
+With RunOptions(trace_level=FULL_TRACE) the executor records, for every node it runs, when it
+started and ended and what it produced; `finalize` writes RunMetadata.step_stats (one
+DeviceStepStats per device) and RunMetadata.cost_graph.
+"""
+import threading
+import time
+
+import numpy as np
+
+from tensorflux.framework import dtypes
+from tensorflux.framework import protos
+from tensorflux.framework.variable_ref import VariableRef
+
+FULL_TRACE = 3
+
+
+class NodeRecord:
+    """What the collector keeps per executed node until the step ends."""
+
+    __slots__ = ("op", "device", "start", "op_start", "op_end", "end", "thread_id", "outputs",
+                 "inputs")
+
+    def __init__(self, op, device, start, op_start, op_end, end, thread_id, outputs, inputs):
+        self.op = op
+        self.device = device
+        self.start = start
+        self.op_start = op_start
+        self.op_end = op_end
+        self.end = end
+        self.thread_id = thread_id
+        self.outputs = outputs
+        self.inputs = inputs
+
+
+class StepStatsCollector:
+    """Collects NodeRecords from any thread; times are time.perf_counter() seconds."""
+
+    def __init__(self):
+        self.records = []
+        self._lock = threading.Lock()
+        self._base_perf = time.perf_counter()
+        self._base_wall = time.time()
+
+    @staticmethod
+    def now():
+        return time.perf_counter()
+
+    def record(self, op, device, start, op_start, op_end, end, outputs, input_names=None):
+        """Adds one node's timings; `outputs` are its output values (arrays, refs or None)."""
+        rec = NodeRecord(op, device, start, op_start, op_end, end, threading.get_ident(),
+                         _describe_outputs(outputs), input_names)
+        with self._lock:
+            self.records.append(rec)
+
+    def _micros(self, t):
+        return int(round((self._base_wall + (t - self._base_perf)) * 1e6))
+
+    def step_stats(self):
+        """A protos.StepStats: one DeviceStepStats per device, nodes in start order."""
+        stats = protos.StepStats()
+        by_device = {}
+        threads = {}
+        for rec in sorted(self.records, key=lambda r: r.start):
+            dev_stats = by_device.get(rec.device)
+            if dev_stats is None:
+                dev_stats = by_device[rec.device] = stats.dev_stats.add(device=rec.device)
+            node = dev_stats.node_stats.add()
+            start_us = self._micros(rec.start)
+            node.node_name = rec.op.name
+            node.all_start_micros = start_us
+            node.op_start_rel_micros = max(0, self._micros(rec.op_start) - start_us)
+            node.op_end_rel_micros = max(node.op_start_rel_micros,
+                                         self._micros(rec.op_end) - start_us)
+            node.all_end_rel_micros = max(node.op_end_rel_micros, self._micros(rec.end) - start_us)
+            node.scheduled_micros = start_us
+            node.thread_id = threads.setdefault(rec.thread_id, len(threads))
+            node.timeline_label = _timeline_label(rec)
+            total = 0
+            for slot, (dtype, shape, nbytes) in enumerate(rec.outputs):
+                out = node.output.add(slot=slot)
+                desc = out.tensor_description
+                desc.dtype = dtype
+                for d in shape:
+                    desc.shape.dim.add(size=d)
+                desc.allocation_description.requested_bytes = nbytes
+                desc.allocation_description.allocated_bytes = nbytes
+                desc.allocation_description.allocator_name = "cpu"
+                total += nbytes
+            node.memory.add(allocator_name="cpu", total_bytes=total, peak_bytes=total)
+        return stats
+
+    def cost_graph(self):
+        """A protos.CostGraphDef: per node its device, output sizes and compute time."""
+        graph = protos.CostGraphDef()
+        ids = {}
+        for rec in self.records:
+            ids.setdefault(rec.op.name, len(ids))
+        for rec in self.records:
+            node = graph.node.add(name=rec.op.name, device=rec.device, id=ids[rec.op.name])
+            node.compute_time = max(0, int((rec.op_end - rec.op_start) * 1e6))
+            node.compute_cost = node.compute_time
+            node.is_final = not rec.op._outputs
+            for dtype, shape, nbytes in rec.outputs:
+                out = node.output_info.add(size=nbytes, alias_input_port=-1, dtype=dtype)
+                for d in shape:
+                    out.shape.dim.add(size=d)
+            for src in rec.inputs or ():
+                src_id = ids.get(src[0])
+                if src_id is not None:
+                    node.input_info.add(preceding_node=src_id, preceding_port=src[1])
+        return graph
+
+    def finalize(self, run_metadata):
+        """Writes step_stats and cost_graph into `run_metadata` (a protos.RunMetadata)."""
+        run_metadata.step_stats.CopyFrom(self.step_stats())
+        run_metadata.cost_graph.CopyFrom(self.cost_graph())
+
+
+def _timeline_label(rec):
+    """TensorFlow's label "name = OpType(input, ...)" (the timeline shows the op type)."""
+    inputs = ", ".join(f"{n}:{i}" if i else n for n, i in rec.inputs or ())
+    return f"{rec.op.name} = {rec.op.type}({inputs})"
+
+
+def _describe_outputs(outputs):
+    described = []
+    for value in outputs:
+        if isinstance(value, VariableRef):
+            value = value.value
+        if value is None:
+            described.append((0, (), 0))
+            continue
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+        try:
+            dtype = dtypes.as_dtype(arr.dtype).as_datatype_enum
+        except TypeError:
+            dtype = 0
+        described.append((dtype, tuple(int(d) for d in arr.shape), int(arr.nbytes)))
+    return described

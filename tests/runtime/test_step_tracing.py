@@ -1,0 +1,129 @@
+"""Step tracing: FULL_TRACE fills RunMetadata.step_stats for every executed node, and the
+Timeline turns it into a Chrome trace."""
+import json
+
+import numpy as np
+import pytest
+
+import tensorflux as tf
+from tensorflux.client import timeline
+from tensorflux.runtime.executor import prune
+
+pytestmark = pytest.mark.timeout(30)
+
+LOCAL = "/job:localhost/replica:0/task:0/device:CPU:%d"
+FULL = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+
+
+def _traced_run(fetches, feed=None, devices=1):
+    metadata = tf.RunMetadata()
+    config = tf.ConfigProto(device_count={"CPU": devices})
+    with tf.Session(config=config) as sess:
+        value = sess.run(fetches, feed, options=FULL, run_metadata=metadata)
+    return value, metadata
+
+
+def _model():
+    x = tf.placeholder(tf.float32, [3, 4], name="x")
+    w = tf.constant(np.ones((4, 5), np.float32), name="w")
+    y = tf.matmul(x, w, name="y")
+    return x, tf.reduce_sum(tf.tanh(y), name="loss"), y
+
+
+def test_untraced_runs_leave_run_metadata_empty():
+    x, loss, _ = _model()
+    metadata = tf.RunMetadata()
+    with tf.Session() as sess:
+        sess.run(loss, {x: np.zeros((3, 4))}, run_metadata=metadata)
+    assert not metadata.step_stats.dev_stats
+
+
+def test_single_device_trace_covers_every_executed_node():
+    x, loss, y = _model()
+    _, metadata = _traced_run(loss, {x: np.ones((3, 4), np.float32)})
+    stats = metadata.step_stats
+    assert [d.device for d in stats.dev_stats] == [LOCAL % 0]
+    executed = {op.name for op in prune([loss], [], {x})}
+    nodes = {n.node_name: n for n in stats.dev_stats[0].node_stats}
+    assert set(nodes) == executed
+    for n in nodes.values():
+        assert n.all_start_micros > 1_000_000_000_000_000  # microseconds since the epoch
+        assert 0 <= n.op_start_rel_micros <= n.op_end_rel_micros <= n.all_end_rel_micros
+        assert n.timeline_label.startswith(f"{n.node_name} = ")
+    out = nodes["y"].output[0].tensor_description
+    assert out.dtype == tf.float32.as_datatype_enum
+    assert [d.size for d in out.shape.dim] == [3, 5]
+    assert out.allocation_description.requested_bytes == 3 * 5 * 4
+    assert nodes["y"].memory[0].total_bytes == 60
+    assert nodes["y"].timeline_label == "y = MatMul(x, w)"
+    cost = {n.name: n for n in metadata.cost_graph.node}
+    assert set(cost) == executed and cost["y"].output_info[0].size == 60
+
+
+def test_multi_device_trace_has_stats_per_device_including_send_recv():
+    x = tf.placeholder(tf.float32, [4], name="x")
+    out = x
+    for d in range(4):
+        with tf.device("/cpu:%d" % d):
+            out = tf.square(out, name=f"sq{d}")
+    value, metadata = _traced_run(out, {x: np.full(4, 1.1, np.float32)}, devices=4)
+    np.testing.assert_allclose(value, np.full(4, 1.1 ** 16), rtol=1e-5)
+    by_device = {d.device: [n.node_name for n in d.node_stats]
+                 for d in metadata.step_stats.dev_stats}
+    assert sorted(by_device) == [LOCAL % d for d in range(4)]
+    for d in range(4):
+        names = by_device[LOCAL % d]
+        assert f"sq{d}" in names
+        assert sum(n.startswith("_send_") for n in names) == (d < 3)
+        assert sum(n.startswith("_recv_") for n in names) == (d > 0)
+
+
+def _events(trace_json):
+    trace = json.loads(trace_json)
+    assert isinstance(trace, dict) and isinstance(trace["traceEvents"], list)
+    return trace["traceEvents"]
+
+
+def test_chrome_trace_is_valid():
+    x = tf.placeholder(tf.float32, [4], name="x")
+    with tf.device("/cpu:0"):
+        a = tf.square(x, name="a")
+    with tf.device("/cpu:1"):
+        b = tf.negative(a, name="b")
+    _, metadata = _traced_run(b, {x: np.ones(4, np.float32)}, devices=2)
+    events = _events(timeline.Timeline(metadata.step_stats).generate_chrome_trace_format())
+    complete = [e for e in events if e["ph"] == "X"]
+    nodes = {n.node_name for d in metadata.step_stats.dev_stats for n in d.node_stats}
+    assert {e["args"]["name"] for e in complete} == nodes
+    for e in complete:
+        assert {"name", "ph", "ts", "dur", "pid", "tid"} <= set(e)
+        assert isinstance(e["ts"], int) and e["dur"] >= 0
+    assert {e["name"] for e in complete} >= {"Square", "Neg", "_Send", "_Recv"}
+    names = {e["pid"]: e["args"]["name"] for e in events
+             if e["ph"] == "M" and e["name"] == "process_name"}
+    assert sorted(names.values()) == [f"{LOCAL % d} Compute" for d in range(2)]
+    assert {e["pid"] for e in complete} <= set(names)
+    starts = {e["id"]: e for e in events if e["ph"] == "s"}
+    ends = {e["id"]: e for e in events if e["ph"] == "t"}
+    assert starts and set(starts) == set(ends)
+    send_to_recv = [i for i, e in starts.items() if e["name"] == "_Send"]
+    assert send_to_recv and starts[send_to_recv[0]]["pid"] != ends[send_to_recv[0]]["pid"]
+    assert not [e for e in events if e["ph"] == "C"]
+
+
+def test_chrome_trace_options():
+    x, loss, _ = _model()
+    _, metadata = _traced_run(loss, {x: np.ones((3, 4), np.float32)})
+    trace = timeline.Timeline(metadata.step_stats)
+    plain = _events(trace.generate_chrome_trace_format(show_dataflow=False))
+    assert not [e for e in plain if e["ph"] in ("s", "t")]
+    memory = _events(trace.generate_chrome_trace_format(show_memory=True))
+    counters = [e for e in memory if e["ph"] == "C"]
+    assert counters and all("bytes" in e["args"] for e in counters)
+    analysis = trace.analyze_step_stats()
+    assert analysis.allocator_maximums[LOCAL % 0].num_bytes >= 60
+
+
+def test_tensorflow_import_path():
+    from tensorflux.python.client import timeline as tf_path_timeline
+    assert tf_path_timeline.Timeline is timeline.Timeline
