@@ -39,6 +39,7 @@ from tensorflux.ops.init_ops import *  # noqa: F401,F403
 from tensorflux.ops.variable_scope import *  # noqa: F401,F403
 from tensorflux.ops.script_ops import *  # noqa: F401,F403
 from tensorflux.ops.summary_ops import *  # noqa: F401,F403
+from tensorflux.ops import io_ops  # noqa: F401  (registers SaveV2, RestoreV2, ...)
 from tensorflux.autodiff.gradients import gradients  # noqa: F401
 from tensorflux.framework.importer import import_graph_def  # noqa: F401
 from tensorflux.framework import graph_util  # noqa: F401

@@ -17,3 +17,8 @@ from tensorflux.summary.writer import FileWriter as SummaryWriter  # noqa: F401
 from tensorflux.summary.summary_iterator import summary_iterator  # noqa: F401
 from tensorflux.framework.graph_io import write_graph  # noqa: F401
 from tensorflux.framework.meta_graph import export_meta_graph, import_meta_graph  # noqa: F401
+from tensorflux.training.saver import Saver  # noqa: F401
+from tensorflux.training.checkpoint_state import (  # noqa: F401
+    CheckpointState, latest_checkpoint, get_checkpoint_state, update_checkpoint_state,
+    checkpoint_exists, NewCheckpointReader, load_checkpoint, load_variable, list_variables)
+from tensorflux.framework.protos import SaverDef  # noqa: F401
