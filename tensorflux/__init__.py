@@ -40,6 +40,7 @@ from tensorflux.ops.variable_scope import *  # noqa: F401,F403
 from tensorflux.ops.script_ops import *  # noqa: F401,F403
 from tensorflux.ops.summary_ops import *  # noqa: F401,F403
 from tensorflux.ops import io_ops  # noqa: F401  (registers SaveV2, RestoreV2, ...)
+from tensorflux.ops.sendrecv_ops import *  # noqa: F401,F403  (registers _Send, _Recv)
 from tensorflux.autodiff.gradients import gradients  # noqa: F401
 from tensorflux.framework.importer import import_graph_def  # noqa: F401
 from tensorflux.framework import graph_util  # noqa: F401
