@@ -409,6 +409,10 @@ class GFile:
                 pass
             self._temp_name = None
 
+    def discard(self):
+        """Drops an atomic write without touching the target (tensorflux extension)."""
+        self._abort()
+
     def _abort(self):
         f, self._file = self._file, None
         if self._temp_name is not None:

@@ -23,7 +23,6 @@ slices, and one entry per slice under a key built with TensorFlow's OrderedCode.
 import os
 import struct
 import sys
-import uuid
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from tensorflux.framework import protos
 from tensorflux.lib.io import table
 from tensorflux.lib.io.table import get_varint, put_varint
 from tensorflux.lib.io.tf_record import crc32c, masked_crc32c
+from tensorflux.platform import gfile
 
 _U32 = struct.Struct("<I")
 _MASK_DELTA = 0xA282EAD8
@@ -379,32 +379,8 @@ def _decode_strings(raw, count, shape, crc, what):
 
 
 # ---- atomic files -------------------------------------------------------------------------------
-def _temp_name(path):
-    return f"{path}.tempstate{uuid.uuid4().hex}"
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _commit(file, temp, path):
-    """Flushes, fsyncs and closes `file` (open on `temp`), then renames it to `path`."""
-    file.flush()
-    os.fsync(file.fileno())
-    file.close()
-    os.replace(temp, path)
-    _fsync_dir(path)
-
-
+# Every file goes through gfile.GFile in "wb" mode: a temp file in the same directory, fsync and
+# rename on close, discarded on error, so a reader never sees a half-written file.
 def _crash_point(stage):
     if os.environ.get(CRASH_ENV) == stage:
         os._exit(17)
@@ -412,17 +388,17 @@ def _crash_point(stage):
 
 def write_atomically(path, data):
     """Writes `data` (bytes) to `path` via a temp file, fsync and rename."""
-    temp = _temp_name(path)
-    try:
-        with open(temp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        _remove_quietly(temp)
-        raise
-    _fsync_dir(path)
+    with gfile.GFile(path, "wb") as f:
+        f.write(data)
+
+
+def _write_index(path, header, entries):
+    with gfile.GFile(path, "wb") as f:
+        builder = table.TableBuilder(f)
+        builder.add(HEADER_KEY, header.serialize())
+        for key in sorted(entries):
+            builder.add(key, entries[key].serialize())
+        builder.finish()
 
 
 def _remove_quietly(path):
@@ -430,24 +406,6 @@ def _remove_quietly(path):
         os.remove(path)
     except OSError:
         pass
-
-
-def _write_index(path, header, entries):
-    temp = _temp_name(path)
-    try:
-        with open(temp, "wb") as f:
-            builder = table.TableBuilder(f)
-            builder.add(HEADER_KEY, header.serialize())
-            for key in sorted(entries):
-                builder.add(key, entries[key].serialize())
-            builder.finish()
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        _remove_quietly(temp)
-        raise
-    _fsync_dir(path)
 
 
 def _name_bytes(name):
@@ -468,8 +426,7 @@ class BundleWriter:
         if directory:
             os.makedirs(directory, exist_ok=True)
         self._data_path = data_filename(self.prefix, 0, 1)
-        self._temp = _temp_name(self._data_path)
-        self._file = open(self._temp, "wb")
+        self._file = gfile.GFile(self._data_path, "wb")
         self._entries = {}
         self._offset = 0
 
@@ -514,11 +471,7 @@ class BundleWriter:
 
     def finish(self):
         """Commits the data file and then the index; returns the prefix."""
-        try:
-            _commit(self._file, self._temp, self._data_path)
-        except BaseException:
-            self.abort()
-            raise
+        self._file.close()  # commits the data file (discarded on failure)
         _crash_point("data")
         _write_index(index_filename(self.prefix), BundleHeader(num_shards=1), self._entries)
         _crash_point("index")
@@ -526,9 +479,7 @@ class BundleWriter:
 
     def abort(self):
         """Drops the temporary data file."""
-        if not self._file.closed:
-            self._file.close()
-        _remove_quietly(self._temp)
+        self._file.discard()
 
 
 def _bundle_dtype(array, dtype):
