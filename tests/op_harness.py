@@ -133,7 +133,8 @@ def _check_case(spec, dtype, values, static):
     tol = spec.tol.get(dtype, DEFAULT_TOL.get(dtype, 0))
     for i, (t, g, w) in enumerate(zip(outs, got, want)):
         g = np.asarray(g)
-        where = f"{spec} output {i} dtype={tf.as_dtype(dtype).name} shapes={[v.shape for v in values]}"
+        where = (f"{spec} output {i} dtype={tf.as_dtype(dtype).name} "
+                 f"shapes={[v.shape for v in values]}")
         assert g.dtype == t.dtype.base_dtype.as_numpy_dtype, (
             f"{where}: kernel returned {g.dtype}, op declares {t.dtype.base_dtype.name}")
         w = np.asarray(w)
@@ -231,3 +232,9 @@ def run_spec(spec):
     check_gradient(spec)
     if spec.check is not None:
         spec.check(spec)
+
+
+def run_in_session(fetches, feed_dict=None):
+    """Runs `fetches` once in a fresh session on the default graph."""
+    with tf.Session() as sess:
+        return sess.run(fetches, feed_dict)

@@ -87,7 +87,8 @@ def _convert_one(arg, value, attrs, op_def, op_name, dtype_hint=None):
         tensor = ops.convert_to_tensor(value, dtype=want, as_ref=arg.is_ref)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{op_def.name} op '{op_name}': input '{arg.name}' expected "
-                        f"{want.name if want else 'a tensor'}, got {_describe(value)}: {e}") from None
+                        f"{want.name if want else 'a tensor'}, got {_describe(value)}: "
+                        f"{e}") from None
     if arg.is_ref and not tensor.dtype._is_ref_dtype:
         raise TypeError(f"{op_def.name} op '{op_name}': input '{arg.name}' requires a reference "
                         f"to a variable, got {tensor.name} of dtype {tensor.dtype.name}")

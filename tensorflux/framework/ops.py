@@ -60,7 +60,8 @@ class Tensor:
         try:
             self._shape = self._shape.merge_with(tensor_shape.as_shape(shape))
         except ValueError:
-            raise ValueError(f"Tensor {self.name}: cannot set shape {tensor_shape.as_shape(shape)}, "
+            raise ValueError(f"Tensor {self.name}: cannot set shape "
+                             f"{tensor_shape.as_shape(shape)}, "
                              f"incompatible with its shape {self._shape}; "
                              f"{self._op._created_at_text()}") from None
 
@@ -86,7 +87,8 @@ class Tensor:
     def __bool__(self):
         raise TypeError("Using a `tf.Tensor` as a Python `bool` is not allowed. Use `if t is not "
                         "None:` instead of `if t:` to test if a tensor is defined, and use "
-                        f"control flow ops such as tf.cond to execute subgraphs (tensor {self.name})")
+                        "control flow ops such as tf.cond to execute subgraphs "
+                        f"(tensor {self.name})")
 
     def __iter__(self):
         # Replaced by array_ops (unstack along dimension 0) when the ops are loaded.

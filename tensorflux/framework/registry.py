@@ -89,7 +89,8 @@ class ArgDef:
 
 
 class KernelDef:
-    """A kernel for one device type. `is_async` kernels get the step and may wait without a thread."""
+    """A kernel for one device type; `is_async` kernels get a call object and may wait
+    without holding a thread."""
 
     def __init__(self, fn, device_type, is_async=False):
         self.fn = fn

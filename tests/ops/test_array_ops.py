@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, run_spec
+from op_harness import OpSpec, run_spec, run_in_session as run
 
 I32 = [tf.int32]
 
@@ -51,10 +51,6 @@ SPECS = [
 def test_op(spec):
     run_spec(spec)
 
-
-def run(fetches, feed_dict=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed_dict)
 
 
 # ---- API generations ------------------------------------------------------------------------

@@ -3,14 +3,11 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
+from op_harness import run_in_session as _run
 from tensorflux.framework.ops import IndexedSlicesValue
 
 X = np.array([[3.0, -4.0], [1.0, 0.5]], np.float64)
 
-
-def _run(fetches, feed=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed)
 
 
 def _grad(f, x):

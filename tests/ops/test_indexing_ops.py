@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, distinct, run_spec
+from op_harness import OpSpec, distinct, run_spec, run_in_session as run
 
 I32 = [tf.int32]
 
@@ -23,7 +23,8 @@ SPECS = [
            [((2, 5, 3), (4,)), ((2, 5), (2, 2))], inputs=[distinct, ints(0, 5)]),
     OpSpec("GatherV2", lambda p, i: tf.gather(p, i, axis=-1), lambda p, i: np.take(p, i, -1),
            [((2, 3), ())], inputs=[distinct, ints(0, 3)], name="GatherV2_last"),
-    OpSpec("OneHot", lambda i: tf.one_hot(i, 4), lambda i: (i[..., None] == np.arange(4)).astype(np.float32), [((3,),), ((2, 2),)],
+    OpSpec("OneHot", lambda i: tf.one_hot(i, 4),
+           lambda i: (i[..., None] == np.arange(4)).astype(np.float32), [((3,),), ((2, 2),)],
            inputs=[ints(-1, 4)], dtypes=[tf.float32]),
     OpSpec("OneHot", lambda i: tf.one_hot(i, 3, on_value=5, off_value=-1, axis=0),
            lambda i: np.where(np.arange(3)[:, None] == i, 5, -1).astype(np.int32), [((4,),)],
@@ -46,10 +47,6 @@ SPECS = [
 def test_op(spec):
     run_spec(spec)
 
-
-def run(fetches, feed_dict=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed_dict)
 
 
 # ---- behaviour --------------------------------------------------------------------------------

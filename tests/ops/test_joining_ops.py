@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, run_spec
+from op_harness import OpSpec, run_spec, run_in_session as run
 from tensorflux.framework.op_def_library import apply_op
 
 
@@ -62,10 +62,6 @@ SPECS = [
 def test_op(spec):
     run_spec(spec)
 
-
-def run(fetches, feed_dict=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed_dict)
 
 
 # ---- API generations and errors ---------------------------------------------------------------

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, run_spec
+from op_harness import OpSpec, run_spec, run_in_session as _run
 
 
 def well_conditioned(rng, shape, dtype):
@@ -36,10 +36,6 @@ SPECS = [
 def test_op(spec):
     run_spec(spec)
 
-
-def _run(fetches, feed=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed)
 
 
 def test_matmul_dispatches_to_batch_matmul():

@@ -3,7 +3,15 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, away_from_zero, distinct, positive, run_spec, uniform
+from op_harness import (
+    OpSpec,
+    away_from_zero,
+    distinct,
+    positive,
+    run_spec,
+    uniform,
+    run_in_session as _run,
+)
 from tensorflux.framework.op_def_library import apply_op
 
 F = [tf.float32, tf.float64]
@@ -123,10 +131,6 @@ SPECS = [
 def test_op(spec):
     run_spec(spec)
 
-
-def _run(fetches, feed=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed)
 
 
 def test_truediv_casts_integers_to_floats():

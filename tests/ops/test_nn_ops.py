@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, away_from_zero, distinct, run_spec, uniform
+from op_harness import OpSpec, away_from_zero, distinct, run_spec, uniform, run_in_session as _run
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import nn_ops
 
@@ -135,10 +135,6 @@ SPECS = [
 def test_op(spec):
     run_spec(spec)
 
-
-def _run(fetches, feed=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed)
 
 
 # ---- composite losses, API generations --------------------------------------------------------

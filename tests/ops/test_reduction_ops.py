@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, distinct, positive, run_spec, uniform
+from op_harness import OpSpec, distinct, positive, run_spec, uniform, run_in_session as _run
 
 F = [tf.float32, tf.float64]
 FI = [tf.float32, tf.float64, tf.int32]
@@ -38,10 +38,6 @@ SPECS = [
 def test_op(spec):
     run_spec(spec)
 
-
-def _run(fetches, feed=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed)
 
 
 def test_reduction_keywords_of_both_generations():

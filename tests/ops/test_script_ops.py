@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, run_spec
+from op_harness import OpSpec, run_spec, run_in_session as _run
 from tensorflux.ops import script_ops
 
 
@@ -35,10 +35,6 @@ SPECS = [
 def test_op(spec):
     run_spec(spec)
 
-
-def _run(fetches, feed=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed)
 
 
 def test_single_dtype_returns_tensor_and_list_returns_list():

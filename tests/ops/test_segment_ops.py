@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from op_harness import OpSpec, run_spec, uniform
+from op_harness import OpSpec, run_spec, uniform, run_in_session as _run
 
 
 def segment_ids(rng, shape, dtype):
@@ -30,10 +30,6 @@ SPECS = [
 def test_op(spec):
     run_spec(spec)
 
-
-def _run(fetches, feed=None):
-    with tf.Session() as sess:
-        return sess.run(fetches, feed)
 
 
 def test_segment_sums():
