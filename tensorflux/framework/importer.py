@@ -8,8 +8,11 @@ nodes are then built once in a scratch graph (so shape errors are found too) and
 the caller's graph.
 
 Defaulted attrs missing from a NodeDef are filled in; attrs unknown to the op are ignored (as
-TensorFlow does for forward compatibility); `_`-prefixed attrs are hints (`_class` colocation
-is kept and renamed with the import scope, `_output_shapes` is recomputed).
+TensorFlow does for forward compatibility), except the attrs that later TensorFlow versions
+added to ops tensorflux implements (NEWER_TF_ATTRS): those are accepted only at the value that
+keeps the older behaviour, since any other value would silently compute something else.
+`_`-prefixed attrs are hints (`_class` colocation is kept and renamed with the import scope,
+`_output_shapes` is recomputed).
 
 For graphs from untrusted sources pass `allowed_ops=SAFE_OPS` (pure computation: no Python
 callbacks, no file, network or checkpoint ops), or a set of your own.
@@ -19,12 +22,7 @@ import re
 
 import numpy as np
 
-from tensorflux.framework import dtypes
-from tensorflux.framework import errors
-from tensorflux.framework import ops
-from tensorflux.framework import protos
-from tensorflux.framework import registry
-from tensorflux.framework import tensor_shape
+from tensorflux.framework import dtypes, errors, ops, protos, registry
 from tensorflux.framework.attr_values import attr_kind_of_proto, attr_value_from_proto
 
 _NODE_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\-/>]*$")
@@ -67,7 +65,40 @@ ApplyGradientDescent ApplyMomentum ApplyAdam ApplyAdagrad ApplyRMSProp ApplyAdad
 ScalarSummary HistogramSummary MergeSummary Tile Multinomial Cumprod Round Rint
 """.split()) - UNSAFE_OPS
 
+# Attrs that TensorFlow added to ops after the versions tensorflux implements, by op type: the
+# value each must hold to keep the older behaviour (ANY_VALUE: a hint that changes no result).
+# Consulted only when the registered op does not declare the attr itself.
+ANY_VALUE = object()
+_CONV_ATTRS = {"explicit_paddings": [], "dilations": [1, 1, 1, 1], "data_format": "NHWC",
+               "use_cudnn_on_gpu": ANY_VALUE}
+NEWER_TF_ATTRS = {
+    "MatMul": {"grad_a": ANY_VALUE, "grad_b": ANY_VALUE},
+    "BatchMatMul": {"grad_x": ANY_VALUE, "grad_y": ANY_VALUE},
+    "Equal": {"incompatible_shape_error": True},
+    "NotEqual": {"incompatible_shape_error": True},
+    "GatherV2": {"batch_dims": 0},
+    "ApplyAdagrad": {"update_slots": True},
+    "SparseApplyAdagrad": {"update_slots": True},
+    "ApplyFtrl": {"multiply_linear_by_lr": False},
+    "SparseApplyFtrl": {"multiply_linear_by_lr": False},
+    "Multinomial": {"output_dtype": dtypes.int64},
+    "TopKV2": {"Tk": dtypes.int32, "index_type": dtypes.int32},
+    "UnsortedSegmentSum": {"Tnumsegments": dtypes.int32},
+    "Where": {"T": dtypes.bool},
+    "Conv2D": _CONV_ATTRS,
+    "Conv2DBackpropInput": _CONV_ATTRS,
+    "Conv2DBackpropFilter": _CONV_ATTRS,
+    "DepthwiseConv2dNative": _CONV_ATTRS,
+    "DepthwiseConv2dNativeBackpropInput": _CONV_ATTRS,
+    "DepthwiseConv2dNativeBackpropFilter": _CONV_ATTRS,
+    "MaxPool": {"explicit_paddings": [], "data_format": "NHWC"},
+    "MaxPoolGrad": {"explicit_paddings": [], "data_format": "NHWC"},
+    "AvgPool": {"data_format": "NHWC"},
+    "FusedBatchNorm": {"exponential_avg_factor": 1.0},
+}
 
+# Op types that later TensorFlow versions introduced for an op tensorflux implements under its
+# older name, with the same inputs, outputs, attrs and results on every type both accept.
 class _Node:
     """One NodeDef as read and checked: attrs as Python values, parsed inputs, types."""
 
@@ -76,6 +107,7 @@ class _Node:
         self.index = index
         self.name = node_def.name
         self.op_def = None
+        self.op_type = node_def.op
         self.attrs = {}
         self.data_inputs = []  # (source name, output index)
         self.control_inputs = []  # source names
@@ -224,6 +256,7 @@ def _read_attrs(node, problems):
             continue
         decl = node.op_def.attrs.get(attr_name)
         if decl is None:
+            bad = not _check_newer_attr(node, attr_name, proto, where, problems) or bad
             continue  # unknown to this op version: ignored
         try:
             node.attrs[attr_name] = _attr_value(proto, decl)
@@ -243,6 +276,24 @@ def _read_attrs(node, problems):
         bad = not _check_op_specific(node, where, problems)
     if not bad:
         _compute_types(node, where, problems)
+
+
+def _check_newer_attr(node, attr_name, proto, where, problems):
+    """False (with a problem) when an attr from a later TensorFlow holds a value other than
+    the one that keeps this op's behaviour."""
+    required = NEWER_TF_ATTRS.get(node.op_type, {}).get(attr_name, ANY_VALUE)
+    if required is ANY_VALUE:
+        return True
+    try:
+        value = attr_value_from_proto(proto)
+    except (ValueError, TypeError, errors.OpError) as e:
+        problems.append(f"{where}: attr {attr_name!r}: {e}")
+        return False
+    if value == required:
+        return True
+    problems.append(f"{where}: attr {attr_name!r} is {value!r}; tensorflux's {node.op_type} "
+                    f"only implements {attr_name}={required!r} (TensorFlow's default)")
+    return False
 
 
 def _read_hint(node, attr_name, proto):
@@ -306,7 +357,7 @@ def _check_dtype(dtype, decl):
 
 def _check_op_specific(node, where, problems):
     """Checks one attr against another where a mismatch would only fail when running."""
-    if node.node_def.op == "Const":
+    if node.op_type == "Const":
         value, dtype = node.attrs.get("value"), node.attrs.get("dtype")
         have = dtypes.string if value.dtype == object else dtypes.as_dtype(value.dtype)
         if have != dtype.base_dtype:
@@ -463,12 +514,12 @@ def _dry_run(nodes, order, input_map):
             inputs = [_input_tensor(s, i, stand_ins, built) for s, i in node.data_inputs]
             attrs = {k: v for k, v in node.attrs.items() if k != "_class"}
             try:
-                op = scratch.create_op(node.node_def.op, inputs, node.output_types,
+                op = scratch.create_op(node.op_type, inputs, node.output_types,
                                        name=name + "/", attrs=attrs, op_def=node.op_def,
                                        compute_device=False)
             except (ValueError, TypeError) as e:
                 problems.append(f"node {name!r} ({node.node_def.op}): {e}")
-                op = scratch.create_op(node.node_def.op, inputs, node.output_types,
+                op = scratch.create_op(node.op_type, inputs, node.output_types,
                                        name=name + "/", attrs=attrs, op_def=node.op_def,
                                        compute_shapes=False, compute_device=False)
             built[name] = op
@@ -504,7 +555,7 @@ def _build(graph, nodes, order, input_map, name):
             attrs = dict(node.attrs)
             if "_class" in attrs:
                 attrs["_class"] = _renamed_colocation(attrs["_class"], new_names)
-            op = graph.create_op(node.node_def.op, inputs, node.output_types,
+            op = graph.create_op(node.op_type, inputs, node.output_types,
                                  name=new_names[node_name] + "/", attrs=attrs,
                                  op_def=node.op_def)
             if node.node_def.device:

@@ -114,6 +114,12 @@ def _add_grad(op, grad):
     return unbroadcast(op, grad, grad)
 
 
+# TensorFlow 1.13+ writes `+` as AddV2 (Add without string support); GraphDefs from newer
+# TensorFlow use it, so it is an op of its own with Add's rules.
+AddV2 = _binary_op("AddV2", common.NUMBERS, np.add)
+AddV2.gradient(_add_grad)
+
+
 Sub = _binary_op("Sub", common.NUMBERS, np.subtract)
 
 

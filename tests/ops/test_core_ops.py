@@ -7,6 +7,9 @@ from op_harness import OpSpec, positive, run_spec
 
 SPECS = [
     OpSpec("Add", lambda x, y: x + y, np.add, [((3, 4), (3, 4)), ((), ()), ((2, 3), (3,))]),
+    OpSpec("AddV2", lambda x, y: tf.get_default_graph().create_op(
+        "AddV2", [x, y], [x.dtype], attrs={"T": x.dtype}).outputs[0], np.add,
+        [((3, 4), (3, 4)), ((2, 3), (3,))]),
     OpSpec("Sub", lambda x, y: x - y, np.subtract, [((3, 4), (3, 4)), ((2, 1), (1, 3)), ((), ())]),
     OpSpec("Mul", tf.multiply, np.multiply, [((3, 4), (3, 4)), ((4, 1, 3), (2, 1)), ((), ())]),
     OpSpec("RealDiv", tf.realdiv, np.true_divide, [((3, 4), (3, 4)), ((2, 3), ()), ((), ())],
