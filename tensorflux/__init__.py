@@ -40,6 +40,7 @@ from tensorflux.ops.variable_scope import *  # noqa: F401,F403
 from tensorflux.ops.script_ops import *  # noqa: F401,F403
 from tensorflux.ops.summary_ops import *  # noqa: F401,F403
 from tensorflux.ops import io_ops  # noqa: F401  (registers SaveV2, RestoreV2, ...)
+from tensorflux.ops import image_ops  # noqa: F401  (registers the image ops)
 from tensorflux.ops.sendrecv_ops import *  # noqa: F401,F403  (registers _Send, _Recv)
 from tensorflux.autodiff.gradients import gradients  # noqa: F401
 from tensorflux.framework.importer import import_graph_def  # noqa: F401
@@ -52,6 +53,7 @@ from tensorflux.runtime.session import Session, InteractiveSession  # noqa: F401
 from tensorflux import nn  # noqa: F401
 from tensorflux import train  # noqa: F401
 from tensorflux import summary  # noqa: F401
+from tensorflux import image  # noqa: F401
 from tensorflux.lib.io import tf_record as python_io  # noqa: F401
 from tensorflux.platform import app  # noqa: F401
 from tensorflux.platform import flags  # noqa: F401

@@ -1,0 +1,1 @@
+"""TensorFlow tutorial model helpers for images."""

@@ -1,0 +1,1 @@
+"""The CIFAR-10 tutorial's input pipeline."""

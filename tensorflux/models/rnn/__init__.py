@@ -1,0 +1,1 @@
+"""TensorFlow tutorial model helpers for RNNs (PTB reader, translate data utilities)."""

@@ -1,0 +1,1 @@
+"""The PTB language-model tutorial's reader."""

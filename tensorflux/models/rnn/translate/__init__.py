@@ -1,0 +1,1 @@
+"""The translate tutorial's data utilities."""
