@@ -41,6 +41,7 @@ from tensorflux.ops.script_ops import *  # noqa: F401,F403
 from tensorflux.ops.summary_ops import *  # noqa: F401,F403
 from tensorflux.ops import io_ops  # noqa: F401  (registers SaveV2, RestoreV2, ...)
 from tensorflux.ops import image_ops  # noqa: F401  (registers the image ops)
+from tensorflux.ops import conv_ops, embedding_ops, candidate_sampling_ops, nn_impl  # noqa: F401
 from tensorflux.ops.sendrecv_ops import *  # noqa: F401,F403  (registers _Send, _Recv)
 from tensorflux.autodiff.gradients import gradients  # noqa: F401
 from tensorflux.framework.importer import import_graph_def  # noqa: F401

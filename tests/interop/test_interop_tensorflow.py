@@ -129,12 +129,7 @@ def _our_op_names():
 
 # Known OpDef gaps, each a strict xfail: the test starts failing once the op is fixed, so the
 # marker gets removed.
-_KNOWN_OP_DEF_GAPS = {
-    "DepthwiseConv2dNative": "declares use_cudnn_on_gpu, which TensorFlow's op has no attr for: "
-                             "TensorFlow refuses our nodes",
-    "DepthwiseConv2dNativeBackpropFilter": "declares use_cudnn_on_gpu (not in TensorFlow's op)",
-    "DepthwiseConv2dNativeBackpropInput": "declares use_cudnn_on_gpu (not in TensorFlow's op)",
-}
+_KNOWN_OP_DEF_GAPS = {}
 
 
 def _arg_problems(ours, theirs, tf_attrs, what):
