@@ -98,14 +98,14 @@ def _update_op(name, numpy_update):
             raise ValueError(f"{name} requires shapes of both tensors to match. lhs shape= "
                              f"{list(current.shape)} rhs shape= {list(np.shape(value))}")
         with ref.lock:
-            ref.value = np.asarray(numpy_update(ref.get(), value), dtype=current.dtype)
+            numpy_update(current, value, out=current, casting="unsafe")
         return ref
     op_def.kernel("CPU")(kernel)
     return op_def
 
 
-# Updates build a new array instead of writing into the old one: arrays already handed out
-# by Session.run (or read earlier in the step) keep their values.
+# Updates write into the variable's buffer, as TensorFlow's kernels do; Session.run hands out
+# copies, so fetched values never change afterwards.
 AssignAdd = _update_op("AssignAdd", np.add)
 AssignSub = _update_op("AssignSub", np.subtract)
 
@@ -182,9 +182,7 @@ def _scatter_op(name, numpy_update, use_locking_default):
                 raise errors.InvalidArgumentError(
                     None, None, f"{name} '{ctx.op.name}': updates must have shape indices.shape"
                                 f" + ref.shape[1:] = {list(want)}, got {list(np.shape(updates))}")
-            new = current.copy()
-            numpy_update(new, indices, np.asarray(updates, dtype=current.dtype))
-            ref.value = new
+            numpy_update(current, indices, np.asarray(updates, dtype=current.dtype))
         return ref
     op_def.kernel("CPU")(kernel)
     return op_def

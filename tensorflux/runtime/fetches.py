@@ -1,6 +1,8 @@
 """Turns the nested `fetches` of Session.run into flat tensors and targets, and back."""
 import collections
 
+import numpy as np
+
 from tensorflux.framework import ops
 
 
@@ -65,7 +67,7 @@ def _rebuild(template, values):
     if template is None:
         return None
     if isinstance(template, int):
-        return values[template]
+        return _fetched(values[template])
     kind = template[0]
     if kind == "seq":
         _, seq_kind, cls, items = template
@@ -81,6 +83,14 @@ def _rebuild(template, values):
         return result
     parts = [_rebuild(t, values) for t in template[1]]
     return ops.IndexedSlicesValue(*(parts + [None] * (3 - len(parts))))
+
+
+def _fetched(value):
+    """What Session.run hands out: 0-d results as NumPy scalars (bytes for strings), arrays as
+    copies (a variable's buffer is updated in place by later steps)."""
+    if isinstance(value, np.ndarray):
+        return value[()] if value.ndim == 0 else value.copy()
+    return value
 
 
 def feed_pairs(graph, key, value):

@@ -124,7 +124,7 @@ def _sparse_kernel(rule, num_refs, dense_names):
         refs = inputs[:num_refs]
         by_name = dict(zip([a.name for a in ctx.op.op_def.inputs], inputs))
         with refs[0].lock:
-            arrays = [r.get().copy() for r in refs]
+            arrays = [r.get() for r in refs]  # updated in place, row by row
             indices = _checked_indices(ctx, arrays[0], by_name)
             grad = np.asarray(by_name["grad"])
             if len(np.unique(indices)) == len(indices):
@@ -136,7 +136,6 @@ def _sparse_kernel(rule, num_refs, dense_names):
                 args.update(zip(dense_names[:num_refs], (a[rows] for a in arrays)))
                 for a, n in zip(arrays, rule(ctx.attrs, *[args[n] for n in dense_names])):
                     a[rows] = n
-            _store(refs, arrays)
         return refs[0]
     return kernel
 

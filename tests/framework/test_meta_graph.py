@@ -84,6 +84,7 @@ def test_import_scope_and_saver_factory(tmp_path):
     _build()
     meta = meta_graph.export_meta_graph(saver_def=protos.SaverDef(version=2))
     made = []
+    previous = list(meta_graph._SAVER_FACTORY)
     meta_graph.register_saver_factory(lambda saver_def, scope: made.append((saver_def, scope))
                                       or "saver")
     try:
@@ -92,7 +93,7 @@ def test_import_scope_and_saver_factory(tmp_path):
             assert [v.name for v in tf.global_variables()] == ["net/w:0", "net/step:0"]
             assert tf.get_collection("outputs")[0].name == "net/y:0"
     finally:
-        meta_graph._SAVER_FACTORY.clear()
+        meta_graph._SAVER_FACTORY[:] = previous
     assert made[0][0].version == 2 and made[0][1] == "net"
 
 
