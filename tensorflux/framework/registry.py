@@ -155,13 +155,19 @@ class OpDef:
 
     def kernel(self, *device_types, is_async=False):
         def register(fn):
+            kernel_fn = fn
+            if not is_async and self._has_list_output():
+                kernel_fn = _unwrap_single_output(fn)
             for device_type in device_types or ("CPU",):
                 if device_type in self.kernels:
                     raise ValueError(f"Op {self.name} already has a {device_type} kernel "
                                      f"({self.kernels[device_type].fn.__qualname__})")
-                self.kernels[device_type] = KernelDef(fn, device_type, is_async)
+                self.kernels[device_type] = KernelDef(kernel_fn, device_type, is_async)
             return fn
         return register
+
+    def _has_list_output(self):
+        return any(a.number_attr or a.type_list_attr for a in self.outputs)
 
     def to_proto(self):
         """The OpDef proto describing this op (for MetaGraphDef stripped op lists)."""
@@ -170,6 +176,19 @@ class OpDef:
 
     def __repr__(self):
         return f"<OpDef {self.name} registered at {self.registered_at}>"
+
+
+def _unwrap_single_output(fn):
+    """Kernels of ops with list outputs return a list; with one element, the executor wants
+    the array itself (e.g. tf.split(x, 1) or tf.unstack(x, num=1))."""
+    def kernel(ctx, *inputs):
+        result = fn(ctx, *inputs)
+        if isinstance(result, (list, tuple)) and len(result) == 1:
+            return result[0]
+        return result
+    kernel.__qualname__ = fn.__qualname__
+    kernel.__wrapped__ = fn
+    return kernel
 
 
 def _set_once(op_def, field, fn, what):

@@ -101,3 +101,12 @@ def test_concat_shape_mismatch_names_shapes():
 def test_split_uneven_is_a_build_error():
     with pytest.raises(ValueError, match="equal pieces"):
         tf.split(tf.zeros([5]), 2)
+
+
+def test_single_output_of_a_list_output_op_is_an_array():
+    x = tf.constant(np.arange(6.0).reshape(2, 3))
+    (part,) = tf.split(x, 1, axis=1)
+    (row,) = tf.unstack(tf.reshape(x, [1, 6]))
+    got_part, got_row = run([part * 2.0, row + 1.0])
+    np.testing.assert_array_equal(got_part, np.arange(6.0).reshape(2, 3) * 2.0)
+    np.testing.assert_array_equal(got_row, np.arange(6.0) + 1.0)
