@@ -1,6 +1,6 @@
 """Step-time benchmarks: tensorflux next to TensorFlow (tf.compat.v1 graph mode) and PyTorch.
 
-    python benchmarks/run.py [--min_time 1.0] [--workloads mnist_softmax,run_overhead,chain100]
+    python benchmarks/run.py [--min_time 1.0] [--workloads mnist_deep,word2vec,...]
 
 Each workload is built once per framework; its step is timed call by call after a warm-up and
 the median is reported, with the ratios tensorflux/TF and tensorflux/torch (above 1 means
@@ -65,12 +65,168 @@ def _graph_chain(tf, placeholder):
     return (x0, w, b), x
 
 
-def _time_steps(step, min_time):
-    for _ in range(10):
+# ---- the tutorials' training steps (issue 5), built with the same code on both frameworks ----
+DEEP_BATCH = 50
+CIFAR_BATCH, CIFAR_SIZE = 128, 24
+PTB_BATCH, PTB_STEPS, PTB_HIDDEN, PTB_LAYERS, PTB_VOCAB = 20, 20, 200, 2, 10000
+W2V_BATCH, W2V_EMBED, W2V_VOCAB, W2V_SAMPLED = 128, 128, 50000, 64
+
+
+def _mnist_deep_batch():
+    images, labels = _mnist_batch()
+    return images[:DEEP_BATCH], labels[:DEEP_BATCH]
+
+
+def _cifar_batch():
+    rng = np.random.default_rng(2)
+    images = rng.standard_normal((CIFAR_BATCH, CIFAR_SIZE, CIFAR_SIZE, 3)).astype(np.float32)
+    return images, rng.integers(0, 10, CIFAR_BATCH).astype(np.int32)
+
+
+def _ptb_batch():
+    rng = np.random.default_rng(3)
+    words = rng.integers(0, PTB_VOCAB, (PTB_BATCH, PTB_STEPS + 1)).astype(np.int32)
+    return words[:, :-1], words[:, 1:]
+
+
+def _word2vec_batch():
+    rng = np.random.default_rng(4)
+    # Zipf-like word ids, as a frequency-sorted vocabulary gives.
+    ids = np.minimum(rng.zipf(1.3, (2, W2V_BATCH)) - 1, W2V_VOCAB - 1).astype(np.int32)
+    return ids[0], ids[1].reshape(W2V_BATCH, 1)
+
+
+def _weight(tf, shape, stddev, wd=None):
+    var = tf.Variable(tf.truncated_normal(shape, stddev=stddev, seed=len(shape)))
+    if wd is not None:
+        tf.add_to_collection("losses", tf.multiply(tf.nn.l2_loss(var), wd))
+    return var
+
+
+def _conv_relu(tf, x, shape, stddev, bias):
+    kernel = _weight(tf, shape, stddev)
+    conv = tf.nn.conv2d(x, kernel, [1, 1, 1, 1], padding="SAME")
+    return tf.nn.relu(conv + tf.Variable(tf.constant(bias, shape=[shape[-1]])))
+
+
+def _graph_mnist_deep(tf, placeholder):
+    """Deep MNIST for experts: 2 x (conv 5x5 + relu + 2x2 max pool), fc 1024, dropout, Adam."""
+    x = placeholder(tf.float32, [None, PIXELS])
+    y_ = placeholder(tf.float32, [None, CLASSES])
+    keep_prob = placeholder(tf.float32)
+    pool = lambda h: tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], padding="SAME")  # noqa: E731
+    h = pool(_conv_relu(tf, tf.reshape(x, [-1, 28, 28, 1]), [5, 5, 1, 32], 0.1, 0.1))
+    h = pool(_conv_relu(tf, h, [5, 5, 32, 64], 0.1, 0.1))
+    h = tf.reshape(h, [-1, 7 * 7 * 64])
+    h = tf.nn.relu(tf.matmul(h, _weight(tf, [7 * 7 * 64, 1024], 0.1))
+                   + tf.Variable(tf.constant(0.1, shape=[1024])))
+    h = tf.nn.dropout(h, keep_prob)
+    logits = (tf.matmul(h, _weight(tf, [1024, CLASSES], 0.1))
+              + tf.Variable(tf.constant(0.1, shape=[CLASSES])))
+    loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y_, logits=logits))
+    return (x, y_, keep_prob), tf.train.AdamOptimizer(1e-4).minimize(loss)
+
+
+def _graph_cifar10(tf, placeholder):
+    """The CIFAR-10 tutorial model: conv-pool-lrn, conv-lrn-pool, fc 384, fc 192, softmax
+    linear; cross-entropy plus weight decay; gradient descent, then variable moving averages."""
+    images = placeholder(tf.float32, [CIFAR_BATCH, CIFAR_SIZE, CIFAR_SIZE, 3])
+    labels = placeholder(tf.int32, [CIFAR_BATCH])
+    lrn = lambda h: tf.nn.lrn(h, 4, bias=1.0, alpha=0.001 / 9.0, beta=0.75)  # noqa: E731
+    pool = lambda h: tf.nn.max_pool(h, [1, 3, 3, 1], [1, 2, 2, 1], padding="SAME")  # noqa: E731
+    h = lrn(pool(_conv_relu(tf, images, [5, 5, 3, 64], 5e-2, 0.0)))
+    h = pool(lrn(_conv_relu(tf, h, [5, 5, 64, 64], 5e-2, 0.1)))
+    h = tf.reshape(h, [CIFAR_BATCH, -1])
+    dim = tf.dimension_value(h.get_shape()[1])
+    for size, last in ((384, dim), (192, 384)):
+        h = tf.nn.relu(tf.matmul(h, _weight(tf, [last, size], 0.04, wd=0.004))
+                       + tf.Variable(tf.constant(0.1, shape=[size])))
+    logits = (tf.matmul(h, _weight(tf, [192, 10], 1 / 192.0, wd=0.0))
+              + tf.Variable(tf.constant(0.0, shape=[10])))
+    xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    tf.add_to_collection("losses", tf.reduce_mean(xent))
+    total_loss = tf.add_n(tf.get_collection("losses"))
+    step = tf.Variable(0, trainable=False)
+    apply_op = tf.train.GradientDescentOptimizer(0.1).minimize(total_loss, global_step=step)
+    averages = _moving_average_class(tf)(0.9999, step)
+    with tf.control_dependencies([apply_op]):
+        train_op = averages.apply(tf.trainable_variables())
+    return (images, labels), train_op
+
+
+def _moving_average_class(tf):
+    if hasattr(tf.train, "ExponentialMovingAverage"):
+        return tf.train.ExponentialMovingAverage
+    from tensorflux.training.moving_averages import ExponentialMovingAverage
+    return ExponentialMovingAverage
+
+
+def _lstm_layer(tf, inputs, c, h, size, index):
+    """One BasicLSTMCell step (forget bias 0) written out with ops, so both frameworks run the
+    same graph (TensorFlow 2.21's tf.compat.v1.nn.rnn_cell needs Keras 2)."""
+    fan_in = tf.dimension_value(inputs.get_shape()[1]) + size
+    w = tf.get_variable("lstm_%d_w" % index, [fan_in, 4 * size])
+    b = tf.get_variable("lstm_%d_b" % index, [4 * size], initializer=tf.zeros_initializer())
+    gates = tf.matmul(tf.concat([inputs, h], 1), w) + b
+    i, j, f, o = tf.split(gates, 4, 1)
+    c = c * tf.sigmoid(f) + tf.sigmoid(i) * tf.tanh(j)
+    return c, tf.tanh(c) * tf.sigmoid(o)
+
+
+def _graph_ptb_small(tf, placeholder):
+    """PTB small: embedding, 2-layer LSTM 200 unrolled 20 steps, softmax over 10000 words,
+    gradients clipped to global norm 5, gradient descent."""
+    inputs = placeholder(tf.int32, [PTB_BATCH, PTB_STEPS])
+    targets = placeholder(tf.int32, [PTB_BATCH, PTB_STEPS])
+    with tf.variable_scope("ptb", initializer=tf.random_uniform_initializer(-0.1, 0.1, seed=5)):
+        embedded = tf.nn.embedding_lookup(
+            tf.get_variable("embedding", [PTB_VOCAB, PTB_HIDDEN]), inputs)
+        state = [(tf.zeros([PTB_BATCH, PTB_HIDDEN]),) * 2 for _ in range(PTB_LAYERS)]
+        outputs = []
+        for t in range(PTB_STEPS):
+            x = tf.squeeze(tf.slice(embedded, [0, t, 0], [-1, 1, -1]), [1])
+            for layer in range(PTB_LAYERS):
+                with tf.variable_scope("step", reuse=t > 0):
+                    state[layer] = _lstm_layer(tf, x, *state[layer], PTB_HIDDEN, layer)
+                x = state[layer][1]
+            outputs.append(x)
+        output = tf.reshape(tf.concat(outputs, 1), [-1, PTB_HIDDEN])
+        logits = tf.matmul(output, tf.get_variable("softmax_w", [PTB_HIDDEN, PTB_VOCAB]))
+        logits += tf.get_variable("softmax_b", [PTB_VOCAB])
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.reshape(targets, [-1]), logits=logits)
+    cost = tf.reduce_sum(loss) / PTB_BATCH
+    tvars = tf.trainable_variables()
+    grads, _ = tf.clip_by_global_norm(tf.gradients(cost, tvars), 5.0)
+    train_op = tf.train.GradientDescentOptimizer(1.0).apply_gradients(zip(grads, tvars))
+    return (inputs, targets), train_op
+
+
+def _graph_word2vec(tf, placeholder):
+    """word2vec_basic: embedding_lookup, nce_loss with 64 sampled negatives, gradient descent."""
+    inputs = placeholder(tf.int32, [W2V_BATCH])
+    labels = placeholder(tf.int32, [W2V_BATCH, 1])
+    embeddings = tf.Variable(tf.random_uniform([W2V_VOCAB, W2V_EMBED], -1.0, 1.0, seed=6))
+    embed = tf.nn.embedding_lookup(embeddings, inputs)
+    nce_w = tf.Variable(tf.truncated_normal([W2V_VOCAB, W2V_EMBED], stddev=W2V_EMBED ** -0.5,
+                                            seed=7))
+    nce_b = tf.Variable(tf.zeros([W2V_VOCAB]))
+    loss = tf.reduce_mean(tf.nn.nce_loss(weights=nce_w, biases=nce_b, labels=labels,
+                                         inputs=embed, num_sampled=W2V_SAMPLED,
+                                         num_classes=W2V_VOCAB))
+    return (inputs, labels), tf.train.GradientDescentOptimizer(1.0).minimize(loss)
+
+
+# Warm-up steps and minimum timed steps; the tutorials' steps are slow, so fewer of them.
+REPEATS = {"mnist_deep": (3, 10), "cifar10": (2, 5), "ptb_small": (2, 5), "word2vec": (5, 20)}
+
+
+def _time_steps(step, min_time, warmup=10, min_steps=20):
+    for _ in range(warmup):
         step()
     times = []
     deadline = time.perf_counter() + min_time
-    while len(times) < 20 or (time.perf_counter() < deadline and len(times) < 100000):
+    while len(times) < min_steps or (time.perf_counter() < deadline and len(times) < 100000):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
@@ -119,6 +275,32 @@ class TensorfluxRunner:
         sess = self._session(graph)
         feed = dict(zip(holders, _chain_inputs()))
         return lambda: sess.run(out, feed), len(graph.get_operations())
+
+
+    def _tutorial_step(self, build, batch):
+        """Builds a tutorial graph in a fresh graph; the step runs its train op on one batch."""
+        tf = self.tf
+        graph = tf.Graph()
+        with graph.as_default():
+            tf.set_random_seed(0)
+            holders, train_op = build(tf, tf.placeholder)
+            init = tf.global_variables_initializer()
+        sess = self._session(graph)
+        sess.run(init)
+        feed = dict(zip(holders, batch))
+        return lambda: sess.run(train_op, feed), len(graph.get_operations())
+
+    def mnist_deep(self):
+        return self._tutorial_step(_graph_mnist_deep, _mnist_deep_batch() + (0.5,))
+
+    def cifar10(self):
+        return self._tutorial_step(_graph_cifar10, _cifar_batch())
+
+    def ptb_small(self):
+        return self._tutorial_step(_graph_ptb_small, _ptb_batch())
+
+    def word2vec(self):
+        return self._tutorial_step(_graph_word2vec, _word2vec_batch())
 
 
 class TensorFlowRunner(TensorfluxRunner):
@@ -179,10 +361,36 @@ class TorchRunner:
         return step, None
 
 
+    def mnist_deep(self):
+        torch = self.torch
+        nn = torch.nn
+        torch.manual_seed(0)
+        model = nn.Sequential(
+            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(7 * 7 * 64, 1024), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1024, CLASSES))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+        images, labels = _mnist_deep_batch()
+        x = torch.from_numpy(images).reshape(-1, 1, 28, 28)
+        y = torch.from_numpy(labels.argmax(1))
+
+        def step():
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+        return step, None
+
+
 WORKLOADS = {
     "mnist_softmax": "MNIST softmax train step (batch 100, 784x10)",
     "run_overhead": "Session.run overhead (one add of two fed scalars)",
     "chain100": f"chain of {CHAIN_STEPS} element-wise steps on [{CHAIN_WIDTH}]",
+    "mnist_deep": f"Deep MNIST train step (batch {DEEP_BATCH}: 2 conv+pool, fc 1024, Adam)",
+    "cifar10": f"CIFAR-10 tutorial train step (batch {CIFAR_BATCH}, 24x24x3, with EMA)",
+    "ptb_small": f"PTB small train step ({PTB_STEPS} steps, batch {PTB_BATCH}, "
+                 f"{PTB_LAYERS}-layer LSTM {PTB_HIDDEN})",
+    "word2vec": f"word2vec train step (batch {W2V_BATCH}, {W2V_SAMPLED} negatives, nce_loss)",
 }
 
 
@@ -234,8 +442,11 @@ def run(workloads, frameworks, min_time):
     for workload in workloads:
         table[workload] = {}
         for runner in runners:
+            if not hasattr(runner, workload):
+                continue  # e.g. no torch version of this workload
             step, op_count = getattr(runner, workload)()
-            table[workload][runner.name] = _time_steps(step, min_time)
+            warmup, min_steps = REPEATS.get(workload, (10, 20))
+            table[workload][runner.name] = _time_steps(step, min_time, warmup, min_steps)
             if op_count is not None:
                 print(f"{workload}: {runner.name} graph has {op_count} ops")
     _print_table(table)

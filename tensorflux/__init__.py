@@ -31,6 +31,8 @@ from tensorflux.ops.linalg_ops import *  # noqa: F401,F403
 from tensorflux.ops.segment_ops import *  # noqa: F401,F403
 from tensorflux.ops.state_ops import *  # noqa: F401,F403
 from tensorflux.ops.control_flow_ops import *  # noqa: F401,F403
+from tensorflux.ops.tensor_array_ops import *  # noqa: F401,F403
+from tensorflux.ops.functional_ops import *  # noqa: F401,F403
 from tensorflux.ops.variables import *  # noqa: F401,F403
 from tensorflux.ops.nn_ops import *  # noqa: F401,F403
 from tensorflux.ops.random_ops import *  # noqa: F401,F403
@@ -39,6 +41,9 @@ from tensorflux.ops.init_ops import *  # noqa: F401,F403
 from tensorflux.ops.variable_scope import *  # noqa: F401,F403
 from tensorflux.ops.script_ops import *  # noqa: F401,F403
 from tensorflux.ops.summary_ops import *  # noqa: F401,F403
+from tensorflux.ops.data_flow_ops import *  # noqa: F401,F403
+from tensorflux.ops.reader_ops import *  # noqa: F401,F403
+from tensorflux.ops.parsing_ops import *  # noqa: F401,F403
 from tensorflux.ops import io_ops  # noqa: F401  (registers SaveV2, RestoreV2, ...)
 from tensorflux.ops import image_ops  # noqa: F401  (registers the image ops)
 from tensorflux.ops import conv_ops, embedding_ops, candidate_sampling_ops, nn_impl  # noqa: F401
@@ -55,6 +60,7 @@ from tensorflux import nn  # noqa: F401
 from tensorflux import train  # noqa: F401
 from tensorflux import summary  # noqa: F401
 from tensorflux import image  # noqa: F401
+from tensorflux import contrib  # noqa: F401
 from tensorflux.lib.io import tf_record as python_io  # noqa: F401
 from tensorflux.platform import app  # noqa: F401
 from tensorflux.platform import flags  # noqa: F401

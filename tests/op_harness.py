@@ -132,7 +132,7 @@ def _check_case(spec, dtype, values, static):
     assert len(got) == len(want), f"{spec}: {len(got)} outputs, reference has {len(want)}"
     tol = spec.tol.get(dtype, DEFAULT_TOL.get(dtype, 0))
     for i, (t, g, w) in enumerate(zip(outs, got, want)):
-        g = np.asarray(g)
+        g = np.asarray(g, dtype=object) if isinstance(g, bytes) else np.asarray(g)
         where = (f"{spec} output {i} dtype={tf.as_dtype(dtype).name} "
                  f"shapes={[v.shape for v in values]}")
         assert g.dtype == t.dtype.base_dtype.as_numpy_dtype, (

@@ -3,11 +3,17 @@
 Phases, each a named helper: _pending_counts (which ops lie between xs and ys, and how many
 consumers each waits for), _aggregate (sum the gradients arriving at one tensor, dense or
 IndexedSlices), _call_grad_fn and _verify (one gradient per input, right dtype).
+
+A while loop is one unit here (its inputs: initial values and captured tensors; its outputs:
+its Exits); tensorflux.ops.control_flow_grad builds its gradient loop, which differentiates the
+loop body with this same core (`grad_core`, with the loop as `base`).
 """
 import collections
 
 from tensorflux.framework import ops
 from tensorflux.framework import registry
+
+_SWITCH_TYPES = frozenset(("Switch", "RefSwitch"))
 
 
 def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_ops=False,
@@ -22,25 +28,98 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
     stop_ops = {_as_tensor(t).op for t in _as_list(stop_gradients or [])}
     graph = ops._graph_of(ys + xs)
     with graph.as_default(), ops.name_scope(name, "gradients", ys + xs):
-        grads = collections.defaultdict(list)
-        for y, gy in zip(ys, grad_ys):
-            grads[y].append(_initial_grad(y, gy))
-        pending, between = _pending_counts(ys, xs)
-        ready = collections.deque(op for op in _unique_ops(ys) if pending[op] == 0)
-        while ready:
-            op = ready.popleft()
-            out_grads = [_aggregate(grads.get(t), aggregation_method) for t in op._outputs]
-            if op in between and op not in stop_ops:
-                in_grads = _call_grad_fn(op, out_grads, colocate_gradients_with_ops)
-                for t, g in zip(op._inputs, in_grads):
-                    if g is not None:
-                        grads[t].append(g)
-            for t in op._inputs:
-                if t.op in between:
-                    pending[t.op] -= 1
-                    if pending[t.op] == 0:
-                        ready.append(t.op)
-        return [_aggregate(grads.get(x), aggregation_method) for x in xs]
+        initial = [_initial_grad(y, gy) for y, gy in zip(ys, grad_ys)]
+        return grad_core(ys, xs, initial, _AUTO, aggregation_method, stop_ops,
+                         colocate_gradients_with_ops)
+
+
+_AUTO = object()
+
+
+def grad_core(ys, xs, grad_ys, base=_AUTO, aggregation_method=None, stop_ops=(),
+              colocate=False):
+    """Adds the gradient ops of sum(ys * grad_ys) w.r.t. xs; ops outside `base` (a
+    control-flow context, default: that of ys[0]) are not differentiated, loops inside it are
+    units."""
+    cf = _control_flow()
+    if base is _AUTO:
+        base = cf.value_context(ys[0]) if cf is not None else None
+    units = _Units(cf, base)
+    grads = collections.defaultdict(list)
+    for y, gy in zip(ys, grad_ys):
+        if gy is not None:
+            grads[y].append(gy)
+    pending, between = _pending_counts(ys, xs, units)
+    ready = collections.deque(u for u in _unique(units.of(y.op) for y in ys) if pending[u] == 0)
+    while ready:
+        unit = ready.popleft()
+        inputs = units.inputs(unit)
+        if unit in between and unit not in stop_ops:
+            out_grads = [_aggregate(grads.get(t), aggregation_method)
+                         for t in units.outputs(unit)]
+            if isinstance(unit, ops.Operation):
+                in_grads = _call_grad_fn(unit, out_grads, colocate)
+            else:
+                from tensorflux.ops import control_flow_grad
+                wanted = {t for t in inputs if units.of(t.op) in between}
+                in_grads = control_flow_grad.loop_grad(unit, out_grads, inputs, wanted,
+                                                       _body_grad)
+            for t, g in zip(inputs, in_grads):
+                if g is not None:
+                    grads[t].append(g)
+        for t in inputs:
+            producer = units.of(t.op)
+            if producer in between:
+                pending[producer] -= 1
+                if pending[producer] == 0:
+                    ready.append(producer)
+    return [_aggregate(grads.get(x), aggregation_method) for x in xs]
+
+
+def _body_grad(ys, xs, grad_ys, base):
+    return grad_core(ys, xs, grad_ys, base)
+
+
+def _control_flow():
+    """The control-flow module (contexts, loop units); imported late to keep layers apart."""
+    from tensorflux.ops import control_flow_ops
+    return control_flow_ops
+
+
+class _Units:
+    """Ops, with each while loop inside `base` collapsed into one unit (its WhileContext)."""
+
+    def __init__(self, cf, base):
+        self.cf = cf
+        self.base = base
+        self._inputs = {}
+
+    def of(self, op):
+        ctx = self.cf.context_of(op)
+        if ctx is None or ctx is self.base:
+            return op
+        top = None
+        while ctx is not None and ctx is not self.base:
+            if ctx.is_while:
+                top = ctx
+            ctx = ctx.outer
+        return op if top is None else top
+
+    def inputs(self, unit):
+        if isinstance(unit, ops.Operation):
+            return unit._inputs
+        found = self._inputs.get(unit)
+        if found is None:
+            found = self._inputs[unit] = unit.grad_inputs()
+        return found
+
+    def outputs(self, unit):
+        return unit._outputs if isinstance(unit, ops.Operation) else unit.grad_outputs()
+
+    def is_barrier(self, op):
+        """The base loop's own Merge/Switch/NextIteration/Exit/LoopCond (body gradients stop
+        at them)."""
+        return self.base is not None and getattr(op, "_cf_loop_part", None) is self.base
 
 
 def _as_list(value):
@@ -53,11 +132,11 @@ def _as_tensor(value, as_ref=False):
     return ops.convert_to_tensor(value, as_ref=as_ref)
 
 
-def _unique_ops(tensors):
+def _unique(items):
     seen = []
-    for t in tensors:
-        if t.op not in seen:
-            seen.append(t.op)
+    for item in items:
+        if item not in seen:
+            seen.append(item)
     return seen
 
 
@@ -74,30 +153,37 @@ def _initial_grad(y, grad_y):
     return array_ops.ones_like(y, name="grad_ys")
 
 
-def _pending_counts(ys, xs):
-    """(pending count per op between xs and ys, the set of those ops)."""
+def _pending_counts(ys, xs, units):
+    """(pending count per unit between xs and ys, the set of those units)."""
     reached = set()
-    stack = [x.op for x in xs]
+    stack = [units.of(x.op) for x in xs]
     while stack:
-        op = stack.pop()
-        if op in reached:
+        unit = stack.pop()
+        if unit in reached:
             continue
-        reached.add(op)
-        for t in op._outputs:
-            stack.extend(c for c in t._consumers if c not in reached)
+        reached.add(unit)
+        for t in units.outputs(unit):
+            for c in t._consumers:
+                if not units.is_barrier(c):
+                    consumer = units.of(c)
+                    if consumer not in reached:
+                        stack.append(consumer)
     between = set()
-    stack = [y.op for y in ys]
+    stack = [units.of(y.op) for y in ys]
     while stack:
-        op = stack.pop()
-        if op in between or op not in reached:
+        unit = stack.pop()
+        if unit in between or unit not in reached:
             continue
-        between.add(op)
-        stack.extend(t.op for t in op._inputs)
+        if isinstance(unit, ops.Operation) and units.is_barrier(unit):
+            continue
+        between.add(unit)
+        stack.extend(units.of(t.op) for t in units.inputs(unit))
     pending = collections.Counter()
-    for op in between:
-        for t in op._inputs:
-            if t.op in between:
-                pending[t.op] += 1
+    for unit in between:
+        for t in units.inputs(unit):
+            producer = units.of(t.op)
+            if producer in between:
+                pending[producer] += 1
     return pending, between
 
 
@@ -108,7 +194,8 @@ def _call_grad_fn(op, out_grads, colocate):
                           f"{op._created_at_text()}")
     if grad_fn is None or all(g is None for g in out_grads):
         return [None] * len(op._inputs)
-    out_grads = [_zeros_for(t) if g is None else g for t, g in zip(op._outputs, out_grads)]
+    if op.type not in _SWITCH_TYPES:  # a Switch's missing side is zeros on that side
+        out_grads = [_zeros_for(t) if g is None else g for t, g in zip(op._outputs, out_grads)]
     scope = op.name + "_grad"
     with ops.name_scope(scope), (ops.colocate_with(op) if colocate else _null()):
         in_grads = grad_fn(op, *out_grads)

@@ -15,6 +15,8 @@ from tensorflux.framework import errors
 from tensorflux.framework.variable_ref import VariableRef
 
 _DEFAULT_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
+_MERGE_TYPES = frozenset(("Merge", "RefMerge"))
+_NEXT_TYPES = frozenset(("NextIteration", "RefNextIteration"))
 
 
 class KernelContext:
@@ -76,6 +78,8 @@ def topological_order(ops, fed):
     pending, consumers = {}, {}
     for op in ops:
         deps = {t.op for t in op._inputs if t not in fed and t.op in ops}
+        if op.type in _MERGE_TYPES:  # a while loop's back edge is the one allowed cycle
+            deps.difference_update(t.op for t in op._inputs if t.op.type in _NEXT_TYPES)
         deps.update(c for c in op._control_inputs if c in ops)
         pending[op] = len(deps)
         for d in deps:
@@ -180,16 +184,29 @@ def compile_plan(feeds, fetches, targets, context_for, placer=None, graph=None,
     """
     fed = set(feeds)
     order = topological_order(prune(fetches, targets, fed), fed)
+    from tensorflux.runtime import control_flow_executor
+    control_flow = control_flow_executor.has_control_flow(order)
     if placer is None:
-        return _inline_plan(feeds, fetches, order, {op: None for op in order}, context_for)
-    assignment = placer.place(graph, order)
+        assignment = {op: None for op in order}
+        if not control_flow:
+            return _inline_plan(feeds, fetches, order, assignment, context_for)
+    else:
+        assignment = placer.place(graph, order)
     devices = set(assignment.values())
-    if len(devices) <= 1 and not output_partitions and not any(
+    if len(devices) <= 1 and not output_partitions and not control_flow and not any(
             _kernel_def(op, assignment[op]).is_async for op in order):
         return _inline_plan(feeds, fetches, order, assignment, context_for)
+    from tensorflux.runtime import control_flow_plan
     from tensorflux.runtime import dataflow_plan
     from tensorflux.runtime import partition
-    parts = partition.partition(order, assignment, fed, placer.device_mgr.devices)
+    if placer is None:
+        parts = [partition.Partition(None)]
+        parts[0].nodes = [partition.PartitionNode(op, list(op._inputs), list(op._control_inputs))
+                          for op in order]
+    else:
+        parts = partition.partition(order, assignment, fed, placer.device_mgr.devices)
+    if control_flow:
+        return control_flow_plan.ControlFlowPlan(parts, feeds, fetches, context_for)
     return dataflow_plan.DataflowPlan(parts, feeds, fetches, context_for)
 
 

@@ -22,6 +22,10 @@ class FetchHandler:
         if isinstance(fetch, (ops.Tensor, ops.Operation, str)) or hasattr(fetch,
                                                                          "_as_graph_element"):
             return self._leaf(graph, fetch, tensors, targets)
+        if hasattr(fetch, "_fetch_components"):  # composites such as SparseTensor
+            parts = [self._flatten(graph, p, tensors, targets)
+                     for p in fetch._fetch_components()]
+            return ("composite", fetch._fetch_rebuild, parts)
         if fetch is None:
             raise TypeError("Fetch argument None has invalid type <class 'NoneType'>")
         if isinstance(fetch, ops.IndexedSlices):
@@ -81,6 +85,8 @@ def _rebuild(template, values):
         for k, t in items:
             result[k] = _rebuild(t, values)
         return result
+    if kind == "composite":
+        return template[1]([_rebuild(t, values) for t in template[2]])
     parts = [_rebuild(t, values) for t in template[1]]
     return ops.IndexedSlicesValue(*(parts + [None] * (3 - len(parts))))
 

@@ -22,3 +22,13 @@ from tensorflux.training.checkpoint_state import (  # noqa: F401
     CheckpointState, latest_checkpoint, get_checkpoint_state, update_checkpoint_state,
     checkpoint_exists, NewCheckpointReader, load_checkpoint, load_variable, list_variables)
 from tensorflux.framework.protos import SaverDef  # noqa: F401
+from tensorflux.training.coordinator import Coordinator, LooperThread  # noqa: F401
+from tensorflux.training.queue_runner import (  # noqa: F401
+    QueueRunner, add_queue_runner, start_queue_runners)
+from tensorflux.training.input import (  # noqa: F401
+    limit_epochs, input_producer, string_input_producer, range_input_producer,
+    slice_input_producer, batch, batch_join, shuffle_batch, shuffle_batch_join)
+from tensorflux.framework.example_protos import (  # noqa: F401
+    BytesList, FloatList, Int64List, Feature, Features, FeatureList, FeatureLists, Example,
+    SequenceExample)
+from tensorflux.training.moving_averages import ExponentialMovingAverage  # noqa: F401

@@ -191,7 +191,7 @@ def check_contrast_factor_grad(spec):
 
 def check_jpeg_close_to_source(spec):
     with tf.Graph().as_default(), tf.Session() as sess:
-        data = np.asarray(sess.run(image_ops.encode_jpeg(RGB, quality=95))).item()
+        data = sess.run(image_ops.encode_jpeg(RGB, quality=95))
         decoded, grey, half = sess.run([image_ops.decode_jpeg(data),
                                         image_ops.decode_jpeg(data, channels=1),
                                         image_ops.decode_jpeg(data, ratio=2)])
@@ -322,10 +322,10 @@ def test_kernel_errors_name_what_was_wrong():
 
 def test_png_interoperates_with_pillow_and_converts_depth():
     with tf.Session() as sess:
-        ours = np.asarray(sess.run(image_ops.encode_png(RGB))).item()
+        ours = sess.run(image_ops.encode_png(RGB))
         np.testing.assert_array_equal(_pil_decode(ours), RGB)
         grey16 = (np.arange(12, dtype=np.uint16).reshape(3, 4, 1) * 5000)
-        data = np.asarray(sess.run(image_ops.encode_png(grey16))).item()
+        data = sess.run(image_ops.encode_png(grey16))
         as8 = sess.run(image_ops.decode_png(data))
         as16 = sess.run(image_ops.decode_png(_png_bytes(RGB), dtype=tf.uint16))
         rgba = sess.run(image_ops.decode_png(_png_bytes(RGB), channels=4))

@@ -39,7 +39,9 @@ _serialized_summaries.dtype = tf.string
 
 def _parse(data):
     summary = protos.Summary()
-    summary.ParseFromString(np.asarray(data).item())
+    if not isinstance(data, bytes):  # np.asarray(bytes) would strip trailing NULs
+        data = np.asarray(data, dtype=object).item()
+    summary.ParseFromString(data)
     return summary
 
 
