@@ -46,7 +46,9 @@ class Variable:
         if trainable and ops.GraphKeys.TRAINABLE_VARIABLES not in collections:
             collections = list(collections) + [ops.GraphKeys.TRAINABLE_VARIABLES]
         init_values = [] if callable(initial_value) else [initial_value]
-        with ops.control_dependencies(None), \
+        # Like TF, a variable (and its initializer) lives outside any cond or while_loop
+        # it is created in: initializers run once, not per iteration.
+        with ops.control_dependencies(None), control_flow_ops.in_context(None), \
                 ops.name_scope(name, "Variable", init_values) as scope:
             with ops.name_scope("Initializer"):
                 value = initial_value() if callable(initial_value) else initial_value

@@ -220,19 +220,6 @@ def _static_shape(dims):
     return dims if all(isinstance(d, int) for d in dims) else None
 
 
-def _outside_loop_getter(control_flow_ops):
-    """A custom getter creating the cell's variables outside the while loop (their
-    initializers must not run inside the loop's frame), chained to the scope's own getter."""
-    inner = vs.get_variable_scope().custom_getter
-
-    def getter(base_getter, name, *args, **kwargs):
-        with control_flow_ops.in_context(None):
-            if inner is not None:
-                return inner(base_getter, name, *args, **kwargs)
-            return base_getter(name, *args, **kwargs)
-    return getter
-
-
 def _dynamic_rnn_loop(cell, inputs, flat_inputs, state, lengths, parallel_iterations,
                       swap_memory):
     """Runs the cell over time-major flat_inputs in a while_loop; returns (outputs, state)."""
@@ -254,9 +241,7 @@ def _dynamic_rnn_loop(cell, inputs, flat_inputs, state, lengths, parallel_iterat
         step = [ta.read(time) for ta in input_tas]
         for x, full in zip(step, flat_inputs):
             x.set_shape(full.get_shape()[1:])
-        with vs.variable_scope(vs.get_variable_scope(),
-                               custom_getter=_outside_loop_getter(control_flow_ops)):
-            output, new_state = cell(nest.pack_sequence_as(inputs, step), state)
+        output, new_state = cell(nest.pack_sequence_as(inputs, step), state)
         if lengths is not None:
             output, new_state = _masked_step(time, lengths, zero_output, state, output,
                                              new_state)

@@ -102,3 +102,14 @@ def test_variable_errors():
         bool(v)
     with pytest.raises(TypeError):
         iter(v)
+
+
+def test_variable_created_in_a_while_loop_initializes_outside_it():
+    def body(i, acc):
+        w = tf.get_variable("w_in_loop", [], initializer=tf.constant_initializer(2.0))
+        return i + 1, acc * w
+
+    _, result = tf.while_loop(lambda i, acc: i < 3, body, [tf.constant(0), tf.constant(1.0)])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        assert sess.run(result) == 8.0
