@@ -10,6 +10,7 @@ Scopes follow TensorFlow 1.0: "rnn", "bidirectional_rnn/fw", "bidirectional_rnn/
 """
 from tensorflux.framework import dtypes, ops
 from tensorflux.ops import array_ops, indexing_ops, joining_ops, math_ops, slicing_ops
+from tensorflux.ops import control_flow_ops, tensor_array_ops
 from tensorflux.ops import variable_scope as vs
 from tensorflux.rnn import nest, rnn_cell
 
@@ -186,18 +187,6 @@ bidirectional_rnn = static_bidirectional_rnn
 
 
 # ---- dynamic_rnn -----------------------------------------------------------------------------
-def _loop_modules():
-    try:
-        from tensorflux.ops import control_flow_ops, tensor_array_ops
-    except ImportError as e:
-        raise NotImplementedError(f"dynamic_rnn needs tf.while_loop and TensorArray "
-                                  f"(tensorflux.ops.tensor_array_ops): {e}") from None
-    if not hasattr(control_flow_ops, "while_loop"):
-        raise NotImplementedError("dynamic_rnn needs tf.while_loop, which "
-                                  "tensorflux.ops.control_flow_ops does not define yet")
-    return control_flow_ops, tensor_array_ops
-
-
 def _swap_batch_time(x):
     """[a, b, ...] -> [b, a, ...] (batch-major <-> time-major)."""
     ndims = x.get_shape().ndims
@@ -223,7 +212,6 @@ def _static_shape(dims):
 def _dynamic_rnn_loop(cell, inputs, flat_inputs, state, lengths, parallel_iterations,
                       swap_memory):
     """Runs the cell over time-major flat_inputs in a while_loop; returns (outputs, state)."""
-    control_flow_ops, tensor_array_ops = _loop_modules()
     time_steps = array_ops.shape(flat_inputs[0])[0]
     batch_size = _batch_size(flat_inputs, 1)
     input_tas = [_ta_unstack(tensor_array_ops.TensorArray(
