@@ -474,11 +474,19 @@ def _check_return_elements(return_elements, nodes, problems):
             problems.append(f"requested return_element {element!r} not found in the GraphDef")
 
 
+def _is_back_edge(node, source, nodes):
+    """A TF1 while loop's NextIteration -> Merge edge: the one kind of cycle a graph may have."""
+    return node.op_type == "Merge" and source in nodes and \
+        nodes[source].op_type == "NextIteration"
+
+
 def _topological_order(nodes, input_map, problems):
-    """Names in an order where each node follows its inputs; cycles are problems."""
+    """Names in an order where each node follows its inputs (loop back edges aside); other
+    cycles are problems."""
     pending, consumers = {}, collections.defaultdict(list)
     for node in nodes.values():
-        sources = {s for s, i in node.data_inputs if f"{s}:{i}" not in input_map}
+        sources = {s for s, i in node.data_inputs if f"{s}:{i}" not in input_map
+                   and not _is_back_edge(node, s, nodes)}
         sources.update(node.control_inputs)
         sources = {s for s in sources if s in nodes}
         pending[node.name] = len(sources)
@@ -496,8 +504,8 @@ def _topological_order(nodes, input_map, problems):
     if len(order) < len(nodes):
         stuck = [n for n, count in pending.items() if count > 0]
         problems.append(f"the GraphDef has a cycle through nodes {stuck[:10]}"
-                        f"{' ...' if len(stuck) > 10 else ''} (TF1 while loops are not "
-                        "supported by this importer)")
+                        f"{' ...' if len(stuck) > 10 else ''} (only a while loop's "
+                        "NextIteration -> Merge edges may close a cycle)")
     return order
 
 
@@ -511,7 +519,7 @@ def _dry_run(nodes, order, input_map):
     with scratch.as_default():
         for name in order:
             node = nodes[name]
-            inputs = [_input_tensor(s, i, stand_ins, built) for s, i in node.data_inputs]
+            inputs = _node_inputs(node, stand_ins, built)
             attrs = {k: v for k, v in node.attrs.items() if k != "_class"}
             try:
                 op = scratch.create_op(node.op_type, inputs, node.output_types,
@@ -534,6 +542,28 @@ def _input_tensor(source, index, input_map, created):
     return mapped if mapped is not None else created[source]._outputs[index]
 
 
+def _node_inputs(node, input_map, created):
+    """The node's input tensors; a loop back edge not built yet (NextIteration -> Merge) is
+    stood in for by the Merge's first input and rewired by _close_back_edges."""
+    inputs = [_input_tensor(s, i, input_map, created)
+              if f"{s}:{i}" in input_map or s in created else None for s, i in node.data_inputs]
+    if all(t is not None for t in inputs):
+        return inputs
+    first = next(t for t in inputs if t is not None)
+    return [first if t is None else t for t in inputs]
+
+
+def _close_back_edges(nodes, input_map, created):
+    for name, op in created.items():
+        node = nodes[name]
+        if node.op_type != "Merge":
+            continue
+        for k, (source, index) in enumerate(node.data_inputs):
+            wanted = _input_tensor(source, index, input_map, created)
+            if op._inputs[k] is not wanted:
+                op._update_input(k, wanted)
+
+
 def _stand_in(scratch, key, tensor):
     """A source op in the scratch graph with the dtype and static shape of `tensor`, named so
     that it cannot clash with a node name (those never start with '_')."""
@@ -551,7 +581,7 @@ def _build(graph, nodes, order, input_map, name):
         new_names = {n: graph.unique_name(n) for n in nodes}  # uniquified against the graph
         for node_name in order:
             node = nodes[node_name]
-            inputs = [_input_tensor(s, i, input_map, created) for s, i in node.data_inputs]
+            inputs = _node_inputs(node, input_map, created)
             attrs = dict(node.attrs)
             if "_class" in attrs:
                 attrs["_class"] = _renamed_colocation(attrs["_class"], new_names)
@@ -562,6 +592,7 @@ def _build(graph, nodes, order, input_map, name):
                 op._set_device(node.node_def.device)
             op._add_control_inputs([created[c] for c in node.control_inputs])
             created[node_name] = op
+        _close_back_edges(nodes, input_map, created)
     return created
 
 

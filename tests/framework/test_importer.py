@@ -219,3 +219,18 @@ def test_mutated_graph_defs_fail_cleanly(data):
             import_graph_def(mutated)
         except (ValueError, TypeError):
             pass
+
+
+def test_imports_a_while_loop_graph_def_and_runs_it():
+    with tf.Graph().as_default() as source:
+        x = tf.placeholder(tf.float32, [], name="x")
+        _, total = tf.while_loop(lambda i, acc: i < 5, lambda i, acc: (i + 1, acc + x),
+                                 [tf.constant(0), tf.constant(0.0)], name="loop")
+        tf.identity(total, name="total")
+    graph_def = source.as_graph_def()
+    assert {"Enter", "Merge", "Switch", "Exit", "NextIteration", "LoopCond"} <= {
+        n.op for n in graph_def.node}
+    with tf.Graph().as_default() as target:
+        tf.import_graph_def(graph_def, name="")
+        with tf.Session(graph=target) as sess:
+            assert sess.run("total:0", {"x:0": 1.5}) == 7.5

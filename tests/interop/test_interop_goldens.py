@@ -189,3 +189,15 @@ def test_imports_tensorflow_meta_graph_and_restores_its_checkpoint(tmp_path):
         with tf.Session() as sess:
             saver.restore(sess, saved)
             assert sess.run("global_step:0") == 2
+
+
+def test_imports_tensorflow_while_loop_and_runs_it():
+    graph_def = _graph_def("tf_while_loop.pb")
+    assert {"Enter", "Merge", "Switch", "Exit", "NextIteration", "LoopCond"} <= {
+        n.op for n in graph_def.node}
+    arrays = _arrays("tf_while_loop.npz")
+    with tf.Graph().as_default() as graph:
+        tf.import_graph_def(graph_def, name="")
+        with tf.Session(graph=graph) as sess:
+            got = sess.run("total:0", {"x:0": arrays["x"]})
+    assert _max_diff(np.asarray(got), arrays["total"]) == 0.0

@@ -318,3 +318,19 @@ def test_tensorflow_imports_our_meta_graph_and_restores_our_checkpoint(tmp_path)
         with tf.Session() as sess:
             restored.restore(sess, resaved)
             assert sess.run("global_step:0") == 2
+
+
+def test_tensorflow_runs_our_while_loop():
+    with tf.Graph().as_default() as ours:
+        x = tf.placeholder(tf.float32, [], name="x")
+        _, total = tf.while_loop(lambda i, acc: i < 5, lambda i, acc: (i + 1, acc * x + 1.0),
+                                 [tf.constant(0), tf.constant(1.0)])
+        tf.identity(total, name="total")
+        with tf.Session(graph=ours) as sess:
+            want = sess.run("total:0", {"x:0": 1.5})
+    graph = real_tf.Graph()
+    with graph.as_default():
+        tf1.import_graph_def(tf1.GraphDef.FromString(ours.as_graph_def().SerializeToString()),
+                             name="")
+        with tf1.Session(graph=graph) as sess:
+            assert sess.run("total:0", {"x:0": 1.5}) == want

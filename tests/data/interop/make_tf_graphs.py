@@ -14,6 +14,9 @@ what TensorFlow writes:
                      step collections and a "train" op) and the checkpoint model-1 its
                      tf.compat.v1.train.Saver wrote after one training step
   tf_meta.npz        x and TF's "probs:0" after restoring model-1
+  tf_while_loop.pb   a TF1-style while loop (control flow v1: Enter/Merge/Switch/Exit/
+                     NextIteration/LoopCond) computing "total:0" from "x:0"
+  tf_while_loop.npz  x and TF's total
 """
 import os
 
@@ -114,7 +117,22 @@ def make_meta_graph(out_dir=HERE):
     np.savez(os.path.join(out_dir, "tf_meta.npz"), x=x_value, probs=out)
 
 
+def make_while_loop(out_dir=HERE):
+    tf1.disable_control_flow_v2()
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, [], name="x")
+        _, total = tf1.while_loop(lambda i, acc: i < 5, lambda i, acc: (i + 1, acc * x + 1.0),
+                                  [tf.constant(0), tf.constant(1.0)])
+        tf.identity(total, name="total")
+        with tf1.Session() as sess:
+            value = sess.run("total:0", {"x:0": 1.5})
+    _write(out_dir, "tf_while_loop.pb", graph.as_graph_def())
+    np.savez(os.path.join(out_dir, "tf_while_loop.npz"), x=np.float32(1.5), total=value)
+
+
 def main():
+    make_while_loop()
     make_cnn()
     make_mlp_with_variables()
     make_meta_graph()
