@@ -30,14 +30,14 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
     with graph.as_default(), ops.name_scope(name, "gradients", ys + xs):
         initial = [_initial_grad(y, gy) for y, gy in zip(ys, grad_ys)]
         return grad_core(ys, xs, initial, _AUTO, aggregation_method, stop_ops,
-                         colocate_gradients_with_ops)
+                         colocate_gradients_with_ops, gate_gradients)
 
 
 _AUTO = object()
 
 
 def grad_core(ys, xs, grad_ys, base=_AUTO, aggregation_method=None, stop_ops=(),
-              colocate=False):
+              colocate=False, gate=False):
     """Adds the gradient ops of sum(ys * grad_ys) w.r.t. xs; ops outside `base` (a
     control-flow context, default: that of ys[0]) are not differentiated, loops inside it are
     units."""
@@ -58,7 +58,7 @@ def grad_core(ys, xs, grad_ys, base=_AUTO, aggregation_method=None, stop_ops=(),
             out_grads = [_aggregate(grads.get(t), aggregation_method)
                          for t in units.outputs(unit)]
             if isinstance(unit, ops.Operation):
-                in_grads = _call_grad_fn(unit, out_grads, colocate)
+                in_grads = _call_grad_fn(unit, out_grads, colocate, gate)
             else:
                 from tensorflux.ops import control_flow_grad
                 wanted = {t for t in inputs if units.of(t.op) in between}
@@ -187,7 +187,7 @@ def _pending_counts(ys, xs, units):
     return pending, between
 
 
-def _call_grad_fn(op, out_grads, colocate):
+def _call_grad_fn(op, out_grads, colocate, gate=False):
     found, grad_fn = registry.lookup_gradient(op)
     if not found:
         raise LookupError(f"No gradient defined for operation '{op.name}' (op type: {op.type}). "
@@ -199,8 +199,12 @@ def _call_grad_fn(op, out_grads, colocate):
     scope = op.name + "_grad"
     with ops.name_scope(scope), (ops.colocate_with(op) if colocate else _null()):
         in_grads = grad_fn(op, *out_grads)
-    in_grads = list(in_grads) if isinstance(in_grads, (list, tuple)) else [in_grads]
-    _verify(op, in_grads)
+        in_grads = list(in_grads) if isinstance(in_grads, (list, tuple)) else [in_grads]
+        _verify(op, in_grads)
+        if gate and sum(g is not None for g in in_grads) > 1:
+            # gate_gradients: none of the op's input gradients is used (e.g. by an optimizer's
+            # update) before all are computed, so the op's inputs are read before they change.
+            in_grads = _control_flow().tuple(in_grads)
     return in_grads
 
 
