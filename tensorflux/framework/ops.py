@@ -5,12 +5,11 @@ import re
 import sys
 import threading
 
-import numpy as np
-
 from tensorflux.framework import device as pydev
 from tensorflux.framework import dtypes
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
+from tensorflux.framework.graph_keys import GraphKeys  # noqa: F401 (re-exported)
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _VALID_OP_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\-/>]*$")
@@ -244,40 +243,6 @@ def _run_with_session(fetch, feed_dict, session):
         raise ValueError(f"Cannot use the given session to evaluate {fetch.name}: its graph is "
                          "different from the session's graph")
     return session.run(fetch, feed_dict)
-
-
-class GraphKeys:
-    """Standard names of graph collections."""
-    GLOBAL_VARIABLES = "variables"
-    VARIABLES = "variables"
-    LOCAL_VARIABLES = "local_variables"
-    MODEL_VARIABLES = "model_variables"
-    TRAINABLE_VARIABLES = "trainable_variables"
-    SUMMARIES = "summaries"
-    QUEUE_RUNNERS = "queue_runners"
-    TABLE_INITIALIZERS = "table_initializer"
-    ASSET_FILEPATHS = "asset_filepaths"
-    MOVING_AVERAGE_VARIABLES = "moving_average_variables"
-    REGULARIZATION_LOSSES = "regularization_losses"
-    CONCATENATED_VARIABLES = "concatenated_variables"
-    SAVERS = "savers"
-    WEIGHTS = "weights"
-    BIASES = "biases"
-    ACTIVATIONS = "activations"
-    UPDATE_OPS = "update_ops"
-    LOSSES = "losses"
-    SAVEABLE_OBJECTS = "saveable_objects"
-    RESOURCES = "resources"
-    LOCAL_RESOURCES = "local_resources"
-    TRAIN_OP = "train_op"
-    COND_CONTEXT = "cond_context"
-    WHILE_CONTEXT = "while_context"
-    GLOBAL_STEP = "global_step"
-    INIT_OP = "init_op"
-    LOCAL_INIT_OP = "local_init_op"
-    READY_OP = "ready_op"
-    READY_FOR_LOCAL_INIT_OP = "ready_for_local_init_op"
-    SUMMARY_OP = "summary_op"
 
 
 class _ControlDependenciesController:
@@ -816,60 +781,8 @@ def colocate_with(op, ignore_existing=False):
     return get_default_graph().colocate_with(op, ignore_existing)
 
 
-# ---- converting Python values to tensors ---------------------------------------------------
-_TENSOR_CONVERSION_FUNCS = []
-
-
-def register_tensor_conversion_function(base_type, conversion_func, priority=100):
-    """Lets objects of `base_type` be passed where tensors are expected."""
-    _TENSOR_CONVERSION_FUNCS.append((priority, base_type, conversion_func))
-    _TENSOR_CONVERSION_FUNCS.sort(key=lambda entry: entry[0])
-
-
-def convert_to_tensor(value, dtype=None, name=None, as_ref=False, preferred_dtype=None):
-    """Returns `value` as a Tensor: tensors pass through, Python/NumPy values become constants."""
-    if dtype is not None:
-        dtype = dtypes.as_dtype(dtype)
-    if isinstance(value, Tensor):
-        if dtype is not None and not dtype.is_compatible_with(value.dtype):
-            raise ValueError(f"Tensor conversion requested dtype {dtype.name} for Tensor with "
-                             f"dtype {value.dtype.name}: {value!r}")
-        return value  # a ref tensor given to a value input is read by the executor
-    for _, base_type, func in _TENSOR_CONVERSION_FUNCS:
-        if isinstance(value, base_type):
-            if preferred_dtype is not None and dtype is None:
-                try:
-                    return func(value, dtype=dtypes.as_dtype(preferred_dtype), name=name,
-                                as_ref=as_ref)
-                except (TypeError, ValueError):
-                    pass
-            result = func(value, dtype=dtype, name=name, as_ref=as_ref)
-            if result is not NotImplemented:
-                return result
-    raise TypeError(f"Cannot convert {value!r:.80} of type {type(value).__name__} to a Tensor "
-                    "(no conversion function is registered for that type)")
-
-
-def convert_n_to_tensor(values, dtype=None, name=None):
-    return [convert_to_tensor(v, dtype, name=None if name is None else f"{name}_{i}")
-            for i, v in enumerate(values)]
-
-
-def convert_to_tensor_or_indexed_slices(value, dtype=None, name=None):
-    if isinstance(value, IndexedSlices):
-        return value
-    return convert_to_tensor(value, dtype, name)
-
-
-def is_dense_tensor_like(value):
-    return isinstance(value, Tensor)
-
-
-def numpy_value_of_const(tensor):
-    """The NumPy value of a Const op's output, or None."""
-    if tensor.op.type == "Const":
-        return tensor.op.get_attr("value")
-    return None
-
-
-np_array = np.asarray  # re-exported for kernels that only need conversion
+# Converting values to tensors lives in tensor_conversion.py (re-exported here, where callers
+# have always found it).
+from tensorflux.framework.tensor_conversion import (  # noqa: E402,F401
+    convert_n_to_tensor, convert_to_tensor, convert_to_tensor_or_indexed_slices,
+    register_tensor_conversion_function)
