@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+import tensorboard_server
 
 import tensorflux as tf
 
@@ -110,6 +111,14 @@ def test_tensorboard_reads_scalars_histograms_images(run):
     image = acc.Images(tags["images"][0])[0]
     assert (image.width, image.height) == (28, 28)
     assert image.encoded_image_string.startswith(b"\x89PNG")
+
+
+def test_real_tensorboard_server_serves_the_loss(run):
+    """The real `tensorboard` server, on 127.0.0.1 against this log dir, serves the loss."""
+    series = tensorboard_server.scalar_series(run[1], "loss", STEPS // SUMMARY_EVERY)
+    assert [step for _, step, _ in series] == list(range(0, STEPS, SUMMARY_EVERY))
+    written = [e.value for e in _accumulator(run[1]).Scalars("loss")]
+    np.testing.assert_allclose([value for _, _, value in series], written, rtol=1e-6)
 
 
 def test_tensorboard_reads_graph_and_run_metadata(run):

@@ -1,15 +1,9 @@
 """FileWriter: what TensorBoard's own loader and server read back from a small training run."""
-import json
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 import pytest
+import tensorboard_server
 from tensorboard.backend.event_processing import event_accumulator
 
 import tensorflux as tf
@@ -175,45 +169,8 @@ def test_file_writer_cache(tmp_path):
     FileWriterCache.clear()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get_json(url):
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read().decode())
-
-
 def test_real_tensorboard_server_serves_the_scalars(trained):
     logdir, losses = trained[0], trained[1]
-    port = _free_port()
-    command = [sys.executable, "-m", "tensorboard.main", "--logdir", logdir, "--host",
-               "127.0.0.1", "--port", str(port), "--load_fast=false", "--reload_interval", "1"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/data/plugin/scalars/scalars?run=.&tag=loss"
-    try:
-        deadline, series = time.monotonic() + 60, None
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                pytest.skip("tensorboard could not start: "
-                            + server.stdout.read().decode(errors="replace")[-500:])
-            try:
-                series = _get_json(url)
-                if len(series) == STEPS:
-                    break
-            except (urllib.error.URLError, ConnectionError, ValueError):
-                pass
-            time.sleep(0.3)
-        assert series is not None, "tensorboard never answered"
-        assert [step for _, step, _ in series] == list(range(STEPS))
-        np.testing.assert_allclose([value for _, _, value in series], losses, rtol=1e-6)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.stdout.close()
+    series = tensorboard_server.scalar_series(logdir, "loss", STEPS)
+    assert [step for _, step, _ in series] == list(range(STEPS))
+    np.testing.assert_allclose([value for _, _, value in series], losses, rtol=1e-6)
