@@ -258,6 +258,19 @@ def NotDifferentiable(op_type):  # noqa: N802 (TensorFlow's name)
 NoGradient = NotDifferentiable
 
 
+def input_ref_flags(op):
+    """For each input of `op`: whether its OpDef declares it a reference (Ref(T)) input."""
+    flags = []
+    for arg in op._op_def.inputs:
+        count = 1
+        if arg.number_attr:
+            count = op._attrs[arg.number_attr]
+        elif arg.type_list_attr:
+            count = len(op._attrs[arg.type_list_attr])
+        flags.extend([arg.is_ref] * count)
+    return flags
+
+
 def lookup_gradient(op):
     """Returns (found, fn) for `op`, honouring `_gradient_op_type` overrides."""
     override = op._attrs.get("_gradient_op_type")

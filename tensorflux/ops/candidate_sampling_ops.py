@@ -96,7 +96,7 @@ def _sample(ctx, true_classes, draw, prob, range_max):
             _expected(prob(sampled), n, tries, unique).astype(np.float32))
 
 
-# ---- uniform and log-uniform ---------------------------------------------------------------------
+# ---- uniform and log-uniform --------------------------------------------------------------------
 UniformSampler = _register_sampler("UniformCandidateSampler")
 
 
@@ -130,7 +130,7 @@ def _log_uniform_sampler_kernel(ctx, true_classes):
                    lambda ids: log_uniform_probability(ids, range_max), range_max)
 
 
-# ---- unigram samplers ----------------------------------------------------------------------------
+# ---- unigram samplers ---------------------------------------------------------------------------
 def _weighted(ctx, true_classes, weights):
     total = weights.sum()
     if not total > 0:
@@ -233,7 +233,7 @@ def _accidental_hits_kernel(ctx, true_classes, sampled):
     return rows.astype(np.int32), positions.astype(np.int64), weights
 
 
-# ---- Python wrappers ------------------------------------------------------------------------------
+# ---- Python wrappers ----------------------------------------------------------------------------
 def _seeds(seed):
     seed1, seed2 = random_seed.get_seed(seed)
     return {"seed": seed1 or 0, "seed2": seed2 or 0}

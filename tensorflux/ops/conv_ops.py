@@ -35,7 +35,7 @@ def _s(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
-# ---- geometry ---------------------------------------------------------------------------------
+# ---- geometry -----------------------------------------------------------------------------------
 def _out_and_pad(size, k, stride, dilation, padding):
     """(output size, pad before, pad after) along one spatial dimension."""
     k_eff = (k - 1) * dilation + 1
@@ -103,7 +103,7 @@ def _from_nhwc_array(x, fmt):
     return np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2))) if _s(fmt) == "NCHW" else x
 
 
-# ---- the NumPy convolution core (NHWC) -----------------------------------------------------------
+# ---- the NumPy convolution core (NHWC) ----------------------------------------------------------
 class _Geometry:
     """Everything a 2-D window op needs about one call: sizes, strides, dilations, padding."""
 
@@ -186,7 +186,7 @@ def _conv_backprop_input(w, dy, g):
     return np.ascontiguousarray(g.crop(dxp))
 
 
-# ---- Conv2D and its backprop ops ---------------------------------------------------------------
+# ---- Conv2D and its backprop ops ----------------------------------------------------------------
 def _conv_attrs(cudnn_attr):
     """TF's attrs of a convolution family (only Conv2D's ops declare use_cudnn_on_gpu)."""
     attrs = {"T": common.FLOATS, "strides": "list(int)", "padding": _PADDING,
@@ -345,7 +345,7 @@ Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter = _ConvFamily(
     lambda f_shape: f_shape[3], cudnn_attr=True).ops
 
 
-# ---- DepthwiseConv2dNative and its backprop ops ---------------------------------------------------
+# ---- DepthwiseConv2dNative and its backprop ops -------------------------------------------------
 def _depthwise_forward(x, w, g):
     """out[..., c * M + m] = sum over taps of x[tap, c] * w[i, j, c, m]."""
     xp = g.pad(x)
@@ -379,7 +379,7 @@ Depthwise, DepthwiseInput, DepthwiseFilter = _ConvFamily(
     lambda f_shape: f_shape[2] * f_shape[3], cudnn_attr=False).ops
 
 
-# ---- pooling -------------------------------------------------------------------------------------
+# ---- pooling ------------------------------------------------------------------------------------
 def _pool_attrs(types):
     return {"T": types, "ksize": "list(int)", "strides": "list(int)", "padding": _PADDING,
             "data_format": _FORMAT}
@@ -585,7 +585,7 @@ def _avg_pool_grad_grad(op, grad):
     return [None, apply_op("AvgPool", grad, **_pool_grad_attrs(op))]
 
 
-# ---- LRN ------------------------------------------------------------------------------------------
+# ---- LRN ----------------------------------------------------------------------------------------
 def _lrn_attrs():
     return {"T": common.FLOATS, "depth_radius": 5, "bias": 1.0, "alpha": 1.0, "beta": 0.5}
 
@@ -672,7 +672,7 @@ def _lrn_grad_grad(op, grad):
     return [d_dy, d_x, None]
 
 
-# ---- Python wrappers ------------------------------------------------------------------------------
+# ---- Python wrappers ----------------------------------------------------------------------------
 def conv2d(input, filter, strides, padding, use_cudnn_on_gpu=True,
            data_format="NHWC", dilations=(1, 1, 1, 1), name=None):
     """2-D convolution of a 4-D input [N, H, W, C] with a filter [kh, kw, C, out_channels]."""

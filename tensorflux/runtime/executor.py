@@ -12,6 +12,7 @@ import heapq
 import numpy as np
 
 from tensorflux.framework import errors
+from tensorflux.framework import registry
 from tensorflux.framework.variable_ref import VariableRef
 
 _DEFAULT_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
@@ -255,16 +256,8 @@ def deref_mask(op, inputs, fed):
     """Which inputs are variable references the op reads as plain values (None if none)."""
     if not any(t.dtype._is_ref_dtype for t in inputs):
         return None
-    arg_is_ref = []
-    for arg in op._op_def.inputs:
-        count = 1
-        if arg.number_attr:
-            count = op._attrs[arg.number_attr]
-        elif arg.type_list_attr:
-            count = len(op._attrs[arg.type_list_attr])
-        arg_is_ref.extend([arg.is_ref] * count)
     mask = tuple(t.dtype._is_ref_dtype and not is_ref and t not in fed
-                 for t, is_ref in zip(inputs, arg_is_ref))
+                 for t, is_ref in zip(inputs, registry.input_ref_flags(op)))
     return mask if any(mask) else None
 
 

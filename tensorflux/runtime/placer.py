@@ -15,6 +15,7 @@ import sys
 
 from tensorflux.framework import device as pydev
 from tensorflux.framework import errors
+from tensorflux.framework import registry
 
 
 class _UnionFind:
@@ -42,19 +43,6 @@ class _UnionFind:
             self.parent[rb] = ra
 
 
-def ref_input_flags(op):
-    """For each input of `op`: whether the OpDef declares it a reference (Ref(T)) input."""
-    flags = []
-    for arg in op._op_def.inputs:
-        count = 1
-        if arg.number_attr:
-            count = op._attrs[arg.number_attr]
-        elif arg.type_list_attr:
-            count = len(op._attrs[arg.type_list_attr])
-        flags.extend([arg.is_ref] * count)
-    return flags
-
-
 def colocation_groups(graph):
     """{op: root op} for every op of `graph` whose group has more than one member."""
     uf = _UnionFind()
@@ -67,7 +55,7 @@ def colocation_groups(graph):
                 if other is not None and other is not op:
                     uf.union(op, other)
         if any(t.dtype._is_ref_dtype for t in op._inputs):
-            for t, is_ref in zip(op._inputs, ref_input_flags(op)):
+            for t, is_ref in zip(op._inputs, registry.input_ref_flags(op)):
                 if is_ref and t.dtype._is_ref_dtype:
                     uf.union(op, t.op)
     return {op: uf.find(op) for op in uf.members}
