@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: $(STAMP)
 # Two test workers on two cores: one BLAS thread each avoids oversubscription.
 test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 tests
+
+# Pyflakes checks and the 100-column limit over the package and the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check --select F,E501 tensorflux tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -90,7 +90,8 @@ SPECS = [
     OpSpec("FixedUnigramCandidateSampler",
            lambda t: tf.nn.fixed_unigram_candidate_sampler(
                t, 1, 4, False, 4, unigrams=[1, 2, 3, 4], seed=4)[1],
-           lambda t: 4 * (t + 1) / 10.0, [((5, 1),)], dtypes=[tf.int64], inputs=_small_classes, tol=TOL,
+           lambda t: 4 * (t + 1) / 10.0, [((5, 1),)], dtypes=[tf.int64], inputs=_small_classes,
+           tol=TOL,
            grad=()),
     OpSpec("AllCandidateSampler", lambda t: list(tf.nn.all_candidate_sampler(t, 2, 3, True)),
            lambda t: [np.arange(3), np.ones((2, 2)), np.ones(3)], [((2, 2),)],

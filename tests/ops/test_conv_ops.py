@@ -262,7 +262,7 @@ def test_op(spec):
     run_spec(spec)
 
 
-# ---- behaviour the harness cannot express ----------------------------------------------------------
+# ---- behaviour the harness cannot express -------------------------------------------------------
 def _run(fetches, feed=None):
     with tf.Session() as sess:
         return sess.run(fetches, feed)

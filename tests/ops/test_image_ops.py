@@ -129,7 +129,8 @@ def _png_bytes(image):
 
 def _jpeg_bytes(image, **kwargs):
     out = io.BytesIO()
-    PIL.fromarray(image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image).save(out, "JPEG", **kwargs)
+    grey = image.ndim == 3 and image.shape[2] == 1
+    PIL.fromarray(image[:, :, 0] if grey else image).save(out, "JPEG", **kwargs)
     return out.getvalue()
 
 

@@ -105,7 +105,8 @@ def test_sharded_weights_and_num_true_two():
     values = (SAMPLED, true_exp, SAMPLED_EXP)
     loss = tf.nn.sampled_softmax_loss([w[0::2], w[1::2]], b, labels, x, 4, 6, num_true=2,
                                       sampled_values=values, remove_accidental_hits=False)
-    true_logits = np.einsum("bd,btd->bt", x, w[labels]) + b[labels] - np.log(true_exp.astype(np.float64))
+    true_logits = (np.einsum("bd,btd->bt", x, w[labels]) + b[labels]
+                   - np.log(true_exp.astype(np.float64)))
     sampled_logits = x @ w[SAMPLED].T + b[SAMPLED] - LOG_SAMPLED_EXP
     logits = np.concatenate([true_logits, sampled_logits], 1)
     targets = np.concatenate([np.full((3, 2), 0.5), np.zeros((3, 4))], 1)

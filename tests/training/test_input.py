@@ -144,7 +144,7 @@ def test_shuffle_batch_and_joins():
     assert sorted(got.tolist()) == list(range(6)) + list(range(100, 106))
 
 
-# ---- acceptance: the cifar10 reader pipeline ------------------------------------------------------
+# ---- acceptance: the cifar10 reader pipeline ----------------------------------------------------
 def _write_cifar_files(tmp_path, files=3, records=25):
     rng = np.random.default_rng(0)
     paths, labels = [], []
