@@ -376,3 +376,17 @@ def test_global_step_found_by_name_and_checked():
         tf.Variable(0.0, name="global_step")
         with pytest.raises(TypeError, match="integer"):
             tf.train.get_global_step()
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_adam_in_place_update_matches_the_rule(nesterov):
+    from tensorflux.training import training_ops
+    rng = np.random.default_rng(0)
+    var, m, v, grad = (rng.random(50).astype(np.float32) for _ in range(4))
+    scalars = [np.float32(x) for x in (0.9 ** 3, 0.999 ** 3, 0.01, 0.9, 0.999, 1e-8)]
+    attrs = {"use_nesterov": nesterov}
+    want = training_ops._adam(attrs, var, m, v, *scalars, grad)
+    got = var.copy(), m.copy(), v.copy()
+    training_ops._adam_in_place(attrs, *got, *scalars, grad)
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)
