@@ -28,9 +28,11 @@ class TensorArrayStore:
     """The run-time array behind a TensorArray handle (one per step and TensorArrayV3 run)."""
 
     def __init__(self, dtype, size, dynamic_size, clear_after_read, element_shape, name,
-                 aggregate=False):
+                 aggregate=False, forward=None):
         self.dtype = dtype
         self.elements = [None] * int(size)
+        self.shapes = {}  # index -> shape written there (kept after a clearing read)
+        self.forward = forward  # a gradient array's forward array: its shapes give zeros
         self.dynamic_size = dynamic_size
         self.clear_after_read = clear_after_read
         self.element_shape = element_shape
@@ -72,6 +74,7 @@ class TensorArrayStore:
                     None, op, f"Could not write to TensorArray {self.name} index {index} "
                               "because it has already been written to.")
             self.elements[index] = value if old is None else old + value
+            self.shapes[index] = np.shape(value)
 
     def _check_shape(self, op, index, value):
         shape = getattr(value, "shape", None)
@@ -103,8 +106,12 @@ class TensorArrayStore:
             return value
 
     def _zeros(self, op, index):
-        shape = next((np.shape(v) for v in self.elements if v is not None and
-                      v is not _CLEARED), None)
+        """Zeros for an unwritten gradient element: shaped like what the forward array held
+        there (or any element of this or the forward array, or the declared shape)."""
+        shape = None
+        for store in (self.forward, self):
+            if store is not None and shape is None:
+                shape = store.shapes.get(index) or next(iter(store.shapes.values()), None)
         if shape is None and self.element_shape is not None and \
                 self.element_shape.is_fully_defined():
             shape = tuple(self.element_shape.as_list())
@@ -130,7 +137,7 @@ class TensorArrayStore:
             if found is None:
                 found = self.grads[source] = TensorArrayStore(
                     self.dtype, len(self.elements), self.dynamic_size, False,
-                    self.element_shape, f"{self.name}@{source}", aggregate=True)
+                    self.element_shape, f"{self.name}@{source}", aggregate=True, forward=self)
             return found
 
 

@@ -218,3 +218,18 @@ def test_bidirectional_dynamic_rnn_shapes():
         got_fw, got_bw = sess.run([fw, bw])
     assert got_fw.shape == (B, T, 2) and got_bw.shape == (B, T, 3)
     assert not np.any(got_bw[2, 1:]) and np.all(got_bw[0] != 0)
+
+
+def test_dynamic_rnn_trains_on_final_state_with_unknown_batch_size():
+    # The outputs' gradient TensorArray is never written (the loss uses only the final
+    # state), so its zeros take their shape from what the forward loop wrote.
+    x = tf.placeholder(tf.float32, [None, 5, 3])
+    cell = tf.contrib.rnn.BasicLSTMCell(4)
+    _, state = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+    loss = tf.reduce_sum(tf.square(state.h - 0.5))
+    train = tf.train.GradientDescentOptimizer(0.2).minimize(loss)
+    feed = {x: np.random.default_rng(0).random((2, 5, 3)).astype(np.float32)}
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        losses = [sess.run([train, loss], feed)[1] for _ in range(20)]
+    assert losses[-1] < 0.5 * losses[0], losses
