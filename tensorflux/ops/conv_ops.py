@@ -121,6 +121,18 @@ class _Geometry:
     def crop(self, xp):
         return xp[:, self.pt:self.pt + self.h, self.pl:self.pl + self.w, :]
 
+    def tiles(self):
+        """Whether the windows tile the input exactly (kernel == stride, no padding, no
+        dilation: the common 2x2/2 pooling), so windows are a reshape away."""
+        return (self.kh, self.kw) == (self.sh, self.sw) and (self.dh, self.dw) == (1, 1) and \
+            not (self.pt or self.pb or self.pl or self.pr) and \
+            (self.oh * self.kh, self.ow * self.kw) == (self.h, self.w)
+
+    def tiled(self, x):
+        """A [n, oh, kh, ow, kw, c] view of `x` whose [:, :, i, :, j] is tap (i, j) of every
+        window (only when tiles())."""
+        return x.reshape(self.n, self.oh, self.kh, self.ow, self.kw, self.c)
+
     def taps(self):
         return _taps(self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.oh, self.ow)
 
@@ -448,7 +460,10 @@ def _max_pool_shape(op):
 def _max_pool_kernel(ctx, x):
     fmt = ctx.attrs["data_format"]
     x = _to_nhwc_array(x, fmt)
-    return _from_nhwc_array(_max_and_argmax(x, _pool_geometry(ctx, x.shape))[0], fmt)
+    g = _pool_geometry(ctx, x.shape)
+    if g.tiles():
+        return _from_nhwc_array(g.tiled(x).max(axis=(2, 4)), fmt)
+    return _from_nhwc_array(_max_and_argmax(x, g)[0], fmt)
 
 
 @MaxPool.gradient
@@ -471,11 +486,30 @@ def _max_pool_grad_kernel(ctx, x, y, dy):
     fmt = ctx.attrs["data_format"]
     x, dy = _to_nhwc_array(x, fmt), _to_nhwc_array(dy, fmt)
     g = _pool_geometry(ctx, x.shape)
+    if g.tiles():
+        return _as_t(ctx, _from_nhwc_array(_tiled_max_pool_grad(
+            g, x, _to_nhwc_array(y, fmt), dy), fmt))
     _, arg = _max_and_argmax(x, g)
     dxp = np.zeros((g.n, g.h + g.pt + g.pb, g.w + g.pl + g.pr, g.c), dtype=dy.dtype)
     for t, (_, _, rows, cols) in enumerate(g.taps()):
         dxp[:, rows, cols, :] += np.where(arg == t, dy, 0)
     return _as_t(ctx, _from_nhwc_array(np.ascontiguousarray(g.crop(dxp)), fmt))
+
+
+def _tiled_max_pool_grad(g, x, y, dy):
+    """MaxPoolGrad for windows tiling the input: tap by tap (in window order), the gradient
+    goes where the tap equals the window's max and no earlier tap did (first max wins ties,
+    as in TensorFlow, which matters after a ReLU)."""
+    dx = np.zeros(x.shape, dtype=dy.dtype)
+    xt, dxt = g.tiled(x), g.tiled(dx)
+    taken = np.zeros(y.shape, dtype=bool)
+    for i in range(g.kh):
+        for j in range(g.kw):
+            hit = xt[:, :, i, :, j, :] == y
+            hit &= ~taken
+            np.copyto(dxt[:, :, i, :, j, :], dy, where=hit)
+            taken |= hit
+    return dx
 
 
 @MaxPoolGrad.gradient

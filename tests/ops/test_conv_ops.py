@@ -187,7 +187,10 @@ POOL_CASES = [((2, 5, 5, 2), [1, 2, 2, 1], [1, 2, 2, 1], "SAME"),
               ((1, 7, 6, 3), [1, 3, 3, 1], [1, 2, 2, 1], "SAME"),
               ((2, 7, 6, 1), [1, 3, 2, 1], [1, 2, 1, 1], "VALID"),
               ((1, 5, 5, 2), [1, 3, 3, 1], [1, 1, 1, 1], "SAME"),
-              ((1, 4, 5, 2), [1, 4, 5, 1], [1, 1, 1, 1], "VALID")]
+              ((1, 4, 5, 2), [1, 4, 5, 1], [1, 1, 1, 1], "VALID"),
+              # windows tiling the input exactly (the reshape fast path)
+              ((2, 4, 6, 3), [1, 2, 2, 1], [1, 2, 2, 1], "VALID"),
+              ((1, 6, 6, 2), [1, 3, 3, 1], [1, 3, 3, 1], "SAME")]
 
 
 def _pool_specs():
@@ -372,3 +375,18 @@ def test_depthwise_conv2d_0_9_positional_name_and_rate():
                                atol=1e-10)
     with pytest.raises(ValueError, match="strides must be 1"):
         tf.nn.depthwise_conv2d(x, w, [1, 2, 2, 1], "SAME", rate=[2, 2])
+
+
+@pytest.mark.parametrize("case", [((1, 4, 4, 1), "VALID"), ((1, 5, 5, 1), "SAME")])
+def test_max_pool_gradient_goes_to_the_first_maximum_of_a_tie(case):
+    shape, pad = case
+    x_value = np.zeros(shape, np.float32)  # every window is a tie
+    dy_shape = ref_pool(x_value, [1, 2, 2, 1], [1, 2, 2, 1], pad, np.max).shape
+    dy = np.arange(1, 1 + np.prod(dy_shape), dtype=np.float32).reshape(dy_shape)
+    x = tf.constant(x_value)
+    grad = tf.gradients(tf.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], pad), x, dy)[0]
+    with tf.Session() as sess:
+        got = sess.run(grad)
+    np.testing.assert_array_equal(got, ref_max_pool_grad(x_value, dy, [1, 2, 2, 1],
+                                                         [1, 2, 2, 1], pad))
+    assert got[0, 0, 0, 0] == 1.0 and got[0, 0, 1, 0] == 0.0  # the window's first element
