@@ -93,14 +93,7 @@ def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True,
         n, static = _length(flat)
         inputs = _input_arrays(flat, n)
         index = (lambda i: n - 1 - i) if reverse else (lambda i: i)
-        if initializer is None:
-            structure = elems
-            first = [ta.read(index(0)) for ta in inputs]
-            start = 1
-        else:
-            structure = initializer
-            first = [ops.convert_to_tensor(v) for v in cf._flatten_nest(initializer)]
-            start = 0
+        structure, first, start = _initial_accumulator(elems, initializer, inputs, index)
         outputs = _output_arrays([a.dtype for a in first], n, infer_shape)
         if initializer is None:
             outputs = [ta.write(index(0), a) for ta, a in zip(outputs, first)]
@@ -118,6 +111,14 @@ def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True,
         return cf._pack_nest(structure, _stacked(arrays, static))
 
 
+def _initial_accumulator(elems, initializer, inputs, index):
+    """(structure, flat first accumulator, first index to process): elems[0] starts the
+    accumulator when no initializer is given."""
+    if initializer is None:
+        return elems, [ta.read(index(0)) for ta in inputs], 1
+    return initializer, [ops.convert_to_tensor(v) for v in cf._flatten_nest(initializer)], 0
+
+
 def _fold(fn, elems, initializer, parallel_iterations, back_prop, swap_memory, name,
           default_name, reverse):
     if not callable(fn):
@@ -127,14 +128,7 @@ def _fold(fn, elems, initializer, parallel_iterations, back_prop, swap_memory, n
         n, _ = _length(flat)
         inputs = _input_arrays(flat, n)
         index = (lambda i: n - 1 - i) if reverse else (lambda i: i)
-        if initializer is None:
-            structure = elems
-            first = [ta.read(index(0)) for ta in inputs]
-            start = 1
-        else:
-            structure = initializer
-            first = [ops.convert_to_tensor(v) for v in cf._flatten_nest(initializer)]
-            start = 0
+        structure, first, start = _initial_accumulator(elems, initializer, inputs, index)
 
         def body(i, acc):
             piece = cf._pack_nest(elems, [ta.read(index(i)) for ta in inputs])
