@@ -121,18 +121,6 @@ class _Geometry:
     def crop(self, xp):
         return xp[:, self.pt:self.pt + self.h, self.pl:self.pl + self.w, :]
 
-    def tiles(self):
-        """Whether the windows tile the input exactly (kernel == stride, no padding, no
-        dilation: the common 2x2/2 pooling), so windows are a reshape away."""
-        return (self.kh, self.kw) == (self.sh, self.sw) and (self.dh, self.dw) == (1, 1) and \
-            not (self.pt or self.pb or self.pl or self.pr) and \
-            (self.oh * self.kh, self.ow * self.kw) == (self.h, self.w)
-
-    def tiled(self, x):
-        """A [n, oh, kh, ow, kw, c] view of `x` whose [:, :, i, :, j] is tap (i, j) of every
-        window (only when tiles())."""
-        return x.reshape(self.n, self.oh, self.kh, self.ow, self.kw, self.c)
-
     def taps(self):
         return _taps(self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.oh, self.ow)
 
@@ -430,6 +418,16 @@ def _lowest(dtype):
     return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
 
 
+def _window_max(x, g):
+    """The max over each window (MaxPool's forward)."""
+    xp = g.pad(x, _lowest(x.dtype))
+    best = None
+    for _, _, rows, cols in g.taps():
+        tap = xp[:, rows, cols, :]
+        best = tap.copy() if best is None else np.maximum(best, tap, out=best)
+    return np.zeros((g.n, g.oh, g.ow, g.c), dtype=x.dtype) if best is None else best
+
+
 def _max_and_argmax(x, g):
     """Max over each window and the tap index of its first maximum (row-major in the window)."""
     xp = g.pad(x, _lowest(x.dtype))
@@ -460,10 +458,7 @@ def _max_pool_shape(op):
 def _max_pool_kernel(ctx, x):
     fmt = ctx.attrs["data_format"]
     x = _to_nhwc_array(x, fmt)
-    g = _pool_geometry(ctx, x.shape)
-    if g.tiles():
-        return _from_nhwc_array(g.tiled(x).max(axis=(2, 4)), fmt)
-    return _from_nhwc_array(_max_and_argmax(x, g)[0], fmt)
+    return _from_nhwc_array(_window_max(x, _pool_geometry(ctx, x.shape)), fmt)
 
 
 @MaxPool.gradient
@@ -486,30 +481,19 @@ def _max_pool_grad_kernel(ctx, x, y, dy):
     fmt = ctx.attrs["data_format"]
     x, dy = _to_nhwc_array(x, fmt), _to_nhwc_array(dy, fmt)
     g = _pool_geometry(ctx, x.shape)
-    if g.tiles():
-        return _as_t(ctx, _from_nhwc_array(_tiled_max_pool_grad(
-            g, x, _to_nhwc_array(y, fmt), dy), fmt))
-    _, arg = _max_and_argmax(x, g)
-    dxp = np.zeros((g.n, g.h + g.pt + g.pb, g.w + g.pl + g.pr, g.c), dtype=dy.dtype)
-    for t, (_, _, rows, cols) in enumerate(g.taps()):
-        dxp[:, rows, cols, :] += np.where(arg == t, dy, 0)
-    return _as_t(ctx, _from_nhwc_array(np.ascontiguousarray(g.crop(dxp)), fmt))
-
-
-def _tiled_max_pool_grad(g, x, y, dy):
-    """MaxPoolGrad for windows tiling the input: tap by tap (in window order), the gradient
-    goes where the tap equals the window's max and no earlier tap did (first max wins ties,
-    as in TensorFlow, which matters after a ReLU)."""
-    dx = np.zeros(x.shape, dtype=dy.dtype)
-    xt, dxt = g.tiled(x), g.tiled(dx)
+    y = _to_nhwc_array(y, fmt)
+    # Tap by tap in window order, the gradient goes where the tap equals the window's max
+    # and no earlier tap did: the first maximum wins ties, as in TensorFlow (ties are common
+    # after a ReLU).
+    xp = g.pad(x, _lowest(x.dtype))
+    dxp = np.zeros(xp.shape, dtype=dy.dtype)
     taken = np.zeros(y.shape, dtype=bool)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            hit = xt[:, :, i, :, j, :] == y
-            hit &= ~taken
-            np.copyto(dxt[:, :, i, :, j, :], dy, where=hit)
-            taken |= hit
-    return dx
+    for _, _, rows, cols in g.taps():
+        hit = xp[:, rows, cols, :] == y
+        hit &= ~taken
+        dxp[:, rows, cols, :] += np.where(hit, dy, 0)
+        taken |= hit
+    return _as_t(ctx, _from_nhwc_array(np.ascontiguousarray(g.crop(dxp)), fmt))
 
 
 @MaxPoolGrad.gradient
