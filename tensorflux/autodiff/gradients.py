@@ -58,7 +58,8 @@ def grad_core(ys, xs, grad_ys, base=_AUTO, aggregation_method=None, stop_ops=(),
             out_grads = [_aggregate(grads.get(t), aggregation_method)
                          for t in units.outputs(unit)]
             if isinstance(unit, ops.Operation):
-                in_grads = _call_grad_fn(unit, out_grads, colocate, gate)
+                wanted = [units.of(t.op) in between for t in inputs]
+                in_grads = _call_grad_fn(unit, out_grads, colocate, gate, wanted)
             else:
                 from tensorflux.ops import control_flow_grad
                 wanted = {t for t in inputs if units.of(t.op) in between}
@@ -187,7 +188,7 @@ def _pending_counts(ys, xs, units):
     return pending, between
 
 
-def _call_grad_fn(op, out_grads, colocate, gate=False):
+def _call_grad_fn(op, out_grads, colocate, gate=False, wanted=None):
     found, grad_fn = registry.lookup_gradient(op)
     if not found:
         raise LookupError(f"No gradient defined for operation '{op.name}' (op type: {op.type}). "
@@ -201,6 +202,8 @@ def _call_grad_fn(op, out_grads, colocate, gate=False):
         in_grads = grad_fn(op, *out_grads)
         in_grads = list(in_grads) if isinstance(in_grads, (list, tuple)) else [in_grads]
         _verify(op, in_grads)
+        if wanted is not None:  # gradients for inputs that lead to no x are dropped unrun
+            in_grads = [g if w else None for g, w in zip(in_grads, wanted)]
         if gate and sum(g is not None for g in in_grads) > 1:
             # gate_gradients: none of the op's input gradients is used (e.g. by an optimizer's
             # update) before all are computed, so the op's inputs are read before they change.
