@@ -79,6 +79,13 @@ def _rms_prop(attrs, var, ms, mom, lr, rho, momentum, epsilon, grad):
     return var - mom, ms, mom
 
 
+def _centered_rms_prop(attrs, var, mg, ms, mom, lr, rho, momentum, epsilon, grad):
+    mg = mg + (grad - mg) * (1 - rho)
+    ms = ms + (grad * grad - ms) * (1 - rho)
+    mom = mom * momentum + grad * lr / np.sqrt(ms - mg * mg + epsilon)
+    return var - mom, mg, ms, mom
+
+
 def _ftrl(attrs, var, accum, linear, grad, lr, l1, l2, lr_power):
     accum_new = accum + grad * grad
     linear = linear + grad - (accum_new ** -lr_power - accum ** -lr_power) / lr * var
@@ -224,6 +231,7 @@ _ADADELTA_IN = ["var", "accum", "accum_update", "lr", "rho", "epsilon", "grad"]
 _ADAM_IN = ["var", "m", "v", "beta1_power", "beta2_power", "lr", "beta1", "beta2", "epsilon",
             "grad"]
 _RMSPROP_IN = ["var", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad"]
+_CENTERED_RMSPROP_IN = ["var", "mg", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad"]
 _FTRL_IN = ["var", "accum", "linear", "grad", "lr", "l1", "l2", "lr_power"]
 
 ApplyGradientDescent = _register("ApplyGradientDescent", ["var", "alpha", "delta"], 1,
@@ -237,6 +245,8 @@ ApplyAdam = _register("ApplyAdam", _ADAM_IN, 3,
                       _NESTEROV, in_place=_adam_in_place)
 ApplyRMSProp = _register("ApplyRMSProp", _RMSPROP_IN, 3, ["lr", "rho", "momentum", "epsilon"],
                          _rms_prop)
+ApplyCenteredRMSProp = _register("ApplyCenteredRMSProp", _CENTERED_RMSPROP_IN, 4,
+                                 ["lr", "rho", "momentum", "epsilon"], _centered_rms_prop)
 ApplyFtrl = _register("ApplyFtrl", _FTRL_IN, 3, ["lr", "l1", "l2", "lr_power"], _ftrl)
 
 SparseApplyMomentum = _register_sparse(
@@ -251,6 +261,9 @@ SparseApplyAdadelta = _register_sparse(
 SparseApplyRMSProp = _register_sparse(
     "SparseApplyRMSProp", _RMSPROP_IN + ["indices"], 3, ["lr", "rho", "momentum", "epsilon"],
     _rms_prop, _RMSPROP_IN)
+SparseApplyCenteredRMSProp = _register_sparse(
+    "SparseApplyCenteredRMSProp", _CENTERED_RMSPROP_IN + ["indices"], 4,
+    ["lr", "rho", "momentum", "epsilon"], _centered_rms_prop, _CENTERED_RMSPROP_IN)
 SparseApplyFtrl = _register_sparse(
     "SparseApplyFtrl", ["var", "accum", "linear", "grad", "indices", "lr", "l1", "l2",
                         "lr_power"], 3, ["lr", "l1", "l2", "lr_power"], _ftrl, _FTRL_IN)
@@ -322,6 +335,20 @@ def sparse_apply_rms_prop(var, ms, mom, lr, rho, momentum, epsilon, grad, indice
     """ApplyRMSProp on the rows `indices`."""
     return apply_op("SparseApplyRMSProp", var, ms, mom, lr, rho, momentum, epsilon, grad,
                     indices, use_locking=use_locking, name=name)
+
+
+def apply_centered_rms_prop(var, mg, ms, mom, lr, rho, momentum, epsilon, grad,
+                            use_locking=False, name=None):
+    """RMSProp normalised by the variance (ms - mg^2) instead of the second moment."""
+    return apply_op("ApplyCenteredRMSProp", var, mg, ms, mom, lr, rho, momentum, epsilon, grad,
+                    use_locking=use_locking, name=name)
+
+
+def sparse_apply_centered_rms_prop(var, mg, ms, mom, lr, rho, momentum, epsilon, grad, indices,
+                                   use_locking=False, name=None):
+    """ApplyCenteredRMSProp on the rows `indices`."""
+    return apply_op("SparseApplyCenteredRMSProp", var, mg, ms, mom, lr, rho, momentum, epsilon,
+                    grad, indices, use_locking=use_locking, name=name)
 
 
 def apply_ftrl(var, accum, linear, grad, lr, l1, l2, lr_power, use_locking=False, name=None):

@@ -74,6 +74,13 @@ def np_rmsprop(var, ms, mom, lr, rho, momentum, eps, grad):
     return var - mom, ms, mom
 
 
+def np_centered_rmsprop(var, mg, ms, mom, lr, rho, momentum, eps, grad):
+    mg = rho * mg + (1 - rho) * grad
+    ms = rho * ms + (1 - rho) * grad ** 2
+    mom = momentum * mom + lr * grad / np.sqrt(ms - mg ** 2 + eps)
+    return var - mom, mg, ms, mom
+
+
 def np_ftrl(var, accum, linear, grad, lr, l1, l2, lr_power):
     new_accum = accum + grad ** 2
     linear = linear + grad - (new_accum ** -lr_power - accum ** -lr_power) / lr * var
@@ -140,6 +147,11 @@ SPECS = [
     OpSpec("ApplyRMSProp", _dense_fn(tops.apply_rms_prop, 3), lambda *a: list(np_rmsprop(*a)),
            [(S34, S34, S34, (), (), (), (), S34), ((),) * 8],
            inputs=[U, POS, U, POS, FRAC, FRAC, between(1e-3, 1e-2), U], tol=TOL),
+    # mg in [-1, 1) and ms in [2, 3) keep ms - mg^2 positive, as running averages make it.
+    OpSpec("ApplyCenteredRMSProp", _dense_fn(tops.apply_centered_rms_prop, 4),
+           lambda *a: list(np_centered_rmsprop(*a)),
+           [(S34, S34, S34, S34, (), (), (), (), S34), ((),) * 9],
+           inputs=[U, U, between(2, 3), U, POS, FRAC, FRAC, between(1e-3, 1e-2), U], tol=TOL),
     OpSpec("ApplyFtrl", _dense_fn(tops.apply_ftrl, 3), lambda *a: list(np_ftrl(*a)),
            [(S34, S34, S34, S34, (), (), (), ()), ((),) * 8],
            inputs=[U, POS, U, U, POS, between(0, 0.5), between(0, 0.5), between(-0.9, -0.1)],
@@ -166,6 +178,12 @@ SPECS = [
            sparse_ref(np_rmsprop, 3, 7),
            [((5, 3), (5, 3), (5, 3), (), (), (), (), (2, 3), (2,))],
            inputs=[U, POS, U, POS, FRAC, FRAC, between(1e-3, 1e-2), U, indices_of(5)], tol=TOL),
+    OpSpec("SparseApplyCenteredRMSProp",
+           _sparse_fn(tops.sparse_apply_centered_rms_prop, 4, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+           sparse_ref(np_centered_rmsprop, 4, 8),
+           [((5, 3), (5, 3), (5, 3), (5, 3), (), (), (), (), (2, 3), (2,))],
+           inputs=[U, U, between(2, 3), U, POS, FRAC, FRAC, between(1e-3, 1e-2), U,
+                   indices_of(5)], tol=TOL),
     OpSpec("SparseApplyFtrl",
            _sparse_fn(tops.sparse_apply_ftrl, 3, [0, 1, 2, 3, 8, 4, 5, 6, 7]),
            sparse_ref(np_ftrl, 3, 3),

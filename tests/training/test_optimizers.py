@@ -117,6 +117,19 @@ class NpRMSProp(NpOptimizer):
         return v - s["mom"]
 
 
+class NpCenteredRMSProp(NpOptimizer):
+    def init_slots(self, v):
+        return {"mg": np.zeros_like(v), "ms": np.ones_like(v), "mom": np.zeros_like(v)}
+
+    def update(self, v, g, s):
+        d = self.h["decay"]
+        s["mg"] = d * s["mg"] + (1 - d) * g
+        s["ms"] = d * s["ms"] + (1 - d) * g * g
+        s["mom"] = self.h["momentum"] * s["mom"] + self.h["lr"] * g / np.sqrt(
+            s["ms"] - s["mg"] ** 2 + self.h["eps"])
+        return v - s["mom"]
+
+
 class NpFtrl(NpOptimizer):
     def init_slots(self, v):
         return {"acc": np.full_like(v, self.h["init"]), "lin": np.zeros_like(v)}
@@ -144,6 +157,9 @@ CASES = {
              lambda: NpAdam(lr=0.1, b1=0.8, b2=0.99, eps=1e-7)),
     "rmsprop": (lambda: tf.train.RMSPropOptimizer(0.05, decay=0.8, momentum=0.5, epsilon=1e-6),
                 lambda: NpRMSProp(lr=0.05, decay=0.8, momentum=0.5, eps=1e-6)),
+    "rmsprop_centered": (lambda: tf.train.RMSPropOptimizer(0.05, decay=0.8, momentum=0.5,
+                                                           epsilon=1e-6, centered=True),
+                         lambda: NpCenteredRMSProp(lr=0.05, decay=0.8, momentum=0.5, eps=1e-6)),
     "ftrl": (lambda: tf.train.FtrlOptimizer(0.5, -0.5, 0.1, 0.01, 0.02),
              lambda: NpFtrl(lr=0.5, power=-0.5, init=0.1, l1=0.01, l2=0.02)),
 }
