@@ -117,11 +117,24 @@ Prod = _reduction_op("Prod", common.NUMBERS, np.prod)
 
 @Prod.gradient
 def _prod_grad(op, grad):
-    # TF 0.9's rule, grad * prod / x: exact for non-zero inputs (TF later used cumprod).
-    x, kept = op.inputs[0], _reduced_shape(op.inputs[0], op.inputs[1])
-    y = array_ops.reshape(op.outputs[0], kept)
-    g = array_ops.reshape(grad, kept)
-    return [broadcast_to_shape(g * y, array_ops.shape(x)) / x, None]
+    """d prod / d x_i is the product of the other elements. With p the product of a slice's
+    non-zero elements and z its number of zeros: p / x_i if z == 0; p at the zero if z == 1;
+    0 otherwise (never a division by zero, unlike TF 0.9's prod / x)."""
+    from tensorflux.ops import math_ops
+    x, axes = op.inputs
+    kept = _reduced_shape(x, axes)
+    is_zero = math_ops.equal(x, array_ops.zeros_like(x))
+    ones = array_ops.ones_like(x)
+    nonzero = math_ops.select(is_zero, ones, x)
+    p = array_ops.reshape(apply_op("Prod", nonzero, axes), kept)
+    zeros = array_ops.reshape(reduce_sum(math_ops.cast(is_zero, x.dtype.base_dtype), axes),
+                              kept)
+    zeros = broadcast_to_shape(zeros, array_ops.shape(x))
+    others = math_ops.select(is_zero, math_ops.cast(math_ops.equal(zeros, 1), x.dtype.base_dtype)
+                             * broadcast_to_shape(p, array_ops.shape(x)),
+                             math_ops.cast(math_ops.equal(zeros, 0), x.dtype.base_dtype)
+                             * (p / nonzero))
+    return [others * array_ops.reshape(grad, kept), None]
 
 
 Max = _reduction_op("Max", common.REALS, np.max)

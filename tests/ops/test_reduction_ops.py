@@ -81,3 +81,12 @@ def test_argmax_keywords_and_output_type():
     np.testing.assert_array_equal(got[2], [0, 1])
     assert got[0].dtype == np.int64 and got[3].dtype == np.int32
     assert tf.argmax(x, 1).get_shape().as_list() == [2]
+
+
+def test_prod_gradient_is_exact_with_zeros():
+    # Rows with no zero, one zero and two zeros: the gradient is the product of the others.
+    value = np.array([[1.0, 2.0, 3.0], [4.0, 0.0, 5.0], [0.0, 0.0, 2.0]])
+    x = tf.constant(value)
+    grad = tf.gradients(tf.reduce_sum(tf.reduce_prod(x, 1)), x)[0]
+    want = np.array([[np.prod(np.delete(row, j)) for j in range(3)] for row in value])
+    np.testing.assert_array_equal(_run(grad), want)
