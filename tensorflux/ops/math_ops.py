@@ -31,6 +31,7 @@ __all__ = [
     "greater_equal", "logical_and", "logical_or", "logical_not", "logical_xor", "select",
     "sub", "mul", "neg", "scalar_mul",
     "add_n", "accumulate_n", "cast", "to_float", "to_double", "to_int32", "to_int64",
+    "cumsum", "cumprod",
 ]
 
 _NUMERIC = common.FLOATS | common.COMPLEX | {dtypes.int32, dtypes.int64}
@@ -673,3 +674,56 @@ def to_int32(x, name="ToInt32"):
 
 def to_int64(x, name="ToInt64"):
     return cast(x, dtypes.int64, name=name)
+
+
+# ---- Cumsum / Cumprod ---------------------------------------------------------------------------
+def _scan_op(name, numpy_fn, identity):
+    """A cumulative op along `axis`; `exclusive` shifts in the identity, `reverse` runs back."""
+    op_def = registry.register_op(
+        name, inputs=["x: T", "axis: Tidx"], outputs=["out: T"],
+        attrs={"exclusive": False, "reverse": False, "T": common.NUMBERS,
+               "Tidx": registry.Attr("type", dtypes.int32, allowed=common.INDEX)})
+    op_def.shape(common.unchanged_shape)
+
+    def kernel(ctx, x, axis):
+        x = np.asarray(x)
+        axis = common.normalize_axis(int(axis), x.ndim, f"{name} axis")
+        if ctx.attrs["reverse"]:
+            x = np.flip(x, axis)
+        out = numpy_fn(x, axis=axis, dtype=x.dtype)
+        if ctx.attrs["exclusive"]:
+            head = np.full_like(np.take(out, [0], axis=axis), identity)
+            out = np.concatenate([head, np.take(out, np.arange(x.shape[axis] - 1), axis=axis)],
+                                 axis=axis)
+        return np.flip(out, axis) if ctx.attrs["reverse"] else out
+    op_def.kernel("CPU")(kernel)
+    return op_def
+
+
+Cumsum = _scan_op("Cumsum", np.cumsum, 0)
+Cumprod = _scan_op("Cumprod", np.cumprod, 1)
+
+
+@Cumsum.gradient
+def _cumsum_grad(op, grad):
+    return [cumsum(grad, op.inputs[1], exclusive=op.get_attr("exclusive"),
+                   reverse=not op.get_attr("reverse")), None]
+
+
+@Cumprod.gradient
+def _cumprod_grad(op, grad):
+    # TensorFlow's rule (exact for non-zero inputs).
+    x, axis = op.inputs
+    exclusive, reverse = op.get_attr("exclusive"), op.get_attr("reverse")
+    prod = cumprod(x, axis, exclusive=exclusive, reverse=reverse)
+    return [cumsum(prod * grad, axis, exclusive=exclusive, reverse=not reverse) / x, None]
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Running sums along `axis`: [a, b, c] -> [a, a + b, a + b + c]."""
+    return apply_op("Cumsum", x, axis, exclusive=exclusive, reverse=reverse, name=name)
+
+
+def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Running products along `axis`: [a, b, c] -> [a, a * b, a * b * c]."""
+    return apply_op("Cumprod", x, axis, exclusive=exclusive, reverse=reverse, name=name)

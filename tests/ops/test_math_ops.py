@@ -124,6 +124,16 @@ SPECS = [
     _unary("IsFinite", tf.is_finite, np.isfinite, specials),
     _unary("IsNan", tf.is_nan, np.isnan, specials),
     _unary("IsInf", tf.is_inf, np.isinf, specials),
+    OpSpec("Cumsum", lambda x: tf.cumsum(x, 1), lambda x: np.cumsum(x, 1), [((3, 4),)]),
+    OpSpec("Cumsum", lambda x: tf.cumsum(x, 0, exclusive=True, reverse=True),
+           lambda x: np.flip(np.concatenate([np.zeros_like(x[:1]), np.cumsum(np.flip(x, 0), 0)
+                                             [:-1]]), 0), [((4, 2),), ((5,),)],
+           name="Cumsum_exclusive_reverse"),
+    OpSpec("Cumprod", lambda x: tf.cumprod(x, -1), lambda x: np.cumprod(x, -1),
+           [((3, 4),), ((5,),)], inputs=positive),
+    OpSpec("Cumprod", lambda x: tf.cumprod(x, 0, exclusive=True),
+           lambda x: np.concatenate([np.ones_like(x[:1]), np.cumprod(x, 0)[:-1]]),
+           [((4, 3),)], inputs=positive, name="Cumprod_exclusive"),
 ]
 
 
