@@ -436,7 +436,7 @@ def _pad_width(ctx, x, paddings):
 
 def _unpad(op, grad):
     """grad[paddings[:, 0] : paddings[:, 0] + shape(x)]: the part of the gradient that is x's."""
-    x, paddings = op.inputs
+    x, paddings = op.inputs[0], op.inputs[1]
     static = tensor_util.constant_value(paddings)
     if static is not None:
         begin = static[:, 0]
@@ -459,6 +459,32 @@ def _pad_grad(op, grad):
 def _pad_kernel(ctx, x, paddings):
     width = _pad_width(ctx, x, paddings)
     return np.pad(x, width) if width else np.array(x)
+
+
+PadV2 = registry.register_op("PadV2", inputs=["input: T", "paddings: Tpaddings",
+                                             "constant_values: T"],
+                             outputs=["output: T"], attrs={"Tpaddings": _index_attr()})
+
+
+@PadV2.shape
+def _pad_v2_shape(op):
+    op.inputs[2].get_shape().assert_has_rank(0)
+    return _padded_shape(op)
+
+
+@PadV2.gradient
+def _pad_v2_grad(op, grad):
+    from tensorflux.ops import math_ops
+    grad = _dense(grad)
+    # the fill value's gradient: everything outside the input's place
+    fill = math_ops.reduce_sum(grad) - math_ops.reduce_sum(_unpad(op, grad))
+    return [_unpad(op, grad), None, fill]
+
+
+@PadV2.kernel("CPU")
+def _pad_v2_kernel(ctx, x, paddings, value):
+    width = _pad_width(ctx, x, paddings)
+    return np.pad(x, width, constant_values=value) if width else np.array(x)
 
 
 MirrorPad = registry.register_op("MirrorPad", inputs=["input: T", "paddings: Tpaddings"],
@@ -532,10 +558,9 @@ def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
     paddings = _ints(paddings)
     mode = mode.upper() if isinstance(mode, str) else mode
     if mode == "CONSTANT":
-        if not (isinstance(constant_values, (int, float)) and constant_values == 0):
-            raise NotImplementedError("pad with constant_values other than 0 (PadV2) is not "
-                                      f"supported yet, got {constant_values!r}")
-        return apply_op("Pad", tensor, paddings, name=name)
+        if isinstance(constant_values, (int, float)) and constant_values == 0:
+            return apply_op("Pad", tensor, paddings, name=name)
+        return apply_op("PadV2", tensor, paddings, constant_values, name=name)
     if mode in ("REFLECT", "SYMMETRIC"):
         return apply_op("MirrorPad", tensor, paddings, mode=mode, name=name)
     raise ValueError(f"pad mode must be CONSTANT, REFLECT or SYMMETRIC, got {mode!r}")

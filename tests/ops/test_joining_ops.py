@@ -45,6 +45,8 @@ SPECS = [
            lambda x: np.pad(x, [(1, 0), (2, 3)]), [((2, 3),)]),
     OpSpec("Pad", lambda x: tf.pad(x, np.zeros((0, 2), np.int64)), lambda x: x, [((),)],
            name="Pad_0d"),
+    OpSpec("PadV2", lambda x, c: tf.pad(x, [[1, 0], [2, 3]], constant_values=c),
+           lambda x, c: np.pad(x, [(1, 0), (2, 3)], constant_values=c), [((2, 3), ())]),
     OpSpec("MirrorPad", lambda x: tf.pad(x, [[1, 2], [2, 0]], "REFLECT"),
            lambda x: np.pad(x, [(1, 2), (2, 0)], "reflect"), [((3, 4),)]),
     OpSpec("MirrorPad", lambda x: tf.pad(x, [[2, 1], [0, 3]], "SYMMETRIC"),
