@@ -19,7 +19,6 @@ import math
 import os
 import random
 import sys
-import zipfile
 
 import numpy as np
 
@@ -27,6 +26,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflux as tf  # noqa: E402 (after the path set-up)
+from tensorflux.models.embedding.text8 import (  # noqa: E402,F401 (the tutorial helpers)
+    SkipGramBatcher, read_data)
 
 
 def parse_args(argv=None):
@@ -93,17 +94,6 @@ def synthetic_corpus(num_words, num_topics=10, words_per_topic=30, seed=0):
     return words[:num_words], topic_of
 
 
-def read_data(filename):
-    """The corpus as a list of words: the first file of a zip archive, or a plain text file."""
-    if zipfile.is_zipfile(filename):
-        with zipfile.ZipFile(filename) as archive:
-            text = archive.read(archive.namelist()[0]).decode("utf-8")
-    else:
-        with open(filename, encoding="utf-8") as f:
-            text = f.read()
-    return text.split()
-
-
 def load_words(flags):
     if os.path.exists(flags.train_data):
         return read_data(flags.train_data)
@@ -112,7 +102,8 @@ def load_words(flags):
     return synthetic_corpus(flags.synthetic_words, seed=flags.seed)[0]
 
 
-# Step 2: the dictionary; words outside the vocabulary become UNK. --------------------------
+# Step 2: the dictionary; words outside the vocabulary become UNK (counts as tuples, as the
+# tutorial's). -------------------------------------------------------------------------------
 def build_dataset(words, vocabulary_size):
     """Returns (word ids, [[word, count]], word -> id, id -> word); ids sorted by frequency."""
     count = [["UNK", -1]]
@@ -124,36 +115,8 @@ def build_dataset(words, vocabulary_size):
     return data, count, dictionary, reverse_dictionary
 
 
-# Step 3: skip-gram batches. -------------------------------------------------------------
-class SkipGramBatcher:
-    """Walks the corpus; each centre word yields num_skips (centre, context) pairs."""
-
-    def __init__(self, data, seed=0):
-        self.data = data
-        self.data_index = 0
-        self.rng = random.Random(seed)
-
-    def generate_batch(self, batch_size, num_skips, skip_window):
-        if batch_size % num_skips or num_skips > 2 * skip_window:
-            raise ValueError("need batch_size %% num_skips == 0 and num_skips <= 2*skip_window; "
-                             "got %d, %d, %d" % (batch_size, num_skips, skip_window))
-        batch = np.ndarray(shape=(batch_size,), dtype=np.int32)
-        labels = np.ndarray(shape=(batch_size, 1), dtype=np.int32)
-        span = 2 * skip_window + 1  # [ skip_window target skip_window ]
-        window = collections.deque(maxlen=span)
-        for _ in range(span):
-            window.append(self.data[self.data_index])
-            self.data_index = (self.data_index + 1) % len(self.data)
-        for i in range(batch_size // num_skips):
-            contexts = [j for j in range(span) if j != skip_window]
-            for k, j in enumerate(self.rng.sample(contexts, num_skips)):
-                batch[i * num_skips + k] = window[skip_window]
-                labels[i * num_skips + k, 0] = window[j]
-            window.append(self.data[self.data_index])
-            self.data_index = (self.data_index + 1) % len(self.data)
-        # Step back so that the words at the end of this batch also serve as centres next time.
-        self.data_index = (self.data_index - span) % len(self.data)
-        return batch, labels
+# Step 3 (skip-gram batches) is the tutorial loader's SkipGramBatcher
+# (tensorflux.models.embedding.text8), imported above.
 
 
 # Step 4: the skip-gram model. ------------------------------------------------------------
