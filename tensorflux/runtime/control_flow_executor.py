@@ -26,9 +26,7 @@ import zlib
 
 import numpy as np
 
-from tensorflux.framework import errors
 from tensorflux.runtime import dataflow
-from tensorflux.runtime import executor
 
 NORMAL, SWITCH, MERGE, ENTER, EXIT, NEXT = range(6)
 _KINDS = {"Switch": SWITCH, "RefSwitch": SWITCH, "Merge": MERGE, "RefMerge": MERGE,
@@ -195,15 +193,10 @@ class ExecutorState:
                     if node.is_async:
                         frame_iter = (frame.frame_id, it.num)
                         call = FrameCall(self, i, dead, start, frame_iter, item)
-                        with self.step._lock:
-                            self.step.in_flight[id(call)] = f"{node.op.name} ({node.op.type})"
+                        self.step.track(call, node.op)
                         node.fn(node.ctx, call, *args)
                         return
-                    result = node.fn(node.ctx, *args)
-                    if node.n_out == 1:
-                        vals[node.out] = result
-                    elif node.n_out:
-                        vals[node.out:node.out + node.n_out] = result
+                    dataflow.store_outputs(vals, node, node.fn(node.ctx, *args))
                 except Exception as e:  # noqa: BLE001 - every failure is reported against its op
                     self.step.fail(_op_error(node.op, e, [vals[s] for s in node.ins]))
                     return
@@ -412,22 +405,15 @@ class ExecutorState:
         step = self.step
         i, frame, it = call._tag
         node = self.nodes[i]
-        with step._lock:
-            step.in_flight.pop(id(call), None)
+        step.untrack(call)
         if step.error is not None:
             return
         vals = it.vals
         try:
             if is_dead:
                 self._set_dead(node, it, i)
-            elif node.n_out == 1:
-                vals[node.out] = outputs
-            elif node.n_out:
-                if len(outputs) != node.n_out:
-                    raise errors.InternalError(
-                        None, node.op, f"{node.op.type} kernel finished with {len(outputs)} "
-                                       f"outputs, required {node.n_out}")
-                vals[node.out:node.out + node.n_out] = outputs
+            else:
+                dataflow.store_outputs(vals, node, outputs)
         except Exception as e:  # noqa: BLE001
             step.fail(_op_error(node.op, e, []))
             return
@@ -444,12 +430,9 @@ class ExecutorState:
     def async_fail(self, call, error):
         step = self.step
         node = self.nodes[call._tag[0]]
-        with step._lock:
-            step.in_flight.pop(id(call), None)
+        step.untrack(call)
         step.fail(error if step.error is not None else _op_error(node.op, error, []))
 
 
 def _op_error(op, exc, inputs):
-    if isinstance(exc, errors.OpError) and exc.op is not None and exc.op is not op:
-        return exc
-    return executor.op_error(op, exc, [v for v in inputs if v is not DEAD])
+    return dataflow.op_error(op, exc, [v for v in inputs if v is not DEAD])

@@ -169,6 +169,15 @@ class Step:
         if done:
             self.finished.set()
 
+    def track(self, call, op):
+        """Records an asynchronous kernel as waiting (named in deadline errors)."""
+        with self._lock:
+            self.in_flight[id(call)] = f"{op.name} ({op.type})"
+
+    def untrack(self, call):
+        with self._lock:
+            self.in_flight.pop(id(call), None)
+
     def mark_dead(self, start, count):
         with self._lock:
             if self.dead is None:
@@ -221,17 +230,12 @@ class ExecutorState:
                                 for s, d in zip(node.ins, node.deref)]
                     if node.is_async:
                         call = AsyncCall(self, i, is_dead, start)
-                        with step._lock:
-                            step.in_flight[id(call)] = f"{node.op.name} ({node.op.type})"
+                        step.track(call, node.op)
                         node.fn(node.ctx, call, *args)
                         return
-                    result = node.fn(node.ctx, *args)
-                    if node.n_out == 1:
-                        vals[node.out] = result
-                    elif node.n_out:
-                        vals[node.out:node.out + node.n_out] = result
+                    store_outputs(vals, node, node.fn(node.ctx, *args))
                 except Exception as e:  # noqa: BLE001 - every failure is reported against its op
-                    step.fail(_op_error(node.op, e, [vals[s] for s in node.ins]))
+                    step.fail(op_error(node.op, e, [vals[s] for s in node.ins]))
                     return
                 if collector is not None:
                     end = collector.now()
@@ -292,24 +296,17 @@ class ExecutorState:
     def async_done(self, call, outputs, is_dead):
         step = self.step
         node = self.nodes[call._index]
-        with step._lock:
-            step.in_flight.pop(id(call), None)
+        step.untrack(call)
         if step.error is not None:
             return
         try:
             if is_dead:
                 if node.n_out:
                     step.mark_dead(node.out, node.n_out)
-            elif node.n_out == 1:
-                step.vals[node.out] = outputs
-            elif node.n_out:
-                if len(outputs) != node.n_out:
-                    raise errors.InternalError(
-                        None, node.op, f"{node.op.type} kernel finished with {len(outputs)} "
-                                       f"outputs, required {node.n_out}")
-                step.vals[node.out:node.out + node.n_out] = outputs
+            else:
+                store_outputs(step.vals, node, outputs)
         except Exception as e:  # noqa: BLE001
-            step.fail(_op_error(node.op, e, []))
+            step.fail(op_error(node.op, e, []))
             return
         if step.collector is not None:
             self._record(node, call._start, step.collector.now())
@@ -320,13 +317,25 @@ class ExecutorState:
     def async_fail(self, call, error):
         step = self.step
         node = self.nodes[call._index]
-        with step._lock:
-            step.in_flight.pop(id(call), None)
-        step.fail(error if step.error is not None else _op_error(node.op, error, []))
+        step.untrack(call)
+        step.fail(error if step.error is not None else op_error(node.op, error, []))
 
 
-def _op_error(op, exc, inputs):
-    from tensorflux.runtime.executor import op_error
+def store_outputs(vals, node, outputs):
+    """Puts a kernel's outputs (one value, or a sequence of n_out) into their slots."""
+    if node.n_out == 1:
+        vals[node.out] = outputs
+    elif node.n_out:
+        if len(outputs) != node.n_out:
+            raise errors.InternalError(
+                None, node.op, f"{node.op.type} kernel finished with {len(outputs)} outputs, "
+                               f"required {node.n_out}")
+        vals[node.out:node.out + node.n_out] = outputs
+
+
+def op_error(op, exc, inputs):
+    """`exc` as a TF error against `op` (an error already naming another op passes through)."""
+    from tensorflux.runtime.executor import op_error as make_op_error
     if isinstance(exc, errors.OpError) and exc.op is not None and exc.op is not op:
         return exc
-    return op_error(op, exc, inputs)
+    return make_op_error(op, exc, inputs)
