@@ -13,8 +13,6 @@ from tensorflux.framework import errors
 from tensorflux.runtime import control_flow_executor as cfe
 from tensorflux.runtime import dataflow
 from tensorflux.runtime import dataflow_plan
-from tensorflux.runtime import executor
-from tensorflux.runtime import partition
 
 _DEFAULT_PARALLEL = 10
 
@@ -88,22 +86,9 @@ class ControlFlowPlan(dataflow_plan.DataflowPlan):
 
 def _compile_node(device, pnode, slots, out_slot, fed, context_for):
     op = pnode.op
-    node = cfe.CFNode()
-    kernel = executor._kernel_def(op, device)
-    node.op = op
-    node.fn = kernel.fn
-    node.ctx = context_for(op, device)
-    node.is_async = kernel.is_async
+    node = dataflow_plan.bind_kernel(cfe.CFNode(), pnode, device, slots, out_slot, fed,
+                                     context_for)
     node.kind = cfe._KINDS.get(op.type, cfe.NORMAL)
-    node.ins = tuple(slots[t] for t in pnode.inputs)
-    node.out = out_slot[op]
-    node.n_out = len(op._outputs)
-    node.deref = executor.deref_mask(op, pnode.inputs, fed)
-    node.forwards_dead = op.type == "_Send"
-    node.device_name = device.name if device is not None else executor._DEFAULT_DEVICE
-    node.input_names = [(t.op.name, t.value_index) for t in pnode.inputs]
-    if op.type == "_Recv":
-        node.input_names = [(partition.send_name_of(op), 0)]
     node.frame_name = op._attrs.get("frame_name", "")
     if isinstance(node.frame_name, bytes):
         node.frame_name = node.frame_name.decode()
