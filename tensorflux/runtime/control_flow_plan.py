@@ -56,9 +56,10 @@ class ControlFlowPlan(dataflow_plan.DataflowPlan):
                     None, t.op, f"Cannot fetch {name}: it is computed inside the while-loop frame "
                                 f"{frame!r}; fetch the loop's outputs (its Exit tensors) instead")
 
-    def run(self, feed_values, pool, timeout=None, collector=None, register=None):
+    def run(self, feed_values, pool, timeout=None, collector=None, register=None,
+            rendezvous=None, step_id=None):
         """Runs one step in the calling thread; returns the fetched values."""
-        step = dataflow.Step(None, pool, 1, collector)
+        step = dataflow.Step(None, pool, 1, collector, rendezvous, step_id)
         if register is None:
             return self._execute_frames(step, feed_values, timeout)
         with register(step):

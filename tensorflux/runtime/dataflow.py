@@ -124,14 +124,18 @@ class Step:
     _next_id = 0
     _id_lock = threading.Lock()
 
-    def __init__(self, vals, pool, num_partitions, collector=None):
-        with Step._id_lock:
-            Step._next_id += 1
-            self.step_id = Step._next_id
+    def __init__(self, vals, pool, num_partitions, collector=None, rendezvous=None,
+                 step_id=None):
+        if step_id is None:
+            with Step._id_lock:
+                Step._next_id += 1
+                step_id = Step._next_id
+        self.step_id = step_id
         self.vals = vals
         self.pool = pool
         self.collector = collector
-        self.rendezvous = LocalRendezvous()
+        # A worker of a distributed session passes its step's remote-capable rendezvous.
+        self.rendezvous = LocalRendezvous() if rendezvous is None else rendezvous
         self.error = None
         self.dead = None  # set of dead value slots, created when the first dead value appears
         self.in_flight = {}  # async nodes waiting: id(call) -> op name

@@ -38,7 +38,8 @@ class DataflowPlan:
                                            context_for)
                          for part in partitions]
 
-    def run(self, feed_values, pool, timeout=None, collector=None, register=None):
+    def run(self, feed_values, pool, timeout=None, collector=None, register=None,
+            rendezvous=None, step_id=None):
         """Runs one step; returns the fetched values.
 
         Args:
