@@ -6,6 +6,7 @@ so that TensorFlow itself never has to be installed.
 """
 from tensorboard.compat.proto import (  # noqa: F401  (re-exported)
     attr_value_pb2,
+    cluster_pb2,
     config_pb2,
     cost_graph_pb2,
     event_pb2,
@@ -30,6 +31,8 @@ from tensorboard.compat.proto import (  # noqa: F401  (re-exported)
 AttrValue = attr_value_pb2.AttrValue
 NameAttrList = attr_value_pb2.NameAttrList
 ConfigProto = config_pb2.ConfigProto
+ClusterDef = cluster_pb2.ClusterDef
+JobDef = cluster_pb2.JobDef
 GPUOptions = config_pb2.GPUOptions
 GraphOptions = config_pb2.GraphOptions
 OptimizerOptions = config_pb2.OptimizerOptions
