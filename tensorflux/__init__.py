@@ -54,6 +54,7 @@ from tensorflux.framework import graph_util  # noqa: F401
 
 # Runtime.
 from tensorflux.runtime.session import Session, InteractiveSession  # noqa: F401
+import tensorflux.distributed  # noqa: F401,E402 (registers grpc:// session targets)
 
 # Namespaces.
 from tensorflux import nn  # noqa: F401

@@ -52,7 +52,7 @@ class DataflowPlan:
         """
         vals = [None] * self.num_slots
         vals[:len(feed_values)] = feed_values
-        step = dataflow.Step(vals, pool, len(self.compiled), collector)
+        step = dataflow.Step(vals, pool, len(self.compiled), collector, rendezvous, step_id)
         if register is None:
             return self._execute(step, timeout)
         with register(step):

@@ -104,8 +104,7 @@ class _Partitioner:
         src = self.assignment[tensor.op]
         dtype = tensor.dtype.base_dtype
         attrs = self._transfer_attrs(tensor.name, src, dst)
-        suffix = f"{tensor.op.name}_{tensor.value_index}_{src.device_type}{src.index}_to_" \
-                 f"{dst.device_type}{dst.index}"
+        suffix = f"{tensor.op.name}_{tensor.value_index}_{_short(src)}_to_{_short(dst)}"
         send = self._new_op("_Send", f"_send_{suffix}", [], dict(attrs, T=dtype))
         self.partition_of(src).nodes.append(PartitionNode(send, [tensor], []))
         recv_op = self._new_op("_Recv", f"_recv_{suffix}", [dtype], dict(attrs, tensor_type=dtype))
@@ -121,7 +120,7 @@ class _Partitioner:
         if recv is not None:
             return recv
         src = self.assignment[src_op]
-        suffix = f"{src_op.name}_{src.device_type}{src.index}_to_{dst.device_type}{dst.index}"
+        suffix = f"{src_op.name}_{_short(src)}_to_{_short(dst)}"
         dummy = self._new_op("Const", f"_ctrl_{suffix}", [dtypes.float32],
                              {"value": np.zeros((), np.float32), "dtype": dtypes.float32})
         src_part = self.partition_of(src)
@@ -134,6 +133,15 @@ class _Partitioner:
         self.partition_of(dst).nodes.append(PartitionNode(recv, [], []))
         self._recv_of_control[key] = recv
         return recv
+
+
+def _short(device):
+    """CPU1 for a device of this process; ps0_CPU1 for one of task 0 of job ps elsewhere (so
+    transfers to two tasks never share a name)."""
+    spec = device.spec
+    if spec.job in (None, "localhost"):
+        return f"{device.device_type}{device.index}"
+    return f"{spec.job}{spec.task or 0}_{device.device_type}{device.index}"
 
 
 def send_name_of(recv_op):

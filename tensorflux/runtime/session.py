@@ -198,8 +198,37 @@ def _checked_feed(graph, tensor, value):
     return array
 
 
+_TARGET_SESSIONS = {}  # target prefix -> Session subclass (the distributed runtime adds grpc://)
+
+
+def register_session_target(prefix, session_class):
+    """Makes `tf.Session(target)` build a `session_class` for targets starting with `prefix`."""
+    _TARGET_SESSIONS[prefix] = session_class
+
+
+def _session_class_for(target):
+    if isinstance(target, bytes):
+        target = target.decode()
+    for prefix, cls in _TARGET_SESSIONS.items():
+        if target.startswith(prefix):
+            return cls
+    if target.startswith("grpc://"):
+        raise errors.UnimplementedError(
+            None, None, f"No session factory registered for target {target!r}: import "
+                        "tensorflux.distributed")
+    return None
+
+
 class Session(BaseSession):
-    """A session running the graph in this process (`tf.Session`)."""
+    """A session running the graph in this process (`tf.Session`), or on a cluster when
+    `target` is a server's 'grpc://host:port'."""
+
+    def __new__(cls, target="", graph=None, config=None):
+        if cls is Session and target:
+            impl = _session_class_for(target)
+            if impl is not None:
+                return object.__new__(impl)
+        return object.__new__(cls)
 
     def __init__(self, target="", graph=None, config=None):
         super().__init__(target, graph, config)
@@ -220,6 +249,9 @@ class Session(BaseSession):
     @staticmethod
     def reset(target, containers=None, config=None):
         """Resets resource containers on `target` (no-op for in-process sessions)."""
+        impl = _session_class_for(target) if target else None
+        if impl is not None:
+            impl.reset(target, containers, config)
 
 
 class InteractiveSession(BaseSession):

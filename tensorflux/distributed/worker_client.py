@@ -1,0 +1,128 @@
+"""How a master reaches a worker: in-process calls to its own task, gRPC to the others.
+
+Both clients have one interface (get_status, register_graph, deregister_graph,
+run_graph_async / run_graph, abort_step, reset); gRPC errors come back as TensorFlow errors of
+the same code.
+"""
+import grpc
+
+from tensorflux.framework import errors
+from tensorflux.runtime import step_stats
+from tensorflux.distributed import wire
+
+_SLACK_SECS = 5.0  # a RunGraph call outlives its step's own deadline by this much
+
+
+class LocalWorkerClient:
+    """The master's own task: direct calls, values stay NumPy arrays."""
+
+    def __init__(self, worker):
+        self.worker = worker
+        self.task = worker.task
+
+    def get_status(self):
+        return self.worker.device_attributes()
+
+    def register_graph(self, graph_def, session_handle, incarnation):
+        return self.worker.register_graph(graph_def, session_handle, incarnation)
+
+    def deregister_graph(self, handle):
+        self.worker.deregister_graph(handle)
+
+    def run_graph_async(self, *args):
+        return None  # the master runs this part in its own thread (run_graph)
+
+    def run_graph(self, handle, step_id, feeds, fetches, timeout, completed, trace):
+        from tensorflux.framework import protos
+        collector = step_stats.StepStatsCollector() if trace else None
+        values = self.worker.run_graph(handle, step_id, feeds, fetches, timeout, completed,
+                                       collector)
+        stats = None
+        if collector is not None:
+            metadata = protos.RunMetadata()
+            collector.finalize(metadata)
+            stats = metadata.step_stats
+        return values, stats
+
+    def abort_step(self, step_id, code, message):
+        cls = errors.exception_type_from_error_code(code or errors.ABORTED)
+        self.worker.abort_step(step_id, cls(None, None, message))
+
+    def reset(self, containers):
+        self.worker.reset(containers)
+
+
+class GrpcWorkerClient:
+    """Another task, over the cluster's channels."""
+
+    def __init__(self, task, channels):
+        self.task = task
+        self.channels = channels
+
+    def _call(self, method, request, response_cls):
+        stub = self.channels.stub(self.task, wire.WORKER_SERVICE, method, response_cls)
+        try:
+            return stub(request.SerializeToString(), timeout=self.channels.control_deadline)
+        except grpc.RpcError as e:
+            raise wire.error_from_rpc(e, f"{method} on {self.task}") from None
+
+    def get_status(self):
+        return self._call("GetStatus", wire.M.GetStatusRequest(),
+                          wire.M.GetStatusResponse).device
+
+    def register_graph(self, graph_def, session_handle, incarnation):
+        request = wire.M.RegisterGraphRequest(session_handle=session_handle,
+                                              graph_def=graph_def, incarnation=incarnation)
+        return self._call("RegisterGraph", request, wire.M.RegisterGraphResponse).graph_handle
+
+    def deregister_graph(self, handle):
+        stub = self.channels.stub(self.task, wire.WORKER_SERVICE, "DeregisterGraph",
+                                  wire.M.DeregisterGraphResponse)
+        request = wire.M.DeregisterGraphRequest(graph_handle=handle)
+        stub.future(request.SerializeToString(), timeout=self.channels.control_deadline)
+
+    def run_graph_async(self, handle, step_id, feeds, fetches, timeout, completed, trace):
+        request = wire.M.RunGraphRequest(
+            graph_handle=handle, step_id=step_id, send=[wire.named(n, v) for n, v in feeds],
+            recv_key=fetches, timeout_ms=int(timeout * 1000) if timeout else 0,
+            completed_step=completed, trace=trace)
+        stub = self.channels.stub(self.task, wire.WORKER_SERVICE, "RunGraph",
+                                  wire.M.RunGraphResponse)
+        deadline = timeout + _SLACK_SECS if timeout else self.channels.step_deadline
+        return _RunGraphFuture(stub.future(request.SerializeToString(), timeout=deadline),
+                               self.task)
+
+    def abort_step(self, step_id, code, message):
+        stub = self.channels.stub(self.task, wire.WORKER_SERVICE, "AbortStep",
+                                  wire.M.AbortStepResponse)
+        request = wire.M.AbortStepRequest(step_id=step_id, code=code, message=message)
+        stub.future(request.SerializeToString(), timeout=self.channels.control_deadline)
+
+    def reset(self, containers):
+        self._call("Reset", wire.M.ResetRequest(container=containers), wire.M.ResetResponse)
+
+
+class _RunGraphFuture:
+    """A RunGraph call in flight: result() gives (values, step stats or None)."""
+
+    def __init__(self, future, task):
+        self._future = future
+        self._task = task
+
+    def add_done_callback(self, fn):
+        self._future.add_done_callback(lambda _: fn(self))
+
+    def exception(self):
+        error = self._future.exception()
+        if error is None:
+            return None
+        return wire.error_from_rpc(error, f"RunGraph on {self._task}")
+
+    def result(self):
+        error = self.exception()
+        if error is not None:
+            raise error
+        response = self._future.result()
+        values = [wire.from_proto(t.tensor) for t in response.recv]
+        stats = response.step_stats if response.HasField("step_stats") else None
+        return values, stats
