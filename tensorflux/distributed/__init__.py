@@ -1,0 +1,1 @@
+"""Distributed tensorflux: clusters, cluster resolvers, a local launcher, servers over gRPC."""
