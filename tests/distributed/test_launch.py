@@ -169,7 +169,8 @@ def test_launch_function_runs_a_whole_cluster(script, sync_dir, capfdbinary):
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
 
 
-def test_ctrl_c_to_the_launcher_stops_every_task(script, sync_dir):
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_to_the_launcher_stops_every_task(script, sync_dir, signum, code):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     cmd = [sys.executable, "-m", "tensorflux.distributed.launch", "--ps", "1", "--workers",
            "2", "--grace-period", "2", "--", script, "sleep", sync_dir]
@@ -187,8 +188,8 @@ def test_ctrl_c_to_the_launcher_stops_every_task(script, sync_dir):
             assert line.startswith(("[ps/0] pid ", "[worker/0] pid ", "[worker/1] pid "))
             pids.append(int(line.split()[-1]))
         assert len(pids) == 3, "the tasks did not start"
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 130
+        proc.send_signal(signum)
+        assert proc.wait(timeout=20) == code
         _assert_all_dead(pids)
     finally:
         if proc.poll() is None:
