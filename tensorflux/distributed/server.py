@@ -21,6 +21,7 @@ from tensorflux.framework import errors
 from tensorflux.framework import protos
 from tensorflux.runtime import device_mgr as device_lib
 from tensorflux.distributed import channels as channels_lib
+from tensorflux.distributed import cluster as cluster_lib
 from tensorflux.distributed import master as master_lib
 from tensorflux.distributed import wire
 from tensorflux.distributed import worker as worker_lib
@@ -39,21 +40,7 @@ def _cluster_def(cluster):
     """A ClusterDef from a ClusterSpec, a ClusterDef, or {job: [addresses] or {i: address}}."""
     if isinstance(cluster, protos.ClusterDef):
         return cluster
-    if hasattr(cluster, "as_cluster_def"):
-        return cluster.as_cluster_def()
-    if isinstance(cluster, dict):
-        cluster_def = protos.ClusterDef()
-        for job in sorted(cluster):
-            tasks = cluster[job]
-            if isinstance(tasks, str):
-                tasks = [tasks]
-            job_def = cluster_def.job.add(name=job)
-            items = tasks.items() if isinstance(tasks, dict) else enumerate(tasks)
-            for index, address in items:
-                job_def.tasks[int(index)] = address
-        return cluster_def
-    raise TypeError(f"Could not convert {type(cluster).__name__} to a cluster: pass a "
-                    "tf.train.ClusterSpec, a ClusterDef or a dict of job names to addresses")
+    return cluster_lib.ClusterSpec(cluster).as_cluster_def()
 
 
 def make_server_def(server_or_cluster_def, job_name=None, task_index=None, protocol=None,

@@ -33,3 +33,5 @@ from tensorflux.framework.example_protos import (  # noqa: F401
     SequenceExample)
 from tensorflux.training.moving_averages import ExponentialMovingAverage  # noqa: F401
 from tensorflux.distributed.server import Server, ServerDef  # noqa: F401
+from tensorflux.distributed.cluster import ClusterSpec  # noqa: F401
+from tensorflux.framework.protos import ClusterDef, JobDef  # noqa: F401
