@@ -18,6 +18,7 @@ UnavailableError when a task restarted or went away.
 import itertools
 import logging
 import random
+import re
 import threading
 import time
 
@@ -38,6 +39,8 @@ from tensorflux.distributed.worker import FEED_PREFIX, task_of
 _log = logging.getLogger("tensorflux.distributed")
 _WAIT_LOG_SECS = 10.0
 WIRE_PREFIX = ".tfx"
+_OP_IN_ERROR = re.compile(r"\[\[\w+ op '([^']+)'")
+_CREATED_AT = re.compile(r"Op created at: \S+")
 DEFAULT_CONNECT_SECS = 120.0
 
 
@@ -185,7 +188,7 @@ class MasterSession:
         error = _first_error([o for o in outcomes if isinstance(o, BaseException)])
         if error is not None:
             self._abort(plan, step_id, error)
-            raise error
+            raise self._with_client_site(error)
         for part, (fetched, stats) in zip(plan.parts, outcomes):
             for position, value in zip(part.positions, fetched):
                 results[position] = value
@@ -237,6 +240,20 @@ class MasterSession:
                 except Exception as e:  # noqa: BLE001
                     outcomes[k] = e
         return outcomes
+
+    def _with_client_site(self, error):
+        """`error` naming where the client created the failing op (a worker only knows where
+        it imported it) and with the client graph's op."""
+        match = _OP_IN_ERROR.search(error.message)
+        if match is None:
+            return error
+        try:
+            op = self.graph.get_operation_by_name(match.group(1))
+        except (KeyError, ValueError):
+            return error
+        message = error.message[:match.end()] + _CREATED_AT.sub(
+            op._created_at_text(), error.message[match.end():], count=1)
+        return type(error)(error.node_def, op, message)
 
     def _abort(self, plan, step_id, error, skip=None):
         code = error.error_code if isinstance(error, errors.OpError) else errors.ABORTED

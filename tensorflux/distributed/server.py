@@ -11,6 +11,7 @@ in-process master does; other processes reach it over gRPC. Messages are limited
 `max_message_bytes` (1 GiB by default) in both directions: a larger tensor fails with
 ResourceExhaustedError and the server goes on serving.
 """
+import atexit
 import concurrent.futures
 import threading
 import weakref
@@ -172,6 +173,15 @@ class Server:
     def create_local_server(config=None, start=True):
         """A single-task server on a free loopback port (job 'local')."""
         return Server({"local": ["localhost:0"]}, protocol="grpc", config=config, start=start)
+
+
+@atexit.register
+def _stop_servers():
+    """Stops this process's servers at exit, so no RPC thread outlives the interpreter."""
+    with _servers_lock:
+        servers = list(_servers.values())
+    for server in servers:
+        server.stop(grace=0)
 
 
 def local_server(target):

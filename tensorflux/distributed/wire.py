@@ -10,8 +10,10 @@ chunks.
 gRPC status codes and TensorFlow error codes are the same numbers, so an OpError raised in a
 handler reaches the caller as the same error class with the same message.
 """
-import numpy as np
+import itertools
+
 import grpc
+import numpy as np
 from google.protobuf import descriptor_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf import message_factory
@@ -132,23 +134,28 @@ def named(name, value):
 
 
 def encode_frames(value, is_dead, chunk=CHUNK_BYTES):
-    """RecvTensor's response frames: a RecvTensorHeader, then the raw bytes in chunks."""
+    """RecvTensor's response frames: a RecvTensorHeader, then the raw bytes in chunks.
+
+    The header is made at once (so a value that cannot travel fails the call cleanly); the
+    chunks are cut as gRPC asks for them."""
     header = M.RecvTensorHeader(is_dead=is_dead)
     if is_dead or value is None:
-        yield header.SerializeToString()
-        return
+        return iter([header.SerializeToString()])
     array = value if isinstance(value, np.ndarray) else np.asarray(value)
     if array.dtype == object:
         header.tensor.CopyFrom(to_proto(array))
-        yield header.SerializeToString()
-        return
-    array = np.ascontiguousarray(array)
+        return iter([header.SerializeToString()])
+    if not array.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
+        array = np.ascontiguousarray(array)
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
     header.dtype = dtypes.as_dtype(array.dtype).as_datatype_enum
     header.shape.extend(array.shape)
     header.nbytes = array.nbytes
-    yield header.SerializeToString()
+    return itertools.chain([header.SerializeToString()], _chunks(array, chunk))
+
+
+def _chunks(array, chunk):
     raw = memoryview(array.reshape(-1).view(np.uint8))
     for start in range(0, array.nbytes, chunk):
         yield bytes(raw[start:start + chunk])

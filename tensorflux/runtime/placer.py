@@ -5,8 +5,9 @@ Rules, as TensorFlow's placer applies them:
   * the user's constraint (`op.device`, possibly partial such as "/cpu:*" or "/job:localhost")
     restricts the devices further;
   * colocation groups go to one device: ops naming each other in their `_class` attr
-    ("loc:@name", set by `tf.colocate_with`) and ops taking a reference output of another op
-    through a Ref(T) input (a variable with its Assign ops), merged with union-find;
+    ("loc:@name", set by `tf.colocate_with`), ops taking a reference output of another op
+    through a Ref(T) input (a variable with its Assign ops) and ops taking a resource handle
+    (a queue with its enqueue and dequeue ops), merged with union-find;
   * `allow_soft_placement` falls back to a feasible device instead of failing;
   * `log_device_placement` prints each decision to stderr.
 An op keeps its device for the life of the session, so every plan agrees on where state lives.
@@ -14,6 +15,7 @@ An op keeps its device for the life of the session, so every plan agrees on wher
 import sys
 
 from tensorflux.framework import device as pydev
+from tensorflux.framework import dtypes
 from tensorflux.framework import errors
 from tensorflux.framework import registry
 
@@ -54,6 +56,9 @@ def colocation_groups(graph):
                 other = by_name.get(group[5:])
                 if other is not None and other is not op:
                     uf.union(op, other)
+        for t in op._inputs:
+            if t.dtype.base_dtype == dtypes.resource:  # a handle never leaves its device
+                uf.union(op, t.op)
         if any(t.dtype._is_ref_dtype for t in op._inputs):
             for t, is_ref in zip(op._inputs, registry.input_ref_flags(op)):
                 if is_ref and t.dtype._is_ref_dtype:
