@@ -4,6 +4,7 @@ Every call made through them has a deadline: control calls `control_deadline` se
 step calls (RunGraph, RecvTensor) `step_deadline` unless the step has a shorter timeout.
 Keepalive pings notice a peer that vanished without closing its connection.
 """
+import concurrent.futures
 import threading
 
 import grpc
@@ -31,6 +32,9 @@ class ChannelCache:
         self._channels = {}
         self._stubs = {}
         self._lock = threading.Lock()
+        # Blocking calls made from here (RecvTensor, RunGraph) cost less than gRPC futures.
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            64, thread_name_prefix="tensorflux-rpc-client")
 
     def address_of(self, task):
         address = self.addresses.get(task)
@@ -49,8 +53,9 @@ class ChannelCache:
                                                               self.max_message_bytes)
             return channel
 
-    def stub(self, task, service, method, response_cls=None, stream=False):
-        """A callable taking serialized request bytes (raw frames for streams)."""
+    def stub(self, task, service, method, response_cls=None, stream=False, raw=False):
+        """A callable taking serialized request bytes; it returns a message of
+        `response_cls`, the bytes themselves (`raw`), or an iterator of frames (`stream`)."""
         key = (task, service, method)
         stub = self._stubs.get(key)
         if stub is None:
@@ -58,6 +63,8 @@ class ChannelCache:
             path = f"/{service}/{method}"
             if stream:
                 stub = channel.unary_stream(path)
+            elif raw:
+                stub = channel.unary_unary(path)
             else:
                 stub = channel.unary_unary(path, response_deserializer=response_cls.FromString)
             self._stubs[key] = stub
@@ -69,6 +76,7 @@ class ChannelCache:
             self._stubs = {}
         for channel in channels:
             channel.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def open_channel(address, max_message_bytes=wire.DEFAULT_MAX_MESSAGE_BYTES):

@@ -11,10 +11,9 @@ in-process master does; other processes reach it over gRPC. Messages are limited
 `max_message_bytes` (1 GiB by default) in both directions: a larger tensor fails with
 ResourceExhaustedError and the server goes on serving.
 """
-import atexit
 import concurrent.futures
+import concurrent.futures.thread  # noqa: F401 - its exit hook must be registered before ours
 import threading
-import weakref
 
 import grpc
 
@@ -30,7 +29,7 @@ from tensorflux.distributed import worker as worker_lib
 ServerDef = wire.M.ServerDef
 _SERVER_THREADS = 128
 _servers_lock = threading.Lock()
-_servers = weakref.WeakValueDictionary()  # 'host:port' -> Server of this process
+_servers = {}  # 'host:port' -> Server of this process, until stopped
 
 
 def task_name(job, index):
@@ -119,7 +118,8 @@ class Server:
         self.master = master_lib.Master(self.task, sorted(addresses), self.worker, self.channels)
         self._grpc.add_generic_rpc_handlers([
             wire.handlers(wire.WORKER_SERVICE, worker_lib.WorkerServicer(self.worker),
-                          worker_lib.WorkerServicer.METHODS, worker_lib.WorkerServicer.STREAMS),
+                          worker_lib.WorkerServicer.METHODS, worker_lib.WorkerServicer.STREAMS,
+                          worker_lib.WorkerServicer.RAW),
             wire.handlers(wire.MASTER_SERVICE, master_lib.MasterServicer(self.master),
                           master_lib.MasterServicer.METHODS)])
         self._started = False
@@ -175,13 +175,16 @@ class Server:
         return Server({"local": ["localhost:0"]}, protocol="grpc", config=config, start=start)
 
 
-@atexit.register
 def _stop_servers():
-    """Stops this process's servers at exit, so no RPC thread outlives the interpreter."""
+    """Stops this process's servers at exit, before the interpreter stops thread pools (so a
+    late RPC is refused by gRPC, not by a dead executor) and before daemon threads die."""
     with _servers_lock:
         servers = list(_servers.values())
     for server in servers:
         server.stop(grace=0)
+
+
+threading._register_atexit(_stop_servers)  # noqa: SLF001 - runs before concurrent.futures'
 
 
 def local_server(target):

@@ -10,8 +10,6 @@ chunks.
 gRPC status codes and TensorFlow error codes are the same numbers, so an OpError raised in a
 handler reaches the caller as the same error class with the same message.
 """
-import itertools
-
 import grpc
 import numpy as np
 from google.protobuf import descriptor_pb2
@@ -59,7 +57,7 @@ _MESSAGES = {
     "RecvTensorRequest": [("step_id", 1, "int64", False), ("rendezvous_key", 2, "string", False)],
     "RecvTensorHeader": [("dtype", 1, "int32", False), ("shape", 2, "int64", True),
                          ("is_dead", 3, "bool", False), ("nbytes", 4, "int64", False),
-                         ("tensor", 5, _T + "TensorProto", False)],
+                         ("tensor", 5, _T + "TensorProto", False), ("chunked", 6, "bool", False)],
     "ResetRequest": [("container", 1, "string", True)],
     "ResetResponse": [],
     "CreateSessionRequest": [("graph_def", 1, _T + "GraphDef", False),
@@ -133,18 +131,15 @@ def named(name, value):
     return M.NamedTensor(name=name, tensor=to_proto(value))
 
 
-def encode_frames(value, is_dead, chunk=CHUNK_BYTES):
-    """RecvTensor's response frames: a RecvTensorHeader, then the raw bytes in chunks.
-
-    The header is made at once (so a value that cannot travel fails the call cleanly); the
-    chunks are cut as gRPC asks for them."""
+def _header_of(value, is_dead):
+    """(RecvTensorHeader, contiguous array or None) of a value to send."""
     header = M.RecvTensorHeader(is_dead=is_dead)
     if is_dead or value is None:
-        return iter([header.SerializeToString()])
+        return header, None
     array = value if isinstance(value, np.ndarray) else np.asarray(value)
     if array.dtype == object:
         header.tensor.CopyFrom(to_proto(array))
-        return iter([header.SerializeToString()])
+        return header, None
     if not array.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
         array = np.ascontiguousarray(array)
     if not array.dtype.isnative:
@@ -152,30 +147,73 @@ def encode_frames(value, is_dead, chunk=CHUNK_BYTES):
     header.dtype = dtypes.as_dtype(array.dtype).as_datatype_enum
     header.shape.extend(array.shape)
     header.nbytes = array.nbytes
-    return itertools.chain([header.SerializeToString()], _chunks(array, chunk))
+    return header, array
 
 
-def _chunks(array, chunk):
+def encode_response(value, is_dead, chunk=CHUNK_BYTES):
+    """RecvTensor's answer: 4 bytes of header length, the header, the raw bytes. Returns
+    (bytes, array left to send in chunks or None): a tensor over `chunk` bytes is answered
+    with a header marked `chunked`, and travels in RecvTensorChunks' frames."""
+    header, array = _header_of(value, is_dead)
+    if array is not None and array.nbytes > chunk:
+        header.chunked = True
+        array, rest = None, array
+    else:
+        rest = None
+    head = header.SerializeToString()
+    parts = [len(head).to_bytes(4, "little"), head]
+    if array is not None:
+        parts.append(memoryview(array.reshape(-1).view(np.uint8)))
+    return b"".join(parts), rest
+
+
+def decode_response(data):
+    """(value, is_dead, header) of RecvTensor's answer; value None when `header.chunked`."""
+    if len(data) < 4:
+        raise errors.DataLossError(None, None, f"RecvTensor answer of {len(data)} bytes")
+    size = int.from_bytes(data[:4], "little")
+    if size > len(data) - 4:
+        raise errors.DataLossError(
+            None, None, f"RecvTensor header of {size} bytes in an answer of {len(data)}")
+    header = M.RecvTensorHeader.FromString(data[4:4 + size])
+    if header.is_dead:
+        return None, True, header
+    if header.HasField("tensor"):
+        return from_proto(header.tensor), False, header
+    if header.chunked:
+        return None, False, header
+    out = _empty_for(header)
+    raw = memoryview(data)[4 + size:]
+    buffer = memoryview(out.reshape(-1).view(np.uint8))
+    if raw.nbytes != buffer.nbytes:
+        raise errors.DataLossError(
+            None, None, f"RecvTensor sent {raw.nbytes} bytes for a {list(out.shape)} "
+                        f"{out.dtype.name} tensor of {buffer.nbytes}")
+    buffer[:] = raw
+    return out, False, header
+
+
+def _empty_for(header):
+    dtype = dtypes.as_dtype(header.dtype).as_numpy_dtype
+    out = np.empty(tuple(header.shape), dtype=dtype)
+    if header.nbytes != out.nbytes:
+        raise errors.DataLossError(
+            None, None, f"RecvTensor header says {header.nbytes} bytes for a "
+                        f"{list(out.shape)} {out.dtype.name} tensor, which has {out.nbytes}")
+    return out
+
+
+def encode_chunks(array, chunk=CHUNK_BYTES):
+    """RecvTensorChunks' frames: the raw bytes of `array`, `chunk` bytes at a time."""
     raw = memoryview(array.reshape(-1).view(np.uint8))
     for start in range(0, array.nbytes, chunk):
         yield bytes(raw[start:start + chunk])
 
 
-def decode_frames(frames):
-    """(value, is_dead) from RecvTensor's frames; DataLossError if they do not add up."""
-    header = M.RecvTensorHeader.FromString(next(frames))
-    if header.is_dead:
-        return None, True
-    if header.HasField("tensor"):
-        return from_proto(header.tensor), False
-    dtype = dtypes.as_dtype(header.dtype).as_numpy_dtype
-    shape = tuple(header.shape)
-    out = np.empty(shape, dtype=dtype)
+def decode_chunks(header, frames):
+    """The tensor `header` announces, from RecvTensorChunks' frames."""
+    out = _empty_for(header)
     buffer = memoryview(out.reshape(-1).view(np.uint8))
-    if header.nbytes != buffer.nbytes:
-        raise errors.DataLossError(
-            None, None, f"RecvTensor header says {header.nbytes} bytes for a {list(shape)} "
-                        f"{np.dtype(dtype).name} tensor, which has {buffer.nbytes}")
     offset = 0
     for frame in frames:
         end = offset + len(frame)
@@ -187,7 +225,7 @@ def decode_frames(frames):
     if offset != buffer.nbytes:
         raise errors.DataLossError(
             None, None, f"RecvTensor ended after {offset} of {buffer.nbytes} bytes")
-    return out, False
+    return out
 
 
 # ---- errors ------------------------------------------------------------------------------------
@@ -226,7 +264,7 @@ def channel_options(max_message_bytes):
             ("grpc.so_reuseport", 0)]
 
 
-def handlers(service, servicer, methods, stream_methods=()):
+def handlers(service, servicer, methods, stream_methods=(), raw_methods=()):
     """A generic gRPC handler for `service`: {method name: request class} of `servicer`.
 
     Requests are parsed in the handler, so a malformed payload is an INVALID_ARGUMENT answer
@@ -237,6 +275,8 @@ def handlers(service, servicer, methods, stream_methods=()):
         fn = _guarded(f"{service}/{name}", getattr(servicer, name), request_cls)
         if name in stream_methods:
             table[name] = grpc.unary_stream_rpc_method_handler(fn)
+        elif name in raw_methods:  # the handler returns bytes already
+            table[name] = grpc.unary_unary_rpc_method_handler(fn)
         else:
             table[name] = grpc.unary_unary_rpc_method_handler(
                 fn, response_serializer=lambda message: message.SerializeToString())

@@ -13,7 +13,6 @@ so outlives client sessions and is shared by every graph registered here.
 Graph handles start with this task's incarnation: a handle from before a restart is answered
 with AbortedError, so a restarted task is never silently used with empty state.
 """
-import concurrent.futures
 import itertools
 import threading
 import time
@@ -31,6 +30,7 @@ from tensorflux.runtime.resources import ResourceMgr
 from tensorflux.distributed import wire
 
 FEED_PREFIX = ".feed/"
+CHUNKS_SUFFIX = "#chunks"
 _STALE_STEP_SECS = 600.0
 
 
@@ -48,7 +48,7 @@ class WorkerRendezvous(rendezvous_lib.Rendezvous):
         self.step_id = step_id
         self.local = rendezvous_lib.LocalRendezvous()
         self._lock = threading.Lock()
-        self._calls = {}   # callback -> in-flight RecvTensor call (to cancel it)
+        self._remote = set()  # callbacks of RecvTensor calls in flight
         self.touched = time.monotonic()
         self.running = 0   # RunGraph calls of this step running here
 
@@ -66,30 +66,34 @@ class WorkerRendezvous(rendezvous_lib.Rendezvous):
             return
         self._worker.fetch_remote(self, src_task, key, callback)
 
-    def track(self, callback, call):
+    def track(self, callback):
+        """Records a remote receive; False if the step is aborted already."""
         with self._lock:
             if self.local.aborted_with is not None:
                 return False
-            self._calls[callback] = call
+            self._remote.add(callback)
             return True
 
     def untrack(self, callback):
+        """True if `callback` was still waiting (and is now the caller's to call)."""
         with self._lock:
-            self._calls.pop(callback, None)
+            if callback in self._remote:
+                self._remote.discard(callback)
+                return True
+            return False
 
     def start_abort(self, error):
+        """Fails local waiters and remote receives at once (a RecvTensor call that answers
+        later is dropped; the master's AbortStep ends it on the sending task)."""
         self.local.start_abort(error)
         with self._lock:
-            calls, self._calls = list(self._calls.values()), {}
-        for call in calls:
-            call.cancel()
+            pending, self._remote = list(self._remote), set()
+        for callback in pending:
+            callback(error, None, False)
 
     def _cancel_wait(self, key, callback):
-        with self._lock:
-            call = self._calls.pop(callback, None)
-        if call is not None:
-            call.cancel()
-            return False  # the callback still runs, with the cancellation error
+        if self.untrack(callback):
+            return True
         return self.local._cancel_wait(key, callback)
 
     @property
@@ -121,8 +125,6 @@ class Worker:
         self._channels = channels
         self._placer = placer_lib.Placer(device_mgr, allow_soft_placement=True)
         self._pool = dataflow.ThreadPool(inter_op_threads, name="tensorflux-worker")
-        self._recv_pool = concurrent.futures.ThreadPoolExecutor(
-            64, thread_name_prefix="tensorflux-recv")
         self._lock = threading.Lock()
         self._graphs = {}
         self._steps = {}
@@ -248,11 +250,12 @@ class Worker:
                 rendezvous.running -= 1
 
     # ---- RecvTensor --------------------------------------------------------------------------
-    def recv_tensor_frames(self, step_id, key, timeout, on_rpc_end):
-        """Waits for `key` of step `step_id` here; returns RecvTensor's frames.
+    def recv_tensor(self, step_id, key, timeout, on_rpc_end):
+        """Waits for `key` of step `step_id` here; returns RecvTensor's answer (bytes).
 
         `on_rpc_end(fn)` registers `fn` to run if the caller goes away first (cancelled
-        RPC): the wait is then withdrawn instead of holding a server thread."""
+        RPC): the wait is then withdrawn instead of holding a server thread. A tensor too
+        large for one answer stays here, under the key + '#chunks', for RecvTensorChunks."""
         rendezvous_lib.parse_key(key)
         local = self.step(step_id).local
         done = threading.Event()
@@ -275,33 +278,45 @@ class Worker:
         error, value, is_dead = box[0]
         if error is not None:
             raise error
-        return wire.encode_frames(value, is_dead)
+        answer, rest = wire.encode_response(value, is_dead)
+        if rest is not None:
+            local.send(key + CHUNKS_SUFFIX, rest)
+        return answer
+
+    def recv_chunks(self, step_id, key, timeout):
+        """The frames of a large tensor RecvTensor announced as chunked."""
+        rendezvous_lib.parse_key(key)
+        value, _ = self.step(step_id).local.recv(key + CHUNKS_SUFFIX, timeout)
+        return wire.encode_chunks(value)
 
     def fetch_remote(self, rendezvous, src_task, key, callback):
-        """Starts a RecvTensor call to `src_task` for `key`; `callback` gets the value."""
-        stub = self._channels.stub(src_task, wire.WORKER_SERVICE, "RecvTensor", stream=True)
-        request = wire.M.RecvTensorRequest(step_id=rendezvous.step_id, rendezvous_key=key)
-        call = stub(request.SerializeToString(), timeout=self._channels.step_deadline)
-        if not rendezvous.track(callback, call):
-            call.cancel()
+        """Asks `src_task` for `key` (RecvTensor, then RecvTensorChunks for a large tensor) in
+        a thread of the channels' pool; `callback` gets the value or the error, once."""
+        if not rendezvous.track(callback):
             callback(rendezvous.aborted_with, None, False)
             return
+        self._channels.executor.submit(self._fetch, rendezvous, src_task, key, callback)
 
-        def receive():
-            try:
-                value, is_dead = wire.decode_frames(iter(call))
-            except Exception as e:  # noqa: BLE001 - every failure reaches the waiting _Recv
-                error = e
-                if not isinstance(e, errors.OpError):
-                    error = wire.error_from_rpc(e, f"RecvTensor from {src_task} for {key}")
-                    if rendezvous.aborted_with is not None:
-                        error = rendezvous.aborted_with
-                rendezvous.untrack(callback)
+    def _fetch(self, rendezvous, src_task, key, callback):
+        request = wire.M.RecvTensorRequest(step_id=rendezvous.step_id,
+                                           rendezvous_key=key).SerializeToString()
+        deadline = self._channels.step_deadline
+        try:
+            answer = self._channels.stub(src_task, wire.WORKER_SERVICE, "RecvTensor",
+                                         raw=True)(request, timeout=deadline)
+            value, is_dead, header = wire.decode_response(answer)
+            if header.chunked:
+                frames = self._channels.stub(src_task, wire.WORKER_SERVICE, "RecvTensorChunks",
+                                             stream=True)(request, timeout=deadline)
+                value = wire.decode_chunks(header, iter(frames))
+        except Exception as e:  # noqa: BLE001 - every failure reaches the waiting _Recv
+            if rendezvous.untrack(callback):
+                error = e if isinstance(e, errors.OpError) else wire.error_from_rpc(
+                    e, f"RecvTensor from {src_task} for {key}")
                 callback(error, None, False)
-                return
-            rendezvous.untrack(callback)
+            return
+        if rendezvous.untrack(callback):
             callback(None, value, is_dead)
-        self._recv_pool.submit(receive)
 
     # ---- misc --------------------------------------------------------------------------------
     def reset(self, containers):
@@ -327,7 +342,6 @@ class Worker:
         for rendezvous in steps:
             rendezvous.start_abort(error)
         self._pool.shutdown()
-        self._recv_pool.shutdown(wait=False, cancel_futures=True)
         self.resources.clear()
 
 
@@ -371,8 +385,12 @@ class WorkerServicer:
         return wire.M.AbortStepResponse()
 
     def RecvTensor(self, request, context):  # noqa: N802
-        return self.worker.recv_tensor_frames(request.step_id, request.rendezvous_key,
-                                              context.time_remaining(), context.add_callback)
+        return self.worker.recv_tensor(request.step_id, request.rendezvous_key,
+                                       context.time_remaining(), context.add_callback)
+
+    def RecvTensorChunks(self, request, context):  # noqa: N802
+        return self.worker.recv_chunks(request.step_id, request.rendezvous_key,
+                                       context.time_remaining())
 
     def Reset(self, request, context):  # noqa: N802
         self.worker.reset(list(request.container))
@@ -382,6 +400,8 @@ class WorkerServicer:
                "RegisterGraph": wire.M.RegisterGraphRequest,
                "DeregisterGraph": wire.M.DeregisterGraphRequest,
                "RunGraph": wire.M.RunGraphRequest, "AbortStep": wire.M.AbortStepRequest,
-               "RecvTensor": wire.M.RecvTensorRequest, "Reset": wire.M.ResetRequest}
-    STREAMS = ("RecvTensor",)
+               "RecvTensor": wire.M.RecvTensorRequest,
+               "RecvTensorChunks": wire.M.RecvTensorRequest, "Reset": wire.M.ResetRequest}
+    STREAMS = ("RecvTensorChunks",)
+    RAW = ("RecvTensor",)
 

@@ -82,6 +82,8 @@ class GrpcWorkerClient:
         stub.future(request.SerializeToString(), timeout=self.channels.control_deadline)
 
     def run_graph_async(self, handle, step_id, feeds, fetches, timeout, completed, trace):
+        """Starts RunGraph in a thread of the channels' pool: a concurrent Future of
+        (values, step stats or None), failing with TensorFlow's error class."""
         request = wire.M.RunGraphRequest(
             graph_handle=handle, step_id=step_id, send=[wire.named(n, v) for n, v in feeds],
             recv_key=fetches, timeout_ms=int(timeout * 1000) if timeout else 0,
@@ -89,8 +91,17 @@ class GrpcWorkerClient:
         stub = self.channels.stub(self.task, wire.WORKER_SERVICE, "RunGraph",
                                   wire.M.RunGraphResponse)
         deadline = timeout + _SLACK_SECS if timeout else self.channels.step_deadline
-        return _RunGraphFuture(stub.future(request.SerializeToString(), timeout=deadline),
-                               self.task)
+        return self.channels.executor.submit(self._run_graph, stub, request.SerializeToString(),
+                                             deadline)
+
+    def _run_graph(self, stub, request, deadline):
+        try:
+            response = stub(request, timeout=deadline)
+        except grpc.RpcError as e:
+            raise wire.error_from_rpc(e, f"RunGraph on {self.task}") from None
+        values = [wire.from_proto(t.tensor) for t in response.recv]
+        stats = response.step_stats if response.HasField("step_stats") else None
+        return values, stats
 
     def abort_step(self, step_id, code, message):
         stub = self.channels.stub(self.task, wire.WORKER_SERVICE, "AbortStep",
@@ -100,29 +111,3 @@ class GrpcWorkerClient:
 
     def reset(self, containers):
         self._call("Reset", wire.M.ResetRequest(container=containers), wire.M.ResetResponse)
-
-
-class _RunGraphFuture:
-    """A RunGraph call in flight: result() gives (values, step stats or None)."""
-
-    def __init__(self, future, task):
-        self._future = future
-        self._task = task
-
-    def add_done_callback(self, fn):
-        self._future.add_done_callback(lambda _: fn(self))
-
-    def exception(self):
-        error = self._future.exception()
-        if error is None:
-            return None
-        return wire.error_from_rpc(error, f"RunGraph on {self._task}")
-
-    def result(self):
-        error = self.exception()
-        if error is not None:
-            raise error
-        response = self._future.result()
-        values = [wire.from_proto(t.tensor) for t in response.recv]
-        stats = response.step_stats if response.HasField("step_stats") else None
-        return values, stats
