@@ -109,11 +109,7 @@ AccumulatorNumAccumulated.shape(lambda op: tensor_shape.scalar())
 
 @AccumulatorNumAccumulated.kernel("CPU")
 def _num_accumulated_kernel(ctx, handle):
-    acc = handle[()] if isinstance(handle, np.ndarray) else handle
-    if not isinstance(acc, accumulators.ConditionalAccumulator):
-        raise errors.InvalidArgumentError(
-            None, None, f"Expected an accumulator handle, got {type(acc).__name__}")
-    return np.int32(acc.num_accumulated())
+    return np.int32(_any_accumulator(handle).num_accumulated())
 
 
 AccumulatorSetGlobalStep = registry.register_op(
@@ -125,20 +121,24 @@ AccumulatorSetGlobalStep.shape(lambda op: [])
 
 @AccumulatorSetGlobalStep.kernel("CPU")
 def _set_global_step_kernel(ctx, handle, new_global_step):
+    _any_accumulator(handle).set_global_step(int(new_global_step))
+
+
+def _any_accumulator(handle):
     acc = handle[()] if isinstance(handle, np.ndarray) else handle
     if not isinstance(acc, accumulators.ConditionalAccumulator):
         raise errors.InvalidArgumentError(
             None, None, f"Expected an accumulator handle, got {type(acc).__name__}")
-    acc.set_global_step(int(new_global_step))
+    return acc
 
 
 def _take_async(call, acc, num_required, convert):
     """Starts a take on `acc` that finishes `call` with `convert(value)`."""
+    def start(callback):
+        return acc.take(int(num_required), callback)
     try:
-        n = int(num_required)
-        start = lambda callback: acc.take(n, callback)  # noqa: E731
         run_async(call, acc, start, convert)
-    except errors.OpError as e:
+    except errors.OpError as e:  # num_required < 1
         call.fail(e)
 
 

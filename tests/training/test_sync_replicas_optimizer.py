@@ -252,6 +252,31 @@ def test_closing_the_session_cancels_the_chief_and_a_replica_waiting_for_its_tok
     replicas.stop()  # end() after close: nothing left to stop
 
 
+def test_a_restarted_chief_takes_the_gradients_pushed_while_it_was_down():
+    w = tf.Variable(0.0, name="w")
+    replicas = Replicas(2, lambda i: w * float(i + 1), replicas_to_aggregate=2, num_tokens=0)
+    sess = replicas.start()
+
+    def round_of_steps():
+        _run_threads([lambda op=op: sess.run(op, options=OK) for op in replicas.train_ops])
+    round_of_steps()
+    replicas.hooks[0].end(sess)  # the chief goes away
+    waiting = threading.Thread(target=round_of_steps)
+    waiting.start()
+    _wait_until(lambda: sess.run(_accumulated(w)) == 2)  # both pushed; no token comes
+    assert waiting.is_alive() and sess.run(replicas.global_step) == 1
+    restarted = replicas.opts[0].make_session_run_hook(is_chief=True, num_tokens=0)
+    restarted.begin()
+    restarted.after_create_session(sess, tf.train.Coordinator())
+    waiting.join(30)
+    assert not waiting.is_alive()
+    round_of_steps()
+    restarted.end(sess)
+    assert sess.run(replicas.global_step) == 3
+    assert sess.run(w) == pytest.approx(-3 * LR * 1.5)
+    replicas.stop()
+
+
 # ---- the API -----------------------------------------------------------------------------------
 def test_graph_structure_and_tf_names():
     global_step = tf.train.get_or_create_global_step()
