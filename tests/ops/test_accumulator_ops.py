@@ -280,6 +280,8 @@ def test_python_api_names_and_attrs():
     assert acc.num_accumulated().op.name == "acc_NumAccumulated"
     assert acc.take_grad(1).get_shape().as_list() == [2]
     assert acc.set_global_step(3).type == "AccumulatorSetGlobalStep"
+    with pytest.raises(ValueError, match="reduction_type"):
+        tf.ConditionalAccumulator(tf.float32, reduction_type="MAX")
     sparse = tf.SparseConditionalAccumulator(tf.float32, shape=[None, 4])
     _, values, shape = sparse.take_grad(1)
     assert values.get_shape().as_list() == [None, 4] and shape.get_shape().as_list() == [2]
