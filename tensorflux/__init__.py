@@ -70,3 +70,4 @@ from tensorflux.platform import tf_logging as logging  # noqa: F401
 from tensorflux.platform import test  # noqa: F401
 
 __version__ = "0.1.0"
+from tensorflux.ops.accumulator_ops import *  # noqa: F401,F403,E402
