@@ -76,6 +76,7 @@ class MasterSession:
         self._lock = threading.Lock()
         self._plans = {}
         self._completed = {}   # task -> step ids to report done with its next RunGraph
+        self._running = {}     # step id -> plan, for close() and abort_running()
         self._closed = False
         self.clients = master.clients_for(self.config.device_filters)
         self.incarnations = {}
@@ -184,7 +185,13 @@ class MasterSession:
         results = [None] * plan.num_fetches
         for position, index in plan.fed_fetches:
             results[position] = values[index]
-        outcomes = self._run_parts(plan, step_id, values, timeout, trace)
+        with self._lock:
+            self._running[step_id] = plan
+        try:
+            outcomes = self._run_parts(plan, step_id, values, timeout, trace)
+        finally:
+            with self._lock:
+                self._running.pop(step_id, None)
         error = _first_error([o for o in outcomes if isinstance(o, BaseException)])
         if error is not None:
             self._abort(plan, step_id, error)
@@ -262,12 +269,23 @@ class MasterSession:
             if part.task != skip:
                 part.client.abort_step(step_id, code, message)
 
+    def abort_running(self, error):
+        """Aborts every step of this session in flight, on every task (their blocked kernels
+        end with `error`)."""
+        with self._lock:
+            running = list(self._running.items())
+        for step_id, plan in running:
+            self._abort(plan, step_id, error)
+
     def close(self):
+        """Cancels the steps in flight and drops the registered graphs."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             plans, self._plans = list(self._plans.values()), {}
+        self.abort_running(errors.CancelledError(None, None, "Session has been closed: the "
+                                                             "step was cancelled."))
         for plan in plans:
             for part in plan.parts:
                 part.client.deregister_graph(part.handle)

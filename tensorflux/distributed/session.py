@@ -35,6 +35,10 @@ class _LocalMaster:
             self.master.close_session(self._session.handle)
             self._session = None
 
+    def abort_running(self, error):
+        if self._session is not None:
+            self._session.abort_running(error)
+
     def reset(self, containers, config):
         self.master.reset(containers, config.device_filters if config is not None else ())
 
@@ -137,6 +141,15 @@ class DistributedSession(session_lib.Session):
         if not self._closed:
             self._master.close()
         super().close()
+
+    def cancel_running_steps(self, error):
+        """Ends this session's steps in flight with `error`, on every task; the session stays
+        open (a hook ending a queue runner that waits on a parameter server uses this)."""
+        abort = getattr(self._master, "abort_running", None)
+        if abort is None:
+            raise errors.UnimplementedError(
+                None, None, "Cancelling running steps needs the master in this process")
+        abort(error)
 
     def list_devices(self):
         from tensorflux.runtime.device_mgr import DeviceAttributes

@@ -13,6 +13,7 @@ so outlives client sessions and is shared by every graph registered here.
 Graph handles start with this task's incarnation: a handle from before a restart is answered
 with AbortedError, so a restarted task is never silently used with empty state.
 """
+import contextlib
 import itertools
 import threading
 import time
@@ -49,8 +50,10 @@ class WorkerRendezvous(rendezvous_lib.Rendezvous):
         self.local = rendezvous_lib.LocalRendezvous()
         self._lock = threading.Lock()
         self._remote = set()  # callbacks of RecvTensor calls in flight
+        self._steps = set()   # the executors' Steps running this step here
+        self._aborting = False
         self.touched = time.monotonic()
-        self.running = 0   # RunGraph calls of this step running here
+        self.running_count = 0   # RunGraph calls of this step running here
 
     def send(self, key, value, is_dead=False):
         self.local.send(key, value, is_dead)
@@ -69,7 +72,7 @@ class WorkerRendezvous(rendezvous_lib.Rendezvous):
     def track(self, callback):
         """Records a remote receive; False if the step is aborted already."""
         with self._lock:
-            if self.local.aborted_with is not None:
+            if self._aborting:
                 return False
             self._remote.add(callback)
             return True
@@ -82,14 +85,37 @@ class WorkerRendezvous(rendezvous_lib.Rendezvous):
                 return True
             return False
 
-    def start_abort(self, error):
-        """Fails local waiters and remote receives at once (a RecvTensor call that answers
-        later is dropped; the master's AbortStep ends it on the sending task)."""
-        self.local.start_abort(error)
+    @contextlib.contextmanager
+    def running(self, step):
+        """While an executor's Step runs here: an abort of this step fails it too (its blocked
+        queue or accumulator kernels end at once)."""
         with self._lock:
+            self._steps.add(step)
+            self.running_count += 1
+        try:
+            error = self.local.aborted_with
+            if error is not None:
+                step.fail(error)
+            yield
+        finally:
+            with self._lock:
+                self._steps.discard(step)
+                self.running_count -= 1
+
+    def start_abort(self, error):
+        """Fails local waiters, remote receives and running Steps at once (a RecvTensor call
+        that answers later is dropped; the master's AbortStep ends it on the sending task)."""
+        with self._lock:
+            if self._aborting:
+                return
+            self._aborting = True
             pending, self._remote = list(self._remote), set()
+            steps = list(self._steps)
+        self.local.start_abort(error)
         for callback in pending:
             callback(error, None, False)
+        for step in steps:
+            step.fail(error)
 
     def _cancel_wait(self, key, callback):
         if self.untrack(callback):
@@ -213,7 +239,7 @@ class Worker:
                 self._steps.pop(step_id, None)
             now = time.monotonic()
             stale = [s for s, r in self._steps.items()
-                     if not r.running and now - r.touched > _STALE_STEP_SECS]
+                     if not r.running_count and now - r.touched > _STALE_STEP_SECS]
             for step_id in stale:
                 del self._steps[step_id]
 
@@ -238,16 +264,12 @@ class Worker:
         if plan.inline:
             return plan.run_traced(values, collector) if collector else plan.run(values)
         rendezvous = self.step(step_id)
-        with self._lock:
-            rendezvous.running += 1
         try:
-            return plan.run(values, self._pool, timeout, collector, None, rendezvous, step_id)
+            return plan.run(values, self._pool, timeout, collector, rendezvous.running,
+                            rendezvous, step_id)
         except errors.OpError as e:
             rendezvous.start_abort(e)  # peers waiting in RecvTensor on this step learn of it
             raise
-        finally:
-            with self._lock:
-                rendezvous.running -= 1
 
     # ---- RecvTensor --------------------------------------------------------------------------
     def recv_tensor(self, step_id, key, timeout, on_rpc_end):

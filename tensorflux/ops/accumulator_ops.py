@@ -86,6 +86,10 @@ def cancel_pending_takes(session, accumulator, error):
     hook's end) while the session stays open. The resource is found under the key
     data_flow_ops.lookup_resource files it under; nothing happens if it was never created.
     """
+    cancel_steps = getattr(session, "cancel_running_steps", None)
+    if cancel_steps is not None:  # a distributed session: the accumulator is on another task
+        cancel_steps(error)
+        return
     resources = getattr(session, "resources", None)
     if resources is None:
         return
