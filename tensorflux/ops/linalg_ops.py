@@ -116,14 +116,42 @@ def _batch_matmul_kernel(ctx, x, y):
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
            a_is_sparse=False, b_is_sparse=False, name=None):
-    """Matrix product of `a` and `b` (rank 2; other or unknown ranks go to BatchMatMul)."""
+    """Matrix product of `a` and `b` (rank 2; other or unknown ranks go to BatchMatMul).
+
+    `adjoint_*` conjugates and transposes; `transpose_*` only transposes (they differ for
+    complex matrices). MatMul's attrs transpose and BatchMatMul's adjoint, so for complex
+    operands the other kind is made with an explicit Transpose (or a rank-2 BatchMatMul).
+
+    Raises:
+      ValueError: if both transpose_a and adjoint_a (or both _b) are set.
+    """
+    for t, adj, which in ((transpose_a, adjoint_a, "a"), (transpose_b, adjoint_b, "b")):
+        if t and adj:
+            raise ValueError(f"Only one of transpose_{which} and adjoint_{which} can be True.")
     a = ops.convert_to_tensor(a, name="a")
     b = ops.convert_to_tensor(b, dtype=a.dtype.base_dtype, name="b")
-    if (a.get_shape().ndims, b.get_shape().ndims) != (2, 2):
-        return batch_matmul(a, b, adj_x=transpose_a or adjoint_a,
-                            adj_y=transpose_b or adjoint_b, name=name)
-    return apply_op("MatMul", a, b, transpose_a=transpose_a or adjoint_a,
-                    transpose_b=transpose_b or adjoint_b, name=name)
+    is_complex = a.dtype.base_dtype.is_complex
+    rank_2 = (a.get_shape().ndims, b.get_shape().ndims) == (2, 2)
+    if rank_2 and not (is_complex and (adjoint_a or adjoint_b)):
+        return apply_op("MatMul", a, b, transpose_a=transpose_a or adjoint_a,
+                        transpose_b=transpose_b or adjoint_b, name=name)
+    if is_complex:  # BatchMatMul's adj_* conjugates: a plain transpose is a Transpose op
+        a = _swap_last_two(a) if transpose_a else a
+        b = _swap_last_two(b) if transpose_b else b
+        return batch_matmul(a, b, adj_x=adjoint_a, adj_y=adjoint_b, name=name)
+    return batch_matmul(a, b, adj_x=transpose_a or adjoint_a, adj_y=transpose_b or adjoint_b,
+                        name=name)
+
+
+def _swap_last_two(x):
+    """`x` with its two innermost dimensions transposed (no conjugation)."""
+    ndims = x.get_shape().ndims
+    if ndims is not None:
+        perm = list(range(ndims - 2)) + [ndims - 1, ndims - 2]
+    else:
+        r = array_ops.rank(x)
+        perm = array_ops.concat([array_ops.range(r - 2), array_ops.stack([r - 1, r - 2])], 0)
+    return array_ops.transpose(x, perm)
 
 
 def batch_matmul(x, y, adj_x=False, adj_y=False, name=None):
