@@ -124,15 +124,18 @@ class Plan:
         vals = [None] * self.num_slots
         for slot, value in zip(self.feed_slots, feed_values):
             vals[slot] = value
-        step = None
+        step = self.steps[0] if self.steps else None
         try:
             for step in self.steps:
                 fn, ctx, ins, out, n, deref, free = step
-                if deref is None:
-                    result = fn(ctx, *[vals[i] for i in ins])
-                else:
-                    result = fn(ctx, *[vals[i].get() if d else vals[i]
-                                       for i, d in zip(ins, deref)])
+                try:
+                    if deref is None:
+                        result = fn(ctx, *[vals[i] for i in ins])
+                    else:
+                        result = fn(ctx, *[vals[i].get() if d else vals[i]
+                                           for i, d in zip(ins, deref)])
+                except Exception as e:  # noqa: BLE001 - a kernel failure names its op
+                    raise op_error(ctx.op, e, [vals[i] for i in ins]) from e
                 if n == 1:
                     vals[out] = result
                 elif n:
@@ -140,10 +143,12 @@ class Plan:
                 if free:
                     for i in free:
                         vals[i] = None
-        except Exception as e:  # noqa: BLE001 - every failure is reported against its op
-            raise op_error(step[1].op, e, [vals[i] for i in step[2]]) from e
-        return [vals[s].get() if d else vals[s]
-                for s, d in zip(self.fetch_slots, self.fetch_deref)]
+            return [vals[s].get() if d else vals[s]
+                    for s, d in zip(self.fetch_slots, self.fetch_deref)]
+        except errors.OpError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the plan's own bookkeeping failed: a bug
+            raise internal_error(step[1].op if step else None, e) from e
 
     def run_traced(self, feed_values, collector):
         """Like run, recording every step's timings and outputs in `collector`."""
@@ -159,13 +164,16 @@ class Plan:
                 result = fn(ctx, *args)
             except Exception as e:  # noqa: BLE001
                 raise op_error(ctx.op, e, [vals[i] for i in ins]) from e
-            if n == 1:
-                vals[out] = result
-            elif n:
-                vals[out:out + n] = result
-            end = now()
-            collector.record(ctx.op, self.device_name, start, start, end, end,
-                             vals[out:out + n], _input_names(ctx.op._inputs))
+            try:
+                if n == 1:
+                    vals[out] = result
+                elif n:
+                    vals[out:out + n] = result
+                end = now()
+                collector.record(ctx.op, self.device_name, start, start, end, end,
+                                 vals[out:out + n], _input_names(ctx.op._inputs))
+            except Exception as e:  # noqa: BLE001 - the tracing bookkeeping failed: a bug
+                raise internal_error(ctx.op, e) from e
             if free:
                 for i in free:
                     vals[i] = None
@@ -281,6 +289,19 @@ def describe_values(values):
             arr = np.asarray(v) if not isinstance(v, np.ndarray) else v
             parts.append(f"{arr.dtype}{list(arr.shape)}")
     return ", ".join(parts) or "none"
+
+
+def internal_error(op, exc):
+    """`exc`, raised by the executors' own code while running `op` (None if unknown), as an
+    InternalError naming the op; an OpError passes through (as op_error when `op` is known)."""
+    if isinstance(exc, errors.OpError):
+        return exc if op is None else op_error(op, exc, [])
+    what = "an executor task" if op is None else f"{op.type} op '{op.name}'"
+    where = "" if op is None else f" {op._created_at_text()}"
+    return errors.InternalError(
+        None, op, f"Internal error in the executor while running {what}: "
+                  f"{type(exc).__name__}: {exc}. This is a bug in tensorflux, not in the "
+                  f"graph or its inputs.{where}")
 
 
 def op_error(op, exc, inputs):
