@@ -8,6 +8,7 @@ partitioned by device with _Send/_Recv between them and run by the dataflow exec
 (tensorflux/runtime/dataflow_plan.py).
 """
 import heapq
+import threading
 
 import numpy as np
 
@@ -21,9 +22,18 @@ _NEXT_TYPES = frozenset(("NextIteration", "RefNextIteration"))
 
 
 class KernelContext:
-    """What a kernel sees besides its inputs: its op, attrs, array module, state and RNG."""
+    """What a kernel sees besides its inputs: its op, attrs, array module, state and RNG.
+
+    One context serves every step of the session, and steps may run at once in several
+    threads: lazily created members (`rng`, `state` through `init_state`) are made under a lock,
+    so that two racing first steps cannot each make their own.
+    """
 
     __slots__ = ("op", "attrs", "xp", "device", "resources", "session", "state", "_rng")
+
+    # Creation is rare (once per context), so one lock serves all contexts; reentrant because
+    # a state factory may use the context's rng.
+    _create_lock = threading.RLock()
 
     def __init__(self, op, device, resources, session, xp=np):
         self.op = op
@@ -41,15 +51,36 @@ class KernelContext:
 
     @property
     def rng(self):
-        """A NumPy Generator seeded from the op's (seed, seed2) attrs; random if both are 0."""
-        if self._rng is None:
-            seed, seed2 = self.attrs.get("seed", 0), self.attrs.get("seed2", 0)
-            if seed or seed2:
-                self._rng = np.random.Generator(
-                    np.random.PCG64([seed & 0xFFFFFFFF, seed2 & 0xFFFFFFFF]))
-            else:
-                self._rng = np.random.default_rng()
-        return self._rng
+        """A NumPy Generator seeded from the op's (seed, seed2) attrs; random if both are 0.
+
+        Drawing from it is thread-safe (NumPy locks its bit generator), so concurrent steps
+        take successive, distinct numbers from the one stream."""
+        rng = self._rng
+        if rng is None:
+            with self._create_lock:
+                if self._rng is None:
+                    self._rng = self._new_rng()
+                rng = self._rng
+        return rng
+
+    def _new_rng(self):
+        seed, seed2 = self.attrs.get("seed", 0), self.attrs.get("seed2", 0)
+        if seed or seed2:
+            return np.random.Generator(np.random.PCG64([seed & 0xFFFFFFFF, seed2 & 0xFFFFFFFF]))
+        return np.random.default_rng()
+
+    def init_state(self, create):
+        """`self.state`, set to `create()` first if it is None (once, however many steps race).
+
+        Returns:
+          The state."""
+        state = self.state
+        if state is None:
+            with self._create_lock:
+                if self.state is None:
+                    self.state = create()
+                state = self.state
+        return state
 
 
 def prune(fetch_tensors, target_ops, fed):
