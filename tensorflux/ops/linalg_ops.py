@@ -60,11 +60,18 @@ def _matmul_grad(op, grad):
 
 @MatMul.kernel("CPU")
 def _matmul_kernel(ctx, a, b):
-    if ctx.attrs["transpose_a"]:
-        a = a.T
-    if ctx.attrs["transpose_b"]:
-        b = b.T
-    return np.matmul(a, b)
+    for k, x in enumerate((a, b)):
+        if x.ndim != 2:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"In[{k}] is not a matrix. Instead it has shape "
+                              f"{common.shape_text(x.shape)}")
+    x = a.T if ctx.attrs["transpose_a"] else a
+    y = b.T if ctx.attrs["transpose_b"] else b
+    if x.shape[1] != y.shape[0]:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Matrix size-incompatible: In[0]: {common.shape_text(a.shape)}, "
+                          f"In[1]: {common.shape_text(b.shape)}")
+    return np.matmul(x, y)
 
 
 BatchMatMul = registry.register_op("BatchMatMul", inputs=["x: T", "y: T"],
@@ -106,12 +113,32 @@ def _adjoint(a):
 
 @BatchMatMul.kernel("CPU")
 def _batch_matmul_kernel(ctx, x, y):
-    if x.shape[:-2] != y.shape[:-2]:
-        raise errors.InvalidArgumentError(None, ctx.op, f"batch dimensions must match, got "
-                                                        f"x {x.shape} and y {y.shape}")
-    x = _adjoint(x) if ctx.attrs["adj_x"] else x
-    y = _adjoint(y) if ctx.attrs["adj_y"] else y
+    adj_x, adj_y = ctx.attrs["adj_x"], ctx.attrs["adj_y"]
+    _check_batch_matmul_shapes(ctx, x.shape, y.shape, adj_x, adj_y)
+    x = _adjoint(x) if adj_x else x
+    y = _adjoint(y) if adj_y else y
     return np.matmul(x, y)
+
+
+def _check_batch_matmul_shapes(ctx, sx, sy, adj_x, adj_y):
+    """TF's BatchMatMul checks: equal ranks >= 2, equal batch dims, matching inner dims."""
+    text = common.shape_text
+    if len(sx) != len(sy):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"In[0] and In[1] has different ndims: {text(sx)} vs. {text(sy)}")
+    if len(sx) < 2:
+        raise errors.InvalidArgumentError(None, ctx.op, f"In[0] ndims must be >= 2: {len(sx)}")
+    for d, (a, b) in enumerate(zip(sx[:-2], sy[:-2])):
+        if a != b:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"In[0].dim({d}) and In[1].dim({d}) must be the same: "
+                              f"{text(sx)} vs {text(sy)}")
+    k_x = sx[-2] if adj_x else sx[-1]
+    k_y = sy[-1] if adj_y else sy[-2]
+    if k_x != k_y:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"In[0] mismatch In[1] shape: {k_x} vs. {k_y}: {text(sx)} {text(sy)} "
+                          f"{int(adj_x)} {int(adj_y)}")
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
