@@ -72,7 +72,11 @@ class ControlFlowPlan(dataflow_plan.DataflowPlan):
 
     def _execute_frames(self, step, feed_values, timeout):
         state = cfe.ExecutorState(self, step, feed_values)
-        root_iter, timed_out = state.run(timeout)
+        try:
+            root_iter, timed_out = state.run(timeout)
+        except Exception as e:  # noqa: BLE001 - starting the root frame failed: a bug
+            step.fail(dataflow.internal_error(None, e))
+            raise step.error from e
         with self._stats_lock:
             peaks = self.peak_iterations
             for name, peak in state.peak_iterations.items():

@@ -170,16 +170,14 @@ class Step:
                 return
             self.error = error
             callbacks, self._abort_callbacks = self._abort_callbacks, []
-        try:
-            self.rendezvous.start_abort(error)
-            for callback in callbacks:
-                self._call_abort_callback(callback, error)
-        finally:
-            self.finished.set()  # whatever failed above, nobody may wait for this step forever
+        self._call_abort_callback(self.rendezvous.start_abort, error)
+        for callback in callbacks:
+            self._call_abort_callback(callback, error)
+        self.finished.set()
 
     def _call_abort_callback(self, callback, error):
-        """Runs one cancellation callback; its own failure is logged and kept in
-        `abort_errors`, never allowed to stop the abort."""
+        """Runs one cancellation callback (or the rendezvous' abort); its own failure is logged
+        and kept in `abort_errors`, never allowed to stop the abort."""
         try:
             callback(error)
         except Exception as e:  # noqa: BLE001
@@ -258,7 +256,9 @@ class ExecutorState:
             i = ready[0]
 
     def _crashed(self, exc):
-        """A pool task of this state raised past `process` (a bug): fail the step."""
+        """A pool task of this state raised past `process` (a bug): log it, fail the step."""
+        tf_logging.error("Executor task of step %s raised %s: %s", self.step.step_id,
+                         type(exc).__name__, exc, exc_info=exc)
         self.step.fail(internal_error(None, exc))
 
     def _run_node(self, node, i):
