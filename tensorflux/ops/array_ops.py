@@ -196,7 +196,27 @@ def _reshape_grad(op, grad):
 
 @Reshape.kernel("CPU")
 def _reshape_kernel(ctx, x, new_shape):
-    return np.reshape(x, new_shape)
+    try:
+        return np.reshape(x, new_shape)
+    except ValueError:
+        raise errors.InvalidArgumentError(None, ctx.op, _reshape_error(x, new_shape)) from None
+
+
+def _reshape_error(x, new_shape):
+    """Why `x` cannot take `new_shape`, in TF's words."""
+    dims = [int(d) for d in np.ravel(new_shape)]
+    unknown = [i for i, d in enumerate(dims) if d == -1]
+    if len(unknown) > 1:
+        return f"Only one input size may be -1, not both {unknown[0]} and {unknown[1]}"
+    for i, d in enumerate(dims):
+        if d < -1:
+            return f"Size {i} must be non-negative, not {d}"
+    known = int(np.prod([d for d in dims if d != -1]))
+    if unknown:
+        return (f"Input to reshape is a tensor with {np.size(x)} values, but the requested "
+                f"shape requires a multiple of {known}")
+    return (f"Input to reshape is a tensor with {np.size(x)} values, but the requested shape "
+            f"has {known}")
 
 
 def reshape(tensor, shape, name=None):  # noqa: A002
@@ -670,11 +690,22 @@ def _transpose_grad(op, grad):
 
 @Transpose.kernel("CPU")
 def _transpose_kernel(ctx, x, perm):
-    if sorted(np.ravel(perm).tolist()) != list(_range(np.ndim(x))):
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"perm must be a permutation of the {np.ndim(x)} dimensions of x, got "
-                          f"{np.ravel(perm).tolist()}")
-    return np.transpose(x, np.ravel(perm))
+    perm = np.ravel(perm).tolist()
+    if sorted(perm) != list(_range(np.ndim(x))):
+        raise errors.InvalidArgumentError(None, ctx.op, _permutation_error(perm, np.ndim(x)))
+    return np.transpose(x, perm)
+
+
+def _permutation_error(perm, dims):
+    """Why `perm` does not permute `dims` dimensions, in TF's words."""
+    if len(perm) != dims:
+        return (f"transpose expects a vector of size {dims}. But input(1) is a vector of size "
+                f"{len(perm)}")
+    for d in perm:
+        if not 0 <= d < dims:
+            return f"{d} is out of range [0 .. {dims})"
+    missing = min(set(_range(dims)) - set(perm))
+    return f"{missing} is missing from {{{','.join(str(d) for d in perm)}}}."
 
 
 _fold_by_kernel("Transpose")

@@ -151,11 +151,10 @@ LearnedUnigram = _register_sampler("LearnedUnigramCandidateSampler")
 @LearnedUnigram.kernel("CPU")
 def _learned_unigram_kernel(ctx, true_classes):
     range_max = ctx.attrs["range_max"]
-    if ctx.state is None:
-        ctx.state = np.ones(range_max, np.float64)
-    result = _weighted(ctx, true_classes, ctx.state)
+    counts = ctx.init_state(lambda: np.ones(range_max, np.float64))
+    result = _weighted(ctx, true_classes, counts)
     seen = true_classes[(true_classes >= 0) & (true_classes < range_max)]
-    np.add.at(ctx.state, seen, 1.0)
+    np.add.at(counts, seen, 1.0)
     return result
 
 
@@ -186,9 +185,7 @@ def _fixed_unigram_weights(ctx):
 
 @FixedUnigram.kernel("CPU")
 def _fixed_unigram_kernel(ctx, true_classes):
-    if ctx.state is None:
-        ctx.state = _fixed_unigram_weights(ctx)
-    return _weighted(ctx, true_classes, ctx.state)
+    return _weighted(ctx, true_classes, ctx.init_state(lambda: _fixed_unigram_weights(ctx)))
 
 
 AllSampler = registry.register_op("AllCandidateSampler", inputs=["true_classes: int64"],

@@ -1,5 +1,9 @@
-"""Shape-function building blocks shared by op modules (no op definitions here)."""
+"""Shape-function building blocks and kernel input checks shared by op modules (no op
+definitions here)."""
+import numpy as np
+
 from tensorflux.framework import dtypes
+from tensorflux.framework import errors
 from tensorflux.framework import tensor_shape
 
 FLOATS = frozenset({dtypes.float16, dtypes.bfloat16, dtypes.float32, dtypes.float64})
@@ -70,4 +74,32 @@ def normalize_axis(axis, ndims, what="axis"):
     if not -ndims <= axis < max(ndims, 1):
         raise ValueError(f"{what} {axis} is out of range for a tensor of rank {ndims}; "
                          f"expected in [{-ndims}, {ndims})")
+    return axis % ndims if ndims else 0
+
+
+# ---- kernel input checks: TF's wording instead of NumPy's ----------------------------------------
+# Kernels call these on their failure path (after NumPy raised) or before NumPy would raise, so
+# that a bad shape fed at run time reads as TensorFlow reports it. The executor adds the op's
+# name, inputs and creation site.
+def shape_text(shape):
+    """A shape as TensorFlow prints it: [2,3]."""
+    return "[" + ",".join(str(int(d)) for d in shape) + "]"
+
+
+def check_broadcastable(ctx, x, y):
+    """Raises TF's InvalidArgumentError if `x` and `y` do not broadcast; returns otherwise."""
+    sx, sy = np.shape(x), np.shape(y)
+    try:
+        np.broadcast_shapes(sx, sy)
+    except ValueError:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Incompatible shapes: {shape_text(sx)} vs. {shape_text(sy)}") from None
+
+
+def check_dimension(ctx, axis, ndims, expected="Expected dimension"):
+    """`axis` in [0, ndims), or TF's 'Expected dimension in the range' error."""
+    axis = int(axis)
+    if not -ndims <= axis < max(ndims, 1):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"{expected} in the range [{-ndims}, {ndims}), but got {axis}")
     return axis % ndims if ndims else 0

@@ -35,10 +35,15 @@ def resource_handle(resource):
 def lookup_resource(ctx, create, kind):
     """The session's resource for this op (by container/shared_name), created on first use.
 
-    Returns (resource, handle) and caches them in ctx.state.
+    Returns (resource, handle), cached in ctx.state (made once however many steps race).
     """
-    if ctx.state is not None:
-        return ctx.state
+    state = ctx.state
+    if state is None:
+        state = ctx.init_state(lambda: _find_or_create(ctx, create, kind))
+    return state
+
+
+def _find_or_create(ctx, create, kind):
     attrs = ctx.attrs
     shared = attrs.get("shared_name") or ""
     display = shared or ctx.op.name
@@ -50,8 +55,7 @@ def lookup_resource(ctx, create, kind):
         raise errors.InvalidArgumentError(
             None, None, f"Shared {kind} '{shared}' was created as {resource.signature()}; this op "
                         f"requests {candidate.signature()}")
-    ctx.state = (resource, resource_handle(resource))
-    return ctx.state
+    return resource, resource_handle(resource)
 
 
 def _queue_of(handle):

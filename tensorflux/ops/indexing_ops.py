@@ -55,13 +55,19 @@ def _gather_grad(op, grad):
 
 @Gather.kernel("CPU")
 def _gather_kernel(ctx, params, indices):
-    limit = np.shape(params)[0]
-    if indices.size and (indices.min() < 0 or indices.max() >= limit):
-        bad = indices[(indices < 0) | (indices >= limit)].ravel()[0]
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"indices contains {bad}, which is not in [0, {limit}) (the size of "
-                          f"params' first dimension)")
+    if np.ndim(params) < 1:
+        raise errors.InvalidArgumentError(None, ctx.op, "params must be at least 1 dimensional")
+    _check_indices(ctx, indices, np.shape(params)[0])
     return np.take(params, indices, axis=0)
+
+
+def _check_indices(ctx, indices, limit):
+    """TF's error naming the first index outside [0, limit)."""
+    if indices.size and (indices.min() < 0 or indices.max() >= limit):
+        where = np.argwhere((indices < 0) | (indices >= limit))[0]
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"indices[{','.join(str(int(i)) for i in where)}] = "
+                          f"{indices[tuple(where)]} is not in [0, {limit})")
 
 
 _fold_by_kernel("Gather")
@@ -104,12 +110,8 @@ def _gather_v2_grad(op, grad):
 
 @GatherV2.kernel("CPU")
 def _gather_v2_kernel(ctx, params, indices, axis):
-    axis = int(axis) % max(np.ndim(params), 1)
-    limit = np.shape(params)[axis]
-    if indices.size and (indices.min() < 0 or indices.max() >= limit):
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"indices must be in [0, {limit}) (the size of params' dimension "
-                          f"{axis}), got values from {indices.min()} to {indices.max()}")
+    axis = common.check_dimension(ctx, axis, np.ndim(params))
+    _check_indices(ctx, indices, np.shape(params)[axis])
     return np.take(params, indices, axis=axis)
 
 

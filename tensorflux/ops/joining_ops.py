@@ -84,7 +84,7 @@ def _concat_v1_grad(op, grad):
 
 @Concat.kernel("CPU")
 def _concat_v1_kernel(ctx, axis, *values):
-    return np.concatenate(values, axis=int(axis))
+    return _concatenate(ctx, values, axis)
 
 
 @ConcatV2.shape
@@ -99,7 +99,34 @@ def _concat_v2_grad(op, grad):
 
 @ConcatV2.kernel("CPU")
 def _concat_v2_kernel(ctx, *args):
-    return np.concatenate(args[:-1], axis=int(args[-1]))
+    return _concatenate(ctx, args[:-1], args[-1])
+
+
+def _concatenate(ctx, values, axis):
+    try:
+        return np.concatenate(values, axis=int(axis))
+    except (ValueError, IndexError):
+        _check_concat(ctx, values, int(axis))
+        raise
+
+
+def _check_concat(ctx, values, axis):
+    """TF's ConcatOp errors: axis out of range, ranks or other dimensions not matching."""
+    shapes = [np.shape(v) for v in values]
+    rank = len(shapes[0])
+    common.check_dimension(ctx, axis, rank,
+                           "ConcatOp : Expected concatenating dimensions")
+    axis %= max(rank, 1)
+    text = common.shape_text
+    for k, s in enumerate(shapes[1:], 1):
+        if len(s) != rank:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"ConcatOp : Ranks of all input tensors should match: shape[0] = "
+                              f"{text(shapes[0])} vs. shape[{k}] = {text(s)}")
+        if any(a != b for d, (a, b) in enumerate(zip(shapes[0], s)) if d != axis):
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"ConcatOp : Dimensions of inputs should match: shape[0] = "
+                              f"{text(shapes[0])} vs. shape[{k}] = {text(s)}")
 
 
 _fold_by_kernel("Concat")

@@ -60,11 +60,18 @@ def _matmul_grad(op, grad):
 
 @MatMul.kernel("CPU")
 def _matmul_kernel(ctx, a, b):
-    if ctx.attrs["transpose_a"]:
-        a = a.T
-    if ctx.attrs["transpose_b"]:
-        b = b.T
-    return np.matmul(a, b)
+    for k, x in enumerate((a, b)):
+        if x.ndim != 2:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"In[{k}] is not a matrix. Instead it has shape "
+                              f"{common.shape_text(x.shape)}")
+    x = a.T if ctx.attrs["transpose_a"] else a
+    y = b.T if ctx.attrs["transpose_b"] else b
+    if x.shape[1] != y.shape[0]:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Matrix size-incompatible: In[0]: {common.shape_text(a.shape)}, "
+                          f"In[1]: {common.shape_text(b.shape)}")
+    return np.matmul(x, y)
 
 
 BatchMatMul = registry.register_op("BatchMatMul", inputs=["x: T", "y: T"],
@@ -106,24 +113,72 @@ def _adjoint(a):
 
 @BatchMatMul.kernel("CPU")
 def _batch_matmul_kernel(ctx, x, y):
-    if x.shape[:-2] != y.shape[:-2]:
-        raise errors.InvalidArgumentError(None, ctx.op, f"batch dimensions must match, got "
-                                                        f"x {x.shape} and y {y.shape}")
-    x = _adjoint(x) if ctx.attrs["adj_x"] else x
-    y = _adjoint(y) if ctx.attrs["adj_y"] else y
+    adj_x, adj_y = ctx.attrs["adj_x"], ctx.attrs["adj_y"]
+    _check_batch_matmul_shapes(ctx, x.shape, y.shape, adj_x, adj_y)
+    x = _adjoint(x) if adj_x else x
+    y = _adjoint(y) if adj_y else y
     return np.matmul(x, y)
+
+
+def _check_batch_matmul_shapes(ctx, sx, sy, adj_x, adj_y):
+    """TF's BatchMatMul checks: equal ranks >= 2, equal batch dims, matching inner dims."""
+    text = common.shape_text
+    if len(sx) != len(sy):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"In[0] and In[1] has different ndims: {text(sx)} vs. {text(sy)}")
+    if len(sx) < 2:
+        raise errors.InvalidArgumentError(None, ctx.op, f"In[0] ndims must be >= 2: {len(sx)}")
+    for d, (a, b) in enumerate(zip(sx[:-2], sy[:-2])):
+        if a != b:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"In[0].dim({d}) and In[1].dim({d}) must be the same: "
+                              f"{text(sx)} vs {text(sy)}")
+    k_x = sx[-2] if adj_x else sx[-1]
+    k_y = sy[-1] if adj_y else sy[-2]
+    if k_x != k_y:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"In[0] mismatch In[1] shape: {k_x} vs. {k_y}: {text(sx)} {text(sy)} "
+                          f"{int(adj_x)} {int(adj_y)}")
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
            a_is_sparse=False, b_is_sparse=False, name=None):
-    """Matrix product of `a` and `b` (rank 2; other or unknown ranks go to BatchMatMul)."""
+    """Matrix product of `a` and `b` (rank 2; other or unknown ranks go to BatchMatMul).
+
+    `adjoint_*` conjugates and transposes; `transpose_*` only transposes (they differ for
+    complex matrices). MatMul's attrs transpose and BatchMatMul's adjoint, so for complex
+    operands the other kind is made with an explicit Transpose (or a rank-2 BatchMatMul).
+
+    Raises:
+      ValueError: if both transpose_a and adjoint_a (or both _b) are set.
+    """
+    for t, adj, which in ((transpose_a, adjoint_a, "a"), (transpose_b, adjoint_b, "b")):
+        if t and adj:
+            raise ValueError(f"Only one of transpose_{which} and adjoint_{which} can be True.")
     a = ops.convert_to_tensor(a, name="a")
     b = ops.convert_to_tensor(b, dtype=a.dtype.base_dtype, name="b")
-    if (a.get_shape().ndims, b.get_shape().ndims) != (2, 2):
-        return batch_matmul(a, b, adj_x=transpose_a or adjoint_a,
-                            adj_y=transpose_b or adjoint_b, name=name)
-    return apply_op("MatMul", a, b, transpose_a=transpose_a or adjoint_a,
-                    transpose_b=transpose_b or adjoint_b, name=name)
+    is_complex = a.dtype.base_dtype.is_complex
+    rank_2 = (a.get_shape().ndims, b.get_shape().ndims) == (2, 2)
+    if rank_2 and not (is_complex and (adjoint_a or adjoint_b)):
+        return apply_op("MatMul", a, b, transpose_a=transpose_a or adjoint_a,
+                        transpose_b=transpose_b or adjoint_b, name=name)
+    if is_complex:  # BatchMatMul's adj_* conjugates: a plain transpose is a Transpose op
+        a = _swap_last_two(a) if transpose_a else a
+        b = _swap_last_two(b) if transpose_b else b
+        return batch_matmul(a, b, adj_x=adjoint_a, adj_y=adjoint_b, name=name)
+    return batch_matmul(a, b, adj_x=transpose_a or adjoint_a, adj_y=transpose_b or adjoint_b,
+                        name=name)
+
+
+def _swap_last_two(x):
+    """`x` with its two innermost dimensions transposed (no conjugation)."""
+    ndims = x.get_shape().ndims
+    if ndims is not None:
+        perm = list(range(ndims - 2)) + [ndims - 1, ndims - 2]
+    else:
+        r = array_ops.rank(x)
+        perm = array_ops.concat([array_ops.range(r - 2), array_ops.stack([r - 1, r - 2])], 0)
+    return array_ops.transpose(x, perm)
 
 
 def batch_matmul(x, y, adj_x=False, adj_y=False, name=None):

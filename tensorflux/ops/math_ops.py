@@ -87,12 +87,31 @@ def _binary_op(name, allowed, numpy_fn, out_type=None):
     op_def.shape(common.broadcast_binary_shape)
     if numpy_fn is None:
         return op_def
-    if out_type:
-        op_def.kernel("CPU")(lambda ctx, x, y: np.asarray(numpy_fn(x, y)))
-    else:
-        op_def.kernel("CPU")(
-            lambda ctx, x, y: _as_type(numpy_fn(x, y), ctx.attrs["T"].as_numpy_dtype))
+    op_def.kernel("CPU")(_broadcasting_kernel(numpy_fn, as_declared=not out_type))
     return op_def
+
+
+def _broadcasting_kernel(numpy_fn, as_declared=True):
+    """The kernel of a broadcasting binary op: NumPy's broadcast error becomes TF's."""
+    def kernel(ctx, x, y):
+        try:
+            z = numpy_fn(x, y)
+        except ValueError:
+            common.check_broadcastable(ctx, x, y)
+            raise
+        return _as_type(z, ctx.attrs["T"].as_numpy_dtype) if as_declared else np.asarray(z)
+    return kernel
+
+
+def _broadcasting(kernel):
+    """Decorates a hand-written binary kernel like `_broadcasting_kernel`."""
+    def checked(ctx, x, y):
+        try:
+            return kernel(ctx, x, y)
+        except ValueError:
+            common.check_broadcastable(ctx, x, y)
+            raise
+    return checked
 
 
 def _unary_op(name, allowed, numpy_fn, out_type=None):
@@ -157,6 +176,7 @@ Div = _binary_op("Div", common.NUMBERS, None)
 
 
 @Div.kernel("CPU")
+@_broadcasting
 def _div_kernel(ctx, x, y):
     _int_divisor_check(ctx, y)
     fn = np.floor_divide if x.dtype.kind in "iu" else np.true_divide
@@ -175,6 +195,7 @@ FloorDiv.not_differentiable()
 
 
 @FloorDiv.kernel("CPU")
+@_broadcasting
 def _floordiv_kernel(ctx, x, y):
     _int_divisor_check(ctx, y)
     return _as_type(_quiet(np.floor_divide)(x, y), ctx.attrs["T"].as_numpy_dtype)
@@ -184,6 +205,7 @@ FloorMod = _binary_op("FloorMod", common.REALS, None)
 
 
 @FloorMod.kernel("CPU")
+@_broadcasting
 def _floormod_kernel(ctx, x, y):
     _int_divisor_check(ctx, y)
     return _as_type(_quiet(np.mod)(x, y), ctx.attrs["T"].as_numpy_dtype)
@@ -264,7 +286,7 @@ def _logical_binary(name, numpy_fn):
     op_def = registry.register_op(name, inputs=["x: bool", "y: bool"], outputs=["z: bool"])
     op_def.shape(common.broadcast_binary_shape)
     op_def.not_differentiable()
-    op_def.kernel("CPU")(lambda ctx, x, y: np.asarray(numpy_fn(x, y)))
+    op_def.kernel("CPU")(_broadcasting_kernel(numpy_fn, as_declared=False))
     return op_def
 
 

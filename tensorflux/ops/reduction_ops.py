@@ -50,11 +50,30 @@ def _reduction_op(name, allowed, numpy_fn, in_type="T"):
 
     def kernel(ctx, x, axes):
         axis = tuple(int(a) for a in np.ravel(axes))
-        result = numpy_fn(x, axis=axis, keepdims=ctx.attrs["keep_dims"])
+        try:
+            result = numpy_fn(x, axis=axis, keepdims=ctx.attrs["keep_dims"])
+        except (ValueError, IndexError):  # NumPy's AxisError is both
+            _check_reduction_axes(ctx, axis, np.ndim(x))
+            raise
         out = ctx.attrs["T"].as_numpy_dtype if in_type == "T" else np.bool_
         return np.asarray(result, dtype=out)
     op_def.kernel("CPU")(kernel)
     return op_def
+
+
+def _check_reduction_axes(ctx, axis, ndims):
+    """TF's errors for reduction axes out of range or repeated."""
+    seen = set()
+    for a in axis:
+        if not -ndims <= a < max(ndims, 1):
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"Invalid reduction dimension ({a} for input with {ndims} "
+                              f"dimension(s)")
+        if a % max(ndims, 1) in seen:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"Invalid reduction arguments: Axes contains duplicate dimension: "
+                              f"{a % ndims}")
+        seen.add(a % max(ndims, 1))
 
 
 Sum = _reduction_op("Sum", common.NUMBERS, np.sum)
@@ -237,10 +256,12 @@ def _arg_op(name, numpy_fn):
 
     @op_def.kernel("CPU")
     def _kernel(ctx, x, axis):
-        if x.shape[int(axis)] == 0:
+        axis = common.check_dimension(ctx, axis, np.ndim(x))
+        if x.shape[axis] == 0:
             raise errors.InvalidArgumentError(
-                None, ctx.op, f"Reduction axis {int(axis)} is empty in shape {x.shape}")
-        return np.asarray(numpy_fn(x, axis=int(axis)), ctx.attrs["output_type"].as_numpy_dtype)
+                None, ctx.op, f"Reduction axis {axis} is empty in shape "
+                              f"{common.shape_text(x.shape)}")
+        return np.asarray(numpy_fn(x, axis=axis), ctx.attrs["output_type"].as_numpy_dtype)
     return op_def
 
 

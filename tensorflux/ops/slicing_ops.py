@@ -69,22 +69,27 @@ def _slice_grad(op, grad):
 
 
 def _slice_index(begin, sizes, in_shape):
+    """The NumPy index of Slice(begin, sizes); IndexError in TF's words if out of range."""
     index = []
-    for b, s, d in zip(np.ravel(begin), np.ravel(sizes), in_shape):
+    for i, (b, s, d) in enumerate(zip(np.ravel(begin), np.ravel(sizes), in_shape)):
         b, s = int(b), int(s)
+        if not 0 <= b <= d:
+            raise IndexError(f"Expected begin[{i}] in [0, {d}], but got {b}")
         end = d if s == -1 else b + s
-        if not 0 <= b <= end <= d:
-            raise IndexError(f"slice [{b}, {end}) is out of range for a dimension of {d}")
+        if not b <= end <= d:
+            raise IndexError(f"Expected size[{i}] in [0, {d - b}], but got {s}")
         index.append(_slice(b, end))
     return tuple(index)
 
 
 @Slice.kernel("CPU")
 def _slice_kernel(ctx, x, begin, sizes):
-    if np.size(begin) != np.ndim(x) or np.size(sizes) != np.ndim(x):
+    if np.ndim(begin) != 1 or np.ndim(sizes) != 1 or not np.size(begin) == np.size(sizes) \
+            == np.ndim(x):
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"Expected begin and size to have {np.ndim(x)} entries (the rank of "
-                          f"input), got begin {begin.tolist()} and size {sizes.tolist()}")
+            None, ctx.op, f"Expected begin and size arguments to be 1-D tensors of size "
+                          f"{np.ndim(x)}, but got shapes {common.shape_text(np.shape(begin))} "
+                          f"and {common.shape_text(np.shape(sizes))} instead.")
     try:
         return x[_slice_index(begin, sizes, np.shape(x))]
     except IndexError as e:
@@ -200,8 +205,34 @@ def _strided_slice_grad(op, grad):
 
 @StridedSlice.kernel("CPU")
 def _strided_slice_kernel(ctx, x, begin, end, strides):
-    result = x[_index_tuple(ctx.attrs, begin, end, strides)]
+    try:
+        index = _index_tuple(ctx.attrs, begin, end, strides)
+        result = x[index]
+    except (IndexError, ValueError) as e:
+        raise errors.InvalidArgumentError(None, ctx.op, _strided_index_error(e, x, ctx.attrs,
+                                                                             begin)) from None
     return result if isinstance(result, np.ndarray) else np.array(result, dtype=x.dtype)
+
+
+def _strided_index_error(exc, x, attrs, begin):
+    """TF's words for why a strided slice spec does not fit `x` (else NumPy's)."""
+    special = attrs["ellipsis_mask"] | attrs["new_axis_mask"]
+    n = np.size(begin)
+    consuming = sum(1 for i in _range(n) if not special & (1 << i))
+    d = 0
+    for i, b in enumerate(np.ravel(begin)):
+        bit = 1 << i
+        if attrs["ellipsis_mask"] & bit:
+            d = max(d, x.ndim - (consuming - d))
+            continue
+        if attrs["new_axis_mask"] & bit:
+            continue
+        if d >= x.ndim:
+            return f"Index out of range using input dim {d}; input has only {x.ndim} dims"
+        if attrs["shrink_axis_mask"] & bit and not -x.shape[d] <= int(b) < x.shape[d]:
+            return f"slice index {int(b)} of dimension {d} out of bounds."
+        d += 1
+    return str(exc)
 
 
 @tensor_util.register_constant_folder("StridedSlice")

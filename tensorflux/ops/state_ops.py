@@ -38,11 +38,12 @@ def _variable_shape(op):
 
 @VariableV2.kernel("CPU")
 def _variable_kernel(ctx):
-    if ctx.state is None:
+    state = ctx.state
+    if state is None:
         name = ctx.attrs["shared_name"] or ctx.op.name
-        ctx.state = ctx.resources.lookup_or_create(ctx.attrs["container"], name,
-                                                   lambda: VariableRef(ctx.op.name))
-    return ctx.state
+        state = ctx.init_state(lambda: ctx.resources.lookup_or_create(
+            ctx.attrs["container"], name, lambda: VariableRef(ctx.op.name)))
+    return state
 
 
 def variable_op(shape, dtype, name="Variable", container="", shared_name=""):

@@ -26,6 +26,7 @@ import zlib
 
 import numpy as np
 
+from tensorflux.framework import errors
 from tensorflux.runtime import dataflow
 
 NORMAL, SWITCH, MERGE, ENTER, EXIT, NEXT = range(6)
@@ -162,7 +163,11 @@ class ExecutorState:
                 if self.finished or step.error is not None:
                     return root_iter, False
                 item = ready.popleft()
-            self._process(item)
+            try:
+                self._process(item)
+            except Exception as e:  # noqa: BLE001 - the executor's own code failed: a bug
+                step.fail(dataflow.internal_error(self.nodes[item[0]].op, e))
+                return root_iter, False
             count += 1
             if deadline is not None and not count & 63 and time.monotonic() > deadline:
                 return root_iter, True
@@ -196,10 +201,11 @@ class ExecutorState:
                         self.step.track(call, node.op)
                         node.fn(node.ctx, call, *args)
                         return
-                    dataflow.store_outputs(vals, node, node.fn(node.ctx, *args))
-                except Exception as e:  # noqa: BLE001 - every failure is reported against its op
+                    outputs = node.fn(node.ctx, *args)
+                except Exception as e:  # noqa: BLE001 - a kernel failure is reported against its op
                     self.step.fail(_op_error(node.op, e, [vals[s] for s in node.ins]))
                     return
+                dataflow.store_outputs(vals, node, outputs)
                 if collector is not None:
                     end = collector.now()
                     collector.record(node.op, node.device_name, start, start, end, end,
@@ -210,7 +216,9 @@ class ExecutorState:
                 self._set_dead(node, it, i)
             else:
                 data, pred = self._args(node, vals, False)
-                taken = 1 if bool(np.asarray(pred)) else 0
+                taken = self._switch_output(node, pred)
+                if taken is None:
+                    return
                 vals[node.out + taken] = data
                 vals[node.out + 1 - taken] = DEAD
         elif kind == MERGE:
@@ -226,6 +234,16 @@ class ExecutorState:
         with self.cond:
             self._propagate(i, node, frame, it, dead)
             self._done(frame, it)
+
+    def _switch_output(self, node, pred):
+        """1 if Switch's predicate is true, 0 if false; None (the step failed) if not a bool."""
+        pred = np.asarray(pred)
+        if pred.shape != ():
+            self.step.fail(_op_error(node.op, errors.InvalidArgumentError(
+                None, node.op, f"The second input must be a scalar, but it has shape "
+                               f"{list(pred.shape)}"), [pred]))
+            return None
+        return 1 if bool(pred) else 0
 
     def _args(self, node, vals, dead):
         if dead:
@@ -405,18 +423,20 @@ class ExecutorState:
         step = self.step
         i, frame, it = call._tag
         node = self.nodes[i]
-        step.untrack(call)
-        if step.error is not None:
-            return
-        vals = it.vals
         try:
-            if is_dead:
-                self._set_dead(node, it, i)
-            else:
-                dataflow.store_outputs(vals, node, outputs)
-        except Exception as e:  # noqa: BLE001
-            step.fail(_op_error(node.op, e, []))
-            return
+            step.untrack(call)
+            if step.error is not None:
+                return
+            self._finish_async(call, i, node, frame, it, outputs, is_dead)
+        except Exception as e:  # noqa: BLE001 - never raise into the completing thread
+            step.fail(dataflow.internal_error(node.op, e))
+
+    def _finish_async(self, call, i, node, frame, it, outputs, is_dead):
+        step, vals = self.step, it.vals
+        if is_dead:
+            self._set_dead(node, it, i)
+        else:
+            dataflow.store_outputs(vals, node, outputs)
         if step.collector is not None:
             step.collector.record(node.op, node.device_name, call._start, call._start,
                                   step.collector.now(), step.collector.now(),

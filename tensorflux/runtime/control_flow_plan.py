@@ -8,6 +8,7 @@ parent of its own frame. Merge inputs produced by NextIteration are back edges: 
 a graph may have. Inconsistent frames (a node reading from two frames) are errors.
 """
 import heapq
+import threading
 
 from tensorflux.framework import errors
 from tensorflux.runtime import control_flow_executor as cfe
@@ -21,10 +22,14 @@ class ControlFlowPlan(dataflow_plan.DataflowPlan):
     """Runs a step with frames and iterations (tensorflux.runtime.control_flow_executor)."""
 
     inline = False
-    last_peak_iterations = None
 
     def __init__(self, partitions, feeds, fetches, context_for):  # noqa: D107
         fed = set(feeds)
+        # Frame name -> the most iterations alive at once in any step so far (for tests). A
+        # statistic over all steps, merged under a lock: the plan is shared by concurrent
+        # steps, so nothing of one step may live on it.
+        self.peak_iterations = {}
+        self._stats_lock = threading.Lock()
         self.partitions = partitions
         entries = [(part.device, pnode) for part in partitions for pnode in part.nodes]
         slots = {t: i for i, t in enumerate(feeds)}
@@ -67,8 +72,15 @@ class ControlFlowPlan(dataflow_plan.DataflowPlan):
 
     def _execute_frames(self, step, feed_values, timeout):
         state = cfe.ExecutorState(self, step, feed_values)
-        root_iter, timed_out = state.run(timeout)
-        self.last_peak_iterations = state.peak_iterations
+        try:
+            root_iter, timed_out = state.run(timeout)
+        except Exception as e:  # noqa: BLE001 - starting the root frame failed: a bug
+            step.fail(dataflow.internal_error(None, e))
+            raise step.error from e
+        with self._stats_lock:
+            peaks = self.peak_iterations
+            for name, peak in state.peak_iterations.items():
+                peaks[name] = max(peak, peaks.get(name, 0))
         if timed_out and step.error is None:
             step.fail(self._deadline_error(step, timeout))
         if step.error is not None:

@@ -11,13 +11,19 @@ Values may be dead (the untaken branch of a Switch): a node with a dead input pr
 outputs without running, except _Send, which forwards deadness to its _Recv. Frames and
 iterations appear in `call.frame_iter` and rendezvous keys; only the root frame (0, 0) exists
 until control-flow frames are added.
+
+Failures end the step at once, whatever raised them: an exception from a kernel (or from reading
+its inputs) becomes the op's error (`op_error`); one from the executor's own bookkeeping
+(storing outputs, completing nodes, freeing values, tracing, async completion) is a bug and
+becomes an InternalError naming the op (`internal_error`). No exception is left to die in a pool
+thread while the step waits.
 """
 import os
 import queue
-import sys
 import threading
 
 from tensorflux.framework import errors
+from tensorflux.platform import tf_logging
 from tensorflux.runtime.rendezvous import LocalRendezvous
 
 
@@ -32,10 +38,12 @@ class ThreadPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def submit(self, fn, arg):
+    def submit(self, fn, arg, on_error=None):
+        """Runs `fn(arg)` on a worker; an exception escaping it goes to `on_error(exc)` (and is
+        logged when there is none), so that whoever waits for the task can be told."""
         if not self._threads:
             self._start()
-        self._queue.put((fn, arg))
+        self._queue.put((fn, arg, on_error))
 
     def _start(self):
         with self._lock:
@@ -52,11 +60,11 @@ class ThreadPool:
             item = get()
             if item is None:
                 return
-            fn, arg = item
+            fn, arg, on_error = item
             try:
                 fn(arg)
-            except BaseException as e:  # noqa: BLE001 - a worker must survive any task
-                sys.stderr.write(f"tensorflux: uncaught error in inter-op thread: {e!r}\n")
+            except Exception as e:  # noqa: BLE001 - a worker must survive any task
+                _report_task_error(fn, e, on_error)
 
     def shutdown(self):
         """Lets the workers exit once the queued work is done (does not wait for them)."""
@@ -65,6 +73,16 @@ class ThreadPool:
             for _ in self._threads:
                 self._queue.put(None)
             self._threads = []
+
+
+def _report_task_error(fn, exc, on_error):
+    if on_error is not None:
+        try:
+            on_error(exc)
+            return
+        except Exception as e:  # noqa: BLE001 - fall back to the log below
+            exc = e
+    tf_logging.error("Uncaught error in an inter-op thread running %r", fn, exc_info=exc)
 
 
 class Node:
@@ -142,6 +160,7 @@ class Step:
         self._remaining = num_partitions
         self._lock = threading.Lock()
         self._abort_callbacks = []
+        self.abort_errors = []  # exceptions raised by abort callbacks (also logged)
         self.finished = threading.Event()
 
     def fail(self, error):
@@ -151,20 +170,28 @@ class Step:
                 return
             self.error = error
             callbacks, self._abort_callbacks = self._abort_callbacks, []
-        self.rendezvous.start_abort(error)
+        self._call_abort_callback(self.rendezvous.start_abort, error)
         for callback in callbacks:
-            try:
-                callback(error)
-            except Exception:  # noqa: BLE001 - cancellation callbacks must not stop the abort
-                pass
+            self._call_abort_callback(callback, error)
         self.finished.set()
+
+    def _call_abort_callback(self, callback, error):
+        """Runs one cancellation callback (or the rendezvous' abort); its own failure is logged
+        and kept in `abort_errors`, never allowed to stop the abort."""
+        try:
+            callback(error)
+        except Exception as e:  # noqa: BLE001
+            self.abort_errors.append(e)
+            tf_logging.error("Abort callback %r of step %s raised %s: %s (while aborting with: "
+                             "%s)", callback, self.step_id, type(e).__name__, e,
+                             str(error).split("\n", 1)[0], exc_info=e)
 
     def on_abort(self, callback):
         with self._lock:
             if self.error is None:
                 self._abort_callbacks.append(callback)
                 return
-        callback(self.error)
+        self._call_abort_callback(callback, self.error)
 
     def partition_done(self):
         with self._lock:
@@ -209,48 +236,66 @@ class ExecutorState:
             return
         submit = self.step.pool.submit
         for i in roots:
-            submit(self.process, i)
+            submit(self.process, i, self._crashed)
 
     def process(self, i):
         """Runs node `i`, then keeps running the first node each run makes ready."""
         step = self.step
-        vals = step.vals
-        nodes = self.nodes
-        collector = step.collector
         while step.error is None:
-            node = nodes[i]
-            is_dead = step.dead is not None and self._inputs_dead(node, i)
-            if is_dead and not node.forwards_dead:
-                ready = self._complete_dead(node, i)
-            else:
-                start = collector.now() if collector is not None else 0.0
-                try:
-                    if is_dead:
-                        args = [None] * len(node.ins)
-                    elif node.deref is None:
-                        args = [vals[s] for s in node.ins]
-                    else:
-                        args = [vals[s].get() if d else vals[s]
-                                for s, d in zip(node.ins, node.deref)]
-                    if node.is_async:
-                        call = AsyncCall(self, i, is_dead, start)
-                        step.track(call, node.op)
-                        node.fn(node.ctx, call, *args)
-                        return
-                    store_outputs(vals, node, node.fn(node.ctx, *args))
-                except Exception as e:  # noqa: BLE001 - every failure is reported against its op
-                    step.fail(op_error(node.op, e, [vals[s] for s in node.ins]))
-                    return
-                if collector is not None:
-                    end = collector.now()
-                    self._record(node, start, end)
-                ready = self._complete(node)
+            node = self.nodes[i]
+            try:
+                ready = self._run_node(node, i)
+            except Exception as e:  # noqa: BLE001 - the executor's own code failed
+                step.fail(internal_error(node.op, e))
+                return
             if not ready:
                 return
             submit = step.pool.submit
             for j in ready[1:]:
-                submit(self.process, j)
+                submit(self.process, j, self._crashed)
             i = ready[0]
+
+    def _crashed(self, exc):
+        """A pool task of this state raised past `process` (a bug): log it, fail the step."""
+        tf_logging.error("Executor task of step %s raised %s: %s", self.step.step_id,
+                         type(exc).__name__, exc, exc_info=exc)
+        self.step.fail(internal_error(None, exc))
+
+    def _run_node(self, node, i):
+        """Runs node `i`; returns the nodes it made ready (None if it finishes later or failed).
+
+        Only the kernel (and reading its inputs) counts as the op's own failure; whatever else
+        raises here propagates to `process` as an internal error."""
+        step = self.step
+        vals = step.vals
+        is_dead = step.dead is not None and self._inputs_dead(node, i)
+        if is_dead and not node.forwards_dead:
+            return self._complete_dead(node, i)
+        collector = step.collector
+        start = collector.now() if collector is not None else 0.0
+        try:
+            args = self._args(node, vals, is_dead)
+            if node.is_async:
+                call = AsyncCall(self, i, is_dead, start)
+                step.track(call, node.op)
+                node.fn(node.ctx, call, *args)
+                return None
+            outputs = node.fn(node.ctx, *args)
+        except Exception as e:  # noqa: BLE001 - every kernel failure is reported against its op
+            step.fail(op_error(node.op, e, [vals[s] for s in node.ins]))
+            return None
+        store_outputs(vals, node, outputs)
+        if collector is not None:
+            self._record(node, start, collector.now())
+        return self._complete(node)
+
+    @staticmethod
+    def _args(node, vals, is_dead):
+        if is_dead:
+            return [None] * len(node.ins)
+        if node.deref is None:
+            return [vals[s] for s in node.ins]
+        return [vals[s].get() if d else vals[s] for s, d in zip(node.ins, node.deref)]
 
     def _inputs_dead(self, node, i):
         dead = self.step.dead
@@ -298,25 +343,27 @@ class ExecutorState:
 
     # ---- asynchronous completion --------------------------------------------------------------
     def async_done(self, call, outputs, is_dead):
+        """Finishes an asynchronous node (from whatever thread its kernel completes on)."""
         step = self.step
         node = self.nodes[call._index]
-        step.untrack(call)
-        if step.error is not None:
-            return
         try:
+            step.untrack(call)
+            if step.error is not None:
+                return
             if is_dead:
                 if node.n_out:
                     step.mark_dead(node.out, node.n_out)
             else:
                 store_outputs(step.vals, node, outputs)
-        except Exception as e:  # noqa: BLE001
-            step.fail(op_error(node.op, e, []))
+            if step.collector is not None:
+                self._record(node, call._start, step.collector.now())
+            ready = self._complete(node)
+        except Exception as e:  # noqa: BLE001 - never raise into the completing thread
+            step.fail(internal_error(node.op, e))
             return
-        if step.collector is not None:
-            self._record(node, call._start, step.collector.now())
         submit = step.pool.submit
-        for j in self._complete(node):
-            submit(self.process, j)
+        for j in ready:
+            submit(self.process, j, self._crashed)
 
     def async_fail(self, call, error):
         step = self.step
@@ -343,3 +390,9 @@ def op_error(op, exc, inputs):
     if isinstance(exc, errors.OpError) and exc.op is not None and exc.op is not op:
         return exc
     return make_op_error(op, exc, inputs)
+
+
+def internal_error(op, exc):
+    """`exc` from the executor's own code while handling `op`, as an InternalError naming it."""
+    from tensorflux.runtime.executor import internal_error as make_internal_error
+    return make_internal_error(op, exc)

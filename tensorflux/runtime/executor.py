@@ -8,6 +8,7 @@ partitioned by device with _Send/_Recv between them and run by the dataflow exec
 (tensorflux/runtime/dataflow_plan.py).
 """
 import heapq
+import threading
 
 import numpy as np
 
@@ -21,9 +22,18 @@ _NEXT_TYPES = frozenset(("NextIteration", "RefNextIteration"))
 
 
 class KernelContext:
-    """What a kernel sees besides its inputs: its op, attrs, array module, state and RNG."""
+    """What a kernel sees besides its inputs: its op, attrs, array module, state and RNG.
+
+    One context serves every step of the session, and steps may run at once in several
+    threads: lazily created members (`rng`, `state` through `init_state`) are made under a lock,
+    so that two racing first steps cannot each make their own.
+    """
 
     __slots__ = ("op", "attrs", "xp", "device", "resources", "session", "state", "_rng")
+
+    # Creation is rare (once per context), so one lock serves all contexts; reentrant because
+    # a state factory may use the context's rng.
+    _create_lock = threading.RLock()
 
     def __init__(self, op, device, resources, session, xp=np):
         self.op = op
@@ -41,15 +51,36 @@ class KernelContext:
 
     @property
     def rng(self):
-        """A NumPy Generator seeded from the op's (seed, seed2) attrs; random if both are 0."""
-        if self._rng is None:
-            seed, seed2 = self.attrs.get("seed", 0), self.attrs.get("seed2", 0)
-            if seed or seed2:
-                self._rng = np.random.Generator(
-                    np.random.PCG64([seed & 0xFFFFFFFF, seed2 & 0xFFFFFFFF]))
-            else:
-                self._rng = np.random.default_rng()
-        return self._rng
+        """A NumPy Generator seeded from the op's (seed, seed2) attrs; random if both are 0.
+
+        Drawing from it is thread-safe (NumPy locks its bit generator), so concurrent steps
+        take successive, distinct numbers from the one stream."""
+        rng = self._rng
+        if rng is None:
+            with self._create_lock:
+                if self._rng is None:
+                    self._rng = self._new_rng()
+                rng = self._rng
+        return rng
+
+    def _new_rng(self):
+        seed, seed2 = self.attrs.get("seed", 0), self.attrs.get("seed2", 0)
+        if seed or seed2:
+            return np.random.Generator(np.random.PCG64([seed & 0xFFFFFFFF, seed2 & 0xFFFFFFFF]))
+        return np.random.default_rng()
+
+    def init_state(self, create):
+        """`self.state`, set to `create()` first if it is None (once, however many steps race).
+
+        Returns:
+          The state."""
+        state = self.state
+        if state is None:
+            with self._create_lock:
+                if self.state is None:
+                    self.state = create()
+                state = self.state
+        return state
 
 
 def prune(fetch_tensors, target_ops, fed):
@@ -124,15 +155,18 @@ class Plan:
         vals = [None] * self.num_slots
         for slot, value in zip(self.feed_slots, feed_values):
             vals[slot] = value
-        step = None
+        step = self.steps[0] if self.steps else None
         try:
             for step in self.steps:
                 fn, ctx, ins, out, n, deref, free = step
-                if deref is None:
-                    result = fn(ctx, *[vals[i] for i in ins])
-                else:
-                    result = fn(ctx, *[vals[i].get() if d else vals[i]
-                                       for i, d in zip(ins, deref)])
+                try:
+                    if deref is None:
+                        result = fn(ctx, *[vals[i] for i in ins])
+                    else:
+                        result = fn(ctx, *[vals[i].get() if d else vals[i]
+                                           for i, d in zip(ins, deref)])
+                except Exception as e:  # noqa: BLE001 - a kernel failure names its op
+                    raise op_error(ctx.op, e, [vals[i] for i in ins]) from e
                 if n == 1:
                     vals[out] = result
                 elif n:
@@ -140,10 +174,12 @@ class Plan:
                 if free:
                     for i in free:
                         vals[i] = None
-        except Exception as e:  # noqa: BLE001 - every failure is reported against its op
-            raise op_error(step[1].op, e, [vals[i] for i in step[2]]) from e
-        return [vals[s].get() if d else vals[s]
-                for s, d in zip(self.fetch_slots, self.fetch_deref)]
+            return [vals[s].get() if d else vals[s]
+                    for s, d in zip(self.fetch_slots, self.fetch_deref)]
+        except errors.OpError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the plan's own bookkeeping failed: a bug
+            raise internal_error(step[1].op if step else None, e) from e
 
     def run_traced(self, feed_values, collector):
         """Like run, recording every step's timings and outputs in `collector`."""
@@ -159,13 +195,16 @@ class Plan:
                 result = fn(ctx, *args)
             except Exception as e:  # noqa: BLE001
                 raise op_error(ctx.op, e, [vals[i] for i in ins]) from e
-            if n == 1:
-                vals[out] = result
-            elif n:
-                vals[out:out + n] = result
-            end = now()
-            collector.record(ctx.op, self.device_name, start, start, end, end,
-                             vals[out:out + n], _input_names(ctx.op._inputs))
+            try:
+                if n == 1:
+                    vals[out] = result
+                elif n:
+                    vals[out:out + n] = result
+                end = now()
+                collector.record(ctx.op, self.device_name, start, start, end, end,
+                                 vals[out:out + n], _input_names(ctx.op._inputs))
+            except Exception as e:  # noqa: BLE001 - the tracing bookkeeping failed: a bug
+                raise internal_error(ctx.op, e) from e
             if free:
                 for i in free:
                     vals[i] = None
@@ -281,6 +320,19 @@ def describe_values(values):
             arr = np.asarray(v) if not isinstance(v, np.ndarray) else v
             parts.append(f"{arr.dtype}{list(arr.shape)}")
     return ", ".join(parts) or "none"
+
+
+def internal_error(op, exc):
+    """`exc`, raised by the executors' own code while running `op` (None if unknown), as an
+    InternalError naming the op; an OpError passes through (as op_error when `op` is known)."""
+    if isinstance(exc, errors.OpError):
+        return exc if op is None else op_error(op, exc, [])
+    what = "an executor task" if op is None else f"{op.type} op '{op.name}'"
+    where = "" if op is None else f" {op._created_at_text()}"
+    return errors.InternalError(
+        None, op, f"Internal error in the executor while running {what}: "
+                  f"{type(exc).__name__}: {exc}. This is a bug in tensorflux, not in the "
+                  f"graph or its inputs.{where}")
 
 
 def op_error(op, exc, inputs):

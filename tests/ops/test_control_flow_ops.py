@@ -282,8 +282,8 @@ def test_parallel_iterations_bound_the_iterations_alive():
         for p, out in loops.items():
             sess.run(out)
             plan = [pl for key, pl in sess._plans.items() if out[0] in key[1]][0]
-            assert max(plan.last_peak_iterations.values()) <= p
-        assert max(plan.last_peak_iterations.values()) > 1  # iterations do overlap
+            assert max(plan.peak_iterations.values()) <= p
+        assert max(plan.peak_iterations.values()) > 1  # iterations do overlap
 
 
 # ---- gradients ---------------------------------------------------------------------------------

@@ -51,3 +51,62 @@ def test_matrix_errors():
         _run(tf.matrix_inverse(tf.zeros([2, 2])))
     with pytest.raises(ValueError, match="square"):
         tf.matrix_determinant(tf.zeros([2, 3]))
+
+
+# ---- transpose vs adjoint, every dtype class ----------------------------------------------------
+_MODES = ("none", "transpose", "adjoint")
+
+
+def _np_operand(x, mode):
+    if mode == "none":
+        return x
+    x = np.swapaxes(x, -1, -2)
+    return np.conj(x) if mode == "adjoint" else x
+
+
+def _random_matrix(rng, shape, dtype):
+    x = rng.uniform(-1, 1, size=shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.uniform(-1, 1, size=shape)
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("batch", [(), (2,)], ids=["rank2", "rank3"])
+def test_matmul_transpose_and_adjoint_match_numpy(dtype, batch):
+    """adjoint_* is the conjugate transpose, transpose_* never conjugates (TF's semantics)."""
+    rng = np.random.default_rng(0)
+    a = _random_matrix(rng, batch + (3, 4), dtype)
+    b = _random_matrix(rng, batch + (4, 5), dtype)
+    cases, expected = [], []
+    with tf.Graph().as_default():
+        for ma in _MODES:
+            for mb in _MODES:
+                x = a if ma == "none" else np.swapaxes(a, -1, -2).copy()
+                y = b if mb == "none" else np.swapaxes(b, -1, -2).copy()
+                kwargs = {f"{m}_{s}": True for m, s in ((ma, "a"), (mb, "b")) if m != "none"}
+                cases.append(((ma, mb), tf.matmul(tf.constant(x), tf.constant(y), **kwargs)))
+                expected.append(np.matmul(_np_operand(x, ma), _np_operand(y, mb)))
+        with tf.Session() as sess:
+            got = sess.run([t for _, t in cases])
+    tol = 1e-5 if np.dtype(dtype) in (np.float32, np.complex64) else 1e-12
+    for (modes, tensor), want, value in zip(cases, expected, got):
+        assert value.dtype == dtype, modes
+        assert tensor.get_shape().as_list() == list(want.shape), modes
+        np.testing.assert_allclose(value, want, rtol=tol, atol=tol, err_msg=str(modes))
+
+
+def test_matmul_adjoint_unknown_rank_complex():
+    a = np.array([[[1 + 2j, 3j], [2, 1 - 1j]]], np.complex64)
+    pa = tf.placeholder(tf.complex64)
+    out_t = tf.matmul(pa, pa, transpose_a=True)
+    out_h = tf.matmul(pa, pa, adjoint_b=True)
+    with tf.Session() as sess:
+        got_t, got_h = sess.run([out_t, out_h], {pa: a})
+    np.testing.assert_allclose(got_t, np.swapaxes(a, -1, -2) @ a, rtol=1e-6)
+    np.testing.assert_allclose(got_h, a @ np.conj(np.swapaxes(a, -1, -2)), rtol=1e-6)
+
+
+def test_matmul_rejects_transpose_and_adjoint_together():
+    with pytest.raises(ValueError, match="Only one of transpose_a and adjoint_a"):
+        tf.matmul(tf.zeros([2, 2]), tf.zeros([2, 2]), transpose_a=True, adjoint_a=True)
