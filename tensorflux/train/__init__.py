@@ -32,3 +32,4 @@ from tensorflux.framework.example_protos import (  # noqa: F401
     BytesList, FloatList, Int64List, Feature, Features, FeatureList, FeatureLists, Example,
     SequenceExample)
 from tensorflux.training.moving_averages import ExponentialMovingAverage  # noqa: F401
+from tensorflux.training.device_setter import replica_device_setter  # noqa: F401
