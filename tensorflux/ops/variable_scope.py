@@ -53,6 +53,10 @@ class _VariableStore:
                 raise ValueError(f"Partitioner must be callable, but received: {partitioner}")
             return self._get_partitioned(name, shape, dtype, initializer, regularizer, reuse,
                                          trainable, collections, validate_shape, partitioner)
+        if name in self.partitioned_vars:
+            raise ValueError(f"A partitioner was not provided, but a partitioned version of the "
+                             f"variable was found: {name}. Perhaps a variable of the same name "
+                             f"was already created with partitioning?")
         if name in self.vars:
             return self._existing(name, shape, dtype, reuse)
         if reuse:

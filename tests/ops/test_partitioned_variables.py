@@ -129,6 +129,8 @@ def test_get_variable_reuses_a_partitioned_variable():
             tf.get_variable("table", [8, 2], partitioner=part)
         with pytest.raises(ValueError, match="PartitionedVariable emb/other does not exist"):
             tf.get_variable("other", [9, 2], partitioner=part)
+        with pytest.raises(ValueError, match="A partitioner was not provided"):
+            tf.get_variable("table", [9, 2])
     with tf.variable_scope("emb", partitioner=part):
         with pytest.raises(ValueError, match="already exists"):
             tf.get_variable("table", [9, 2])
