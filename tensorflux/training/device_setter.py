@@ -11,6 +11,7 @@ its devices) and on a cluster. Which ps task a variable goes to is the strategy'
 round-robin by default, or tf.contrib.training.GreedyLoadBalancingStrategy.
 """
 from tensorflux.framework import device as pydev
+from tensorflux.framework import protos
 from tensorflux.platform import tf_logging as logging
 
 __all__ = ["replica_device_setter"]
@@ -63,13 +64,18 @@ class _ReplicaDeviceChooser:
 
 
 def _ps_task_count(cluster, ps_device):
-    """How many tasks the cluster's ps job has (0 when it has no such job)."""
+    """How many tasks the cluster's ps job has (0 when it has no such job).
+
+    `cluster`: a ClusterSpec (anything with `as_dict`), a ClusterDef proto or a dict of job
+    name -> list of addresses or {task index: address}."""
     job = pydev.DeviceSpec.from_string(ps_device or "").job
     if hasattr(cluster, "as_dict"):
         cluster = cluster.as_dict()
-    elif hasattr(cluster, "as_cluster_def") or not isinstance(cluster, dict):
-        raise TypeError(f"cluster must be a ClusterSpec or a dict of job name -> tasks, got "
-                        f"{type(cluster).__name__}")
+    elif isinstance(cluster, protos.ClusterDef):
+        cluster = {j.name: dict(j.tasks) for j in cluster.job}
+    elif not isinstance(cluster, dict):
+        raise TypeError(f"cluster must be a ClusterSpec, a ClusterDef or a dict of job name -> "
+                        f"tasks, got {type(cluster).__name__}")
     tasks = cluster.get(job)
     return len(tasks) if tasks else 0
 

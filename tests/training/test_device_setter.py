@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
+from tensorflux.framework import protos
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -76,6 +77,11 @@ def test_cluster_gives_the_ps_task_count_and_no_ps_means_none():
     with tf.device(tf.train.replica_device_setter(cluster=_Spec())):
         u = [tf.Variable(0.0, name=f"u{i}") for i in range(3)]
     assert [x.op.device for x in u] == ["/job:ps/task:0", "/job:ps/task:1", "/job:ps/task:0"]
+    cluster_def = protos.ClusterDef(job=[protos.JobDef(name="ps", tasks={0: "a:1", 1: "b:1"}),
+                                         protos.JobDef(name="worker", tasks={0: "c:1"})])
+    with tf.device(tf.train.replica_device_setter(cluster=cluster_def)):
+        w = [tf.Variable(0.0, name=f"w{i}") for i in range(2)]
+    assert [x.op.device for x in w] == ["/job:ps/task:0", "/job:ps/task:1"]
     assert tf.train.replica_device_setter(cluster={"worker": ["h:1"]}) is None
     assert tf.train.replica_device_setter(ps_tasks=0) is None
     with pytest.raises(TypeError, match="cluster"):
@@ -147,3 +153,21 @@ def test_training_under_the_setter_runs_across_local_devices():
     assert set(devices) == {ps, worker}
     assert "ApplyGradientDescent" in devices[ps] and "MatMul" in devices[worker]
     assert "_Send" in devices[ps] and "_Recv" in devices[worker]
+
+
+def test_log_device_placement_shows_the_setters_choices(capsys):
+    setter = tf.train.replica_device_setter(
+        ps_tasks=1, ps_device="/job:localhost/replica:0/task:0/cpu:1",
+        worker_device="/job:localhost/replica:0/task:0/cpu:0")
+    with tf.device(setter):
+        v = tf.Variable(np.float32(3.0), name="v")
+        doubled = tf.multiply(v, 2.0, name="doubled")
+    config = tf.ConfigProto(device_count={"CPU": 2}, log_device_placement=True)
+    with tf.Session(config=config) as sess:
+        sess.run(v.initializer)
+        assert sess.run(doubled) == 6.0
+    log = capsys.readouterr().err.splitlines()
+    cpu = "/job:localhost/replica:0/task:0/device:CPU:"
+    assert f"v: (VariableV2): {cpu}1" in log
+    assert f"v/read: (Identity): {cpu}1" in log
+    assert f"doubled: (Mul): {cpu}0" in log
