@@ -181,6 +181,9 @@ def test_create_partitioned_variables():
     assert [p._save_slice_info.spec for p in parts] == ["5 3 0,5:0,2", "5 3 0,5:2,1"]
     again = tf.create_partitioned_variables([4], [2], tf.ones_initializer(), name="ones")
     assert [p.op.name for p in again] == ["ones/part_0", "ones/part_1"]
+    reused = tf.create_partitioned_variables([4], [2], tf.ones_initializer(), name="ones",
+                                             reuse=True)
+    assert all(a is b for a, b in zip(reused, again)) and len(reused) == 2
     other = tf.create_partitioned_variables([4], [2], tf.ones_initializer())
     assert other[0].op.name == "PartitionedVariable_1/part_0"
     got = _run(parts + again)
