@@ -179,7 +179,6 @@ class PartitionedVariable:
         self._shape = tensor_shape.as_shape(shape)
         self._dtype = dtypes.as_dtype(dtype).base_dtype
         self._partitions = list(partitions)
-        self._as_tensor = None
 
     name = property(lambda self: self._name)
     dtype = property(lambda self: self._dtype)
@@ -219,11 +218,12 @@ class PartitionedVariable:
             return array_ops.identity(whole, name=self._name + "/concat")
 
     def as_tensor(self):
-        """The full value as a tensor, made once outside any control-dependency scope."""
-        if self._as_tensor is None or self._as_tensor.graph is not ops.get_default_graph():
-            with ops.control_dependencies(None):
-                self._as_tensor = self._concat()
-        return self._as_tensor
+        """The full value as a new tensor (outside any control-dependency scope).
+
+        Not cached, as in TensorFlow: a conversion inside a cond or while_loop must not be
+        reused outside it."""
+        with ops.control_dependencies(None):
+            return self._concat()
 
     def assign(self, value, use_locking=False):
         """An op assigning the matching part of `value` (full shape) to every shard."""

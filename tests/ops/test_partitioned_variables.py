@@ -158,13 +158,19 @@ def test_partitioned_variable_as_tensor():
     assert v.get_shape().as_list() == [5, 2] and v.dtype == tf.float32 and v.name == "v"
     whole = tf.convert_to_tensor(v)
     assert whole.name == "v/concat:0" and whole.get_shape().as_list() == [5, 2]
-    assert v.as_tensor() is whole  # made once
+    assert [op.name for op in whole.graph.get_operations() if op.type == "ConcatV2"] == [
+        "v/ConcatPartitions/concat"]
     doubled = tf.multiply(v, 2.0)
+    # converted inside a loop body and again outside: each use gets its own concatenation
+    _, looped = tf.while_loop(lambda i, acc: i < 3,
+                              lambda i, acc: (i + 1, acc + tf.reduce_sum(v)), [0, 0.0])
+    outside = tf.reduce_sum(v)
     assign = v.assign(np.arange(10, dtype=np.float32).reshape(5, 2))
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         sess.run(assign)
         np.testing.assert_array_equal(sess.run(doubled), 2 * np.arange(10).reshape(5, 2))
+        assert sess.run([looped, outside]) == [3 * 45.0, 45.0]
         np.testing.assert_array_equal(sess.run(list(v)[1]), [[6, 7], [8, 9]])
     single = tf.get_variable("single", [3], partitioner=tf.fixed_size_partitioner(1))
     assert [p.op.name for p in single] == ["single/part_0"]
