@@ -82,6 +82,7 @@ class _VariableStore:
     def _get_partitioned(self, name, shape, dtype, initializer, regularizer, reuse, trainable,
                          collections, validate_shape, partitioner):
         from tensorflux.ops import partitioned_variables as pv
+        from tensorflux.ops import variables
         if name in self.vars:
             raise ValueError(f"A partitioner was provided, but an unpartitioned version of the "
                              f"variable was found: {name}. Perhaps a variable of the same name "
@@ -119,7 +120,6 @@ class _VariableStore:
             v = self._create(f"{name}/part_{i}", tensor_shape.as_shape(part_shape), dtype,
                              part_init, regularizer, trainable, collections, validate_shape,
                              partition_info=info)
-            from tensorflux.ops import variables
             v._set_save_slice_info(variables.Variable.SaveSliceInfo(
                 name, shape.as_list(), offset, part_shape))
             shards.append(v)
