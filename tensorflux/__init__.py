@@ -39,6 +39,7 @@ from tensorflux.ops.random_ops import *  # noqa: F401,F403
 from tensorflux.ops.clip_ops import *  # noqa: F401,F403
 from tensorflux.ops.init_ops import *  # noqa: F401,F403
 from tensorflux.ops.variable_scope import *  # noqa: F401,F403
+from tensorflux.ops.partitioned_variables import *  # noqa: F401,F403
 from tensorflux.ops.script_ops import *  # noqa: F401,F403
 from tensorflux.ops.summary_ops import *  # noqa: F401,F403
 from tensorflux.ops.data_flow_ops import *  # noqa: F401,F403

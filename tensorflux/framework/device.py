@@ -130,11 +130,14 @@ def canonical_name(spec):
 
 
 def merge_device(spec):
-    """A device function that merges `spec` into the device an op already has (TF semantics)."""
+    """A device function filling the fields of `spec` that the op's device leaves unset.
+
+    Device functions run innermost first (TF semantics), so the fields an inner scope already
+    set on the op take precedence over this (outer) spec's."""
     parsed = spec if isinstance(spec, DeviceSpec) else DeviceSpec.from_string(spec)
 
     def _merge(op):
         current = DeviceSpec.from_string(op.device) if op.device else DeviceSpec()
-        return current.merge_from(parsed).to_string()
+        return parsed.copy().merge_from(current).to_string()
     _merge.spec = parsed
     return _merge

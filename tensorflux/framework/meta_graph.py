@@ -30,6 +30,7 @@ VARIABLE_COLLECTIONS = (ops.GraphKeys.GLOBAL_VARIABLES, ops.GraphKeys.TRAINABLE_
 
 
 VariableDef = protos.VariableDef
+SaveSliceInfoDef = protos.SaveSliceInfoDef
 
 
 def _strip_scope(name, export_scope):
@@ -42,13 +43,19 @@ def _strip_scope(name, export_scope):
 def variable_to_proto(variable, export_scope=None):
     """The VariableDef of a tf.Variable (names of its op, initializer, snapshot, initial value)."""
     initial = getattr(variable, "initial_value", None)
-    return VariableDef(
+    proto = VariableDef(
         variable_name=_strip_scope(variable._ref().name, export_scope),
         initializer_name=_strip_scope(variable.initializer.name, export_scope),
         snapshot_name=_strip_scope(variable.value().name, export_scope),
         initial_value_name=_strip_scope(initial.name, export_scope) if initial is not None
         else "",
         trainable=bool(getattr(variable, "trainable", True)))
+    slice_info = getattr(variable, "_save_slice_info", None)
+    if slice_info is not None:  # a shard of a partitioned variable
+        slice_def = slice_info.to_proto(export_scope)
+        if slice_def is not None:
+            proto.save_slice_info_def.CopyFrom(slice_def)
+    return proto
 
 
 # ---- registries ----------------------------------------------------------------------------------

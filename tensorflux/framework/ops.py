@@ -509,12 +509,13 @@ class Graph:
             stack.pop()
 
     def _apply_device_functions(self, op):
-        stack = self._stack("device_stack")
-        start = 0
-        for i, fn in enumerate(stack):
+        # As TensorFlow: the innermost function first, each seeing the device the inner ones
+        # chose (a string scope keeps the fields already set, so the innermost wins), up to
+        # the nearest None (tf.device(None) or colocate_with). A function such as
+        # replica_device_setter thus sees the op's own inner device spec and merges with it.
+        for fn in reversed(self._stack("device_stack")):
             if fn is None:
-                start = i + 1
-        for fn in stack[start:]:
+                break
             result = fn(op)
             if result is not None:
                 op._set_device(result.to_string() if isinstance(result, pydev.DeviceSpec)

@@ -65,3 +65,4 @@ TensorShapeProto = tensor_shape_pb2.TensorShapeProto
 DataType = types_pb2.DataType
 VersionDef = versions_pb2.VersionDef
 VariableDef = variable_pb2.VariableDef
+SaveSliceInfoDef = variable_pb2.SaveSliceInfoDef

@@ -9,7 +9,7 @@ from tensorflux.ops.conv_ops import (  # noqa: F401
     conv2d, conv2d_backprop_input, conv2d_backprop_filter, conv2d_transpose, atrous_conv2d,
     depthwise_conv2d, depthwise_conv2d_native, separable_conv2d, max_pool, avg_pool,
     local_response_normalization, lrn)
-from tensorflux.ops.embedding_ops import embedding_lookup  # noqa: F401
+from tensorflux.ops.embedding_ops import embedding_lookup, embedding_lookup_sparse  # noqa: F401
 from tensorflux.ops.candidate_sampling_ops import (  # noqa: F401
     uniform_candidate_sampler, log_uniform_candidate_sampler, learned_unigram_candidate_sampler,
     fixed_unigram_candidate_sampler, all_candidate_sampler, compute_accidental_hits)

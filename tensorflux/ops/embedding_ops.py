@@ -6,7 +6,9 @@ With several shards, id i lives in
          documentation describes.
 The ids are split with DynamicPartition, gathered per shard and put back in order with
 DynamicStitch, so the gradient reaching each shard is IndexedSlices (sparse), as Gather's is.
-Composite only: no op is registered here. Exposed as `tf.nn.embedding_lookup`.
+`embedding_lookup_sparse` combines (sum, mean or sqrtn) the rows of the ids of each row of a
+SparseTensor, optionally weighted.
+Composite only: no op is registered here. Exposed as `tf.nn.embedding_lookup(_sparse)`.
 """
 import numpy as np
 
@@ -121,3 +123,75 @@ def _sharded_lookup(shards, ids, partition_strategy, validate_indices, max_norm,
     rows = array_ops.reshape(merged, out_shape)
     rows.set_shape(ids.get_shape().concatenate(tail))
     return array_ops.identity(_clip_rows(rows, ids, max_norm), name=name)
+
+
+_COMBINERS = ("mean", "sqrtn", "sum")
+
+
+def embedding_lookup_sparse(params, sp_ids, sp_weights, partition_strategy="mod", name=None,
+                            combiner=None, max_norm=None):
+    """Per row r of sp_ids: the combination of params rows of the ids in row r.
+
+    sp_ids: SparseTensor of ids, [batch, ...] (only the first index column matters; rows must
+    be sorted); sp_weights: SparseTensor of weights with the same indices, or None for 1.
+    combiner: "sum" (weighted sum), "mean" (divided by the sum of the weights) or "sqrtn"
+    (divided by the sqrt of the sum of squared weights); default "mean". The result has
+    max(row) + 1 rows; a row without ids is zeros (unweighted) as in TensorFlow.
+    """
+    from tensorflux.ops.parsing_ops import SparseTensor
+    combiner = "mean" if combiner is None else combiner
+    if combiner not in _COMBINERS:
+        raise ValueError(f"combiner must be one of 'mean', 'sqrtn' or 'sum', got {combiner!r}")
+    if not isinstance(sp_ids, SparseTensor):
+        raise TypeError(f"sp_ids must be SparseTensor, got {type(sp_ids).__name__}")
+    if sp_weights is not None and not isinstance(sp_weights, SparseTensor):
+        raise TypeError(f"sp_weights must be either None or SparseTensor, got "
+                        f"{type(sp_weights).__name__}")
+    if sp_weights is not None:
+        sp_ids.values.get_shape().assert_is_compatible_with(sp_weights.values.get_shape())
+        sp_ids.indices.get_shape().assert_is_compatible_with(sp_weights.indices.get_shape())
+    shards = _shard_list(params)
+    with ops.name_scope(name, "embedding_lookup_sparse", shards + [sp_ids.values]) as name:
+        segment_ids = math_ops.cast(sp_ids.indices[:, 0], dtypes.int32)
+        if sp_weights is None:
+            return _combine_unweighted(shards, sp_ids.values, segment_ids, partition_strategy,
+                                       combiner, max_norm, name)
+        rows = embedding_lookup(shards, sp_ids.values, partition_strategy, max_norm=max_norm)
+        return _combine_weighted(rows, sp_weights.values, segment_ids, combiner, name)
+
+
+def _per_row(column, rows):
+    """A [n] tensor reshaped to broadcast against `rows` ([n, d1, ...])."""
+    rank = rows.get_shape().ndims
+    if rank is not None:
+        return array_ops.reshape(column, [-1] + [1] * (rank - 1))
+    ones = array_ops.fill(array_ops.expand_dims(array_ops.rank(rows) - 1, 0), 1)
+    return array_ops.reshape(column, array_ops.concat([array_ops.shape(column), ones], 0))
+
+
+def _combine_unweighted(shards, ids, segment_ids, partition_strategy, combiner, max_norm, name):
+    # each distinct id is looked up once (and its gradient row sent to its shard once)
+    unique_ids, position = array_ops.unique(ids)
+    found = embedding_lookup(shards, unique_ids, partition_strategy, max_norm=max_norm)
+    summed = math_ops.segment_sum(array_ops.gather(found, position), segment_ids)
+    if combiner == "sum":
+        return array_ops.identity(summed, name=name)
+    counts = math_ops.segment_sum(array_ops.ones_like(segment_ids, dtype=summed.dtype),
+                                  segment_ids)
+    counts = math_ops.maximum(counts, 1)  # rows without ids stay zero
+    if combiner == "sqrtn":
+        counts = math_ops.sqrt(counts)
+    return math_ops.divide(summed, _per_row(counts, summed), name=name)
+
+
+def _combine_weighted(rows, weights, segment_ids, combiner, name):
+    if weights.dtype.base_dtype != rows.dtype.base_dtype:
+        weights = math_ops.cast(weights, rows.dtype.base_dtype)
+    summed = math_ops.segment_sum(rows * _per_row(weights, rows), segment_ids)
+    if combiner == "sum":
+        return array_ops.identity(summed, name=name)
+    if combiner == "mean":
+        total = math_ops.segment_sum(weights, segment_ids)
+    else:
+        total = math_ops.sqrt(math_ops.segment_sum(math_ops.square(weights), segment_ids))
+    return math_ops.divide(summed, _per_row(total, summed), name=name)

@@ -8,6 +8,8 @@ import contextlib
 import inspect
 import traceback
 
+import numpy as np
+
 from tensorflux.framework import dtypes
 from tensorflux.framework import ops
 from tensorflux.framework import tensor_shape
@@ -36,14 +38,25 @@ class _VariableStore:
 
     def __init__(self):
         self.vars = {}
+        self.partitioned_vars = {}
         self.created_at = {}
         self.scope_counts = {}
 
     def get_variable(self, name, shape=None, dtype=dtypes.float32, initializer=None,
                      regularizer=None, reuse=None, trainable=True, collections=None,
-                     validate_shape=True):
+                     validate_shape=True, partitioner=None):
+        is_scalar = isinstance(shape, (list, tuple)) and not shape
         shape = tensor_shape.as_shape(shape) if shape is not None else None
         dtype = dtypes.as_dtype(dtype).base_dtype if dtype is not None else None
+        if partitioner is not None and not is_scalar:  # scalars are never split, as in TF
+            if not callable(partitioner):
+                raise ValueError(f"Partitioner must be callable, but received: {partitioner}")
+            return self._get_partitioned(name, shape, dtype, initializer, regularizer, reuse,
+                                         trainable, collections, validate_shape, partitioner)
+        if name in self.partitioned_vars:
+            raise ValueError(f"A partitioner was not provided, but a partitioned version of the "
+                             f"variable was found: {name}. Perhaps a variable of the same name "
+                             f"was already created with partitioning?")
         if name in self.vars:
             return self._existing(name, shape, dtype, reuse)
         if reuse:
@@ -66,10 +79,77 @@ class _VariableStore:
                              f"{dtype.name} and found dtype {found.dtype.base_dtype.name}.")
         return found
 
-    def _create(self, name, shape, dtype, initializer, regularizer, trainable, collections,
-                validate_shape):
+    def _get_partitioned(self, name, shape, dtype, initializer, regularizer, reuse, trainable,
+                         collections, validate_shape, partitioner):
+        from tensorflux.ops import partitioned_variables as pv
         from tensorflux.ops import variables
-        init_val, dtype = _initial_value(name, shape, dtype, initializer, validate_shape)
+        if name in self.vars:
+            raise ValueError(f"A partitioner was provided, but an unpartitioned version of the "
+                             f"variable was found: {name}. Perhaps a variable of the same name "
+                             f"was already created without partitioning?")
+        if isinstance(initializer, ops.Tensor) and shape is None:
+            shape = initializer.get_shape()
+        elif shape is None and initializer is not None and not callable(initializer):
+            shape = tensor_shape.as_shape(np.shape(initializer))
+        dtype = dtype or (initializer.dtype.base_dtype if isinstance(initializer, ops.Tensor)
+                          else dtypes.float32)
+        if name in self.partitioned_vars:
+            return self._existing_partitioned(name, shape, dtype, reuse, partitioner)
+        if reuse:
+            raise ValueError(f"PartitionedVariable {name} does not exist, or was not created "
+                             f"with tf.get_variable(). Did you mean to set reuse=None in "
+                             f"VarScope?")
+        if shape is None or not shape.is_fully_defined():
+            raise ValueError(f"Shape of a new partitioned variable ({name}) must be fully "
+                             f"defined, but instead was {shape}.")
+        if shape.ndims < 1:
+            raise ValueError(f"A partitioned Variable must have rank at least 1, shape: {shape}")
+        partitions = list(partitioner(shape=shape, dtype=dtype))
+        axis = pv.check_partitions(name, shape, partitions)
+        if f"{name}/part_0" in self.vars:
+            raise ValueError(f"Partitioner returned a different partitioning than what was "
+                             f"already found: variable {name}/part_0 exists but {name} was not "
+                             f"created as a partitioned variable here.")
+        shards = []
+        for i, (offset, part_shape) in enumerate(pv.slices(shape.as_list(), partitions[axis],
+                                                           axis)):
+            info = pv._PartitionInfo(shape.as_list(), offset)
+            part_init = initializer
+            if initializer is not None and not callable(initializer):
+                part_init = pv.slice_initial_value(initializer, offset, part_shape)
+            v = self._create(f"{name}/part_{i}", tensor_shape.as_shape(part_shape), dtype,
+                             part_init, regularizer, trainable, collections, validate_shape,
+                             partition_info=info)
+            v._set_save_slice_info(variables.Variable.SaveSliceInfo(
+                name, shape.as_list(), offset, part_shape))
+            shards.append(v)
+        result = pv.PartitionedVariable(name, shape, dtype, shards, partitions)
+        self.partitioned_vars[name] = result
+        return result
+
+    def _existing_partitioned(self, name, shape, dtype, reuse, partitioner):
+        if not reuse:
+            raise ValueError(f"Partitioned variable with name {name} already exists. Did you "
+                             f"mean to set reuse=True in VarScope?")
+        found = self.partitioned_vars[name]
+        if shape is not None and not shape.is_compatible_with(found.get_shape()):
+            raise ValueError(f"Trying to reuse partitioned variable {name}, but specified shape "
+                             f"{shape} and found shape {found.get_shape()}.")
+        if not dtype.is_compatible_with(found.dtype):
+            raise ValueError(f"Trying to reuse partitioned variable {name}, but specified dtype "
+                             f"{dtype.name} and found dtype {found.dtype.name}.")
+        partitions = list(partitioner(shape=found.get_shape(), dtype=found.dtype))
+        if partitions != found._get_partitions():
+            raise ValueError(f"Trying to reuse partitioned variable {name}, but specified "
+                             f"partitions {partitions} and found partitions "
+                             f"{found._get_partitions()}.")
+        return found
+
+    def _create(self, name, shape, dtype, initializer, regularizer, trainable, collections,
+                validate_shape, partition_info=None):
+        from tensorflux.ops import variables
+        init_val, dtype = _initial_value(name, shape, dtype, initializer, validate_shape,
+                                         partition_info)
         with ops.name_scope(None), ops.control_dependencies(None):
             v = variables.Variable(init_val, trainable=trainable, collections=collections,
                                    name=name, dtype=dtype, validate_shape=validate_shape)
@@ -84,7 +164,7 @@ class _VariableStore:
         return v
 
 
-def _initial_value(name, shape, dtype, initializer, validate_shape):
+def _initial_value(name, shape, dtype, initializer, validate_shape, partition_info=None):
     """(initial value or a function making it, dtype) for a new variable."""
     if initializer is not None and not callable(initializer):  # a tensor or a constant value
         if shape is not None and isinstance(initializer, ops.Tensor):
@@ -102,7 +182,7 @@ def _initial_value(name, shape, dtype, initializer, validate_shape):
                          f"was {shape}.")
     dims = shape.as_list()
     if _accepts_partition_info(initializer):
-        return (lambda: initializer(dims, dtype=dtype, partition_info=None)), dtype
+        return (lambda: initializer(dims, dtype=dtype, partition_info=partition_info)), dtype
     return (lambda: initializer(dims, dtype=dtype)), dtype
 
 
@@ -181,20 +261,27 @@ class VariableScope:
                      regularizer=None, trainable=True, collections=None, caching_device=None,
                      partitioner=None, validate_shape=True, custom_getter=None):
         """get_variable(name) under this scope: the variable `<scope name>/<name>`."""
-        full_name = f"{self._name}/{name}" if self._name else name
+        if name is None:  # the scope itself names the variable (create_partitioned_variables)
+            full_name = self._name
+        else:
+            full_name = f"{self._name}/{name}" if self._name else name
         initializer = initializer if initializer is not None else self._initializer
         regularizer = regularizer if regularizer is not None else self._regularizer
         if dtype is None and not (initializer is not None and not callable(initializer)):
             dtype = self._dtype
         custom_getter = custom_getter or self._custom_getter
 
+        partitioner = partitioner if partitioner is not None else self._partitioner
+
         def getter(name, shape=None, dtype=None, initializer=None, regularizer=None,
-                   trainable=True, collections=None, validate_shape=True, **_):
+                   trainable=True, collections=None, validate_shape=True, partitioner=None,
+                   **_):
             return var_store.get_variable(name, shape, dtype, initializer, regularizer,
-                                          self._reuse, trainable, collections, validate_shape)
+                                          self._reuse, trainable, collections, validate_shape,
+                                          partitioner)
         kwargs = dict(shape=shape, dtype=dtype, initializer=initializer,
                       regularizer=regularizer, trainable=trainable, collections=collections,
-                      validate_shape=validate_shape)
+                      validate_shape=validate_shape, partitioner=partitioner)
         if custom_getter is not None:
             return custom_getter(getter, full_name, **kwargs)
         return getter(full_name, **kwargs)
@@ -222,6 +309,24 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
         regularizer=regularizer, trainable=trainable, collections=collections,
         caching_device=caching_device, partitioner=partitioner, validate_shape=validate_shape,
         custom_getter=custom_getter)
+
+
+def _get_partitioned_variable(name, shape=None, dtype=None, initializer=None,
+                              regularizer=None, trainable=True, collections=None,
+                              caching_device=None, partitioner=None, validate_shape=True):
+    """get_variable that always returns a PartitionedVariable (scalars too are split in one).
+
+    `name` None names the variable after the current scope."""
+    if partitioner is None:
+        partitioner = get_variable_scope().partitioner
+    if partitioner is None:
+        raise ValueError("No partitioner was provided")
+    scope = get_variable_scope()
+    full_name = scope.name if name is None else (f"{scope.name}/{name}" if scope.name else name)
+    initializer = initializer if initializer is not None else scope.initializer
+    return _store().get_variable(full_name, shape, dtype or scope.dtype, initializer,
+                                 regularizer or scope.regularizer, scope.reuse, trainable,
+                                 collections, validate_shape, partitioner)
 
 
 def get_local_variable(name, shape=None, dtype=None, initializer=None, regularizer=None,

@@ -33,6 +33,47 @@ class Variable:
     Ops: `name` (VariableV2), `name/Assign` (initializer), `name/read` (Identity snapshot).
     """
 
+    class SaveSliceInfo:
+        """Where a shard sits in its partitioned variable: the Saver writes it as the slice
+        `spec` of the checkpoint tensor `full_name`."""
+
+        def __init__(self, full_name=None, full_shape=None, var_offset=None, var_shape=None,
+                     save_slice_info_def=None, import_scope=None):
+            if save_slice_info_def is not None:
+                full_name = save_slice_info_def.full_name
+                if import_scope:
+                    full_name = f"{import_scope}/{full_name}"
+                full_shape = list(save_slice_info_def.full_shape)
+                var_offset = list(save_slice_info_def.var_offset)
+                var_shape = list(save_slice_info_def.var_shape)
+            self.full_name = full_name
+            self.full_shape = [int(d) for d in full_shape]
+            self.var_offset = [int(d) for d in var_offset]
+            self.var_shape = [int(d) for d in var_shape]
+
+        @property
+        def spec(self):
+            """"d0 d1 ... offset,length:offset,length": the shape_and_slices entry."""
+            full = " ".join(str(d) for d in self.full_shape)
+            parts = ":".join(f"{o},{n}" for o, n in zip(self.var_offset, self.var_shape))
+            return f"{full} {parts}"
+
+        def to_proto(self, export_scope=None):
+            """This info as a SaveSliceInfoDef (None if full_name is outside export_scope)."""
+            name = self.full_name
+            if export_scope:
+                if not name.startswith(export_scope.rstrip("/") + "/"):
+                    return None
+                name = name[len(export_scope.rstrip("/")) + 1:]
+            return meta_graph.SaveSliceInfoDef(full_name=name, full_shape=self.full_shape,
+                                               var_offset=self.var_offset,
+                                               var_shape=self.var_shape)
+
+        def __repr__(self):
+            return f"<SaveSliceInfo {self.full_name} {self.spec}>"
+
+    _save_slice_info = None
+
     def __init__(self, initial_value=None, trainable=True, collections=None,
                  validate_shape=True, caching_device=None, name=None, variable_def=None,
                  dtype=None, expected_shape=None, import_scope=None):
@@ -80,6 +121,9 @@ class Variable:
             self._initial_value = graph.as_graph_element(scoped(variable_def.initial_value_name))
         self._caching_device = None
         self._trainable = getattr(variable_def, "trainable", True)
+        if variable_def.HasField("save_slice_info_def"):
+            self._save_slice_info = Variable.SaveSliceInfo(
+                save_slice_info_def=variable_def.save_slice_info_def, import_scope=import_scope)
 
     # ---- graph handles -----------------------------------------------------------------------
     name = property(lambda self: self._variable.name)
@@ -107,6 +151,13 @@ class Variable:
 
     def _as_graph_element(self):
         return self._variable
+
+    def _set_save_slice_info(self, save_slice_info):
+        """Marks this variable as one shard of a partitioned variable (for the Saver)."""
+        self._save_slice_info = save_slice_info
+
+    def _get_save_slice_info(self):
+        return self._save_slice_info
 
     def set_shape(self, shape):
         self._variable.set_shape(shape)

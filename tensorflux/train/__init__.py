@@ -36,3 +36,4 @@ from tensorflux.distributed.server import Server, ServerDef  # noqa: F401
 from tensorflux.distributed.cluster import ClusterSpec  # noqa: F401
 from tensorflux.framework.protos import ClusterDef, JobDef  # noqa: F401
 from tensorflux.training.sync_replicas_optimizer import SyncReplicasOptimizer  # noqa: F401,E402
+from tensorflux.training.device_setter import replica_device_setter  # noqa: F401

@@ -60,7 +60,9 @@ class Optimizer:
             var_list = variables.trainable_variables() + ops.get_collection(
                 ops.GraphKeys.TRAINABLE_RESOURCE_VARIABLES
                 if hasattr(ops.GraphKeys, "TRAINABLE_RESOURCE_VARIABLES") else "_none")
-        var_list = list(var_list)
+        # a PartitionedVariable stands for its shards: each gets its own gradient and update
+        var_list = [shard for v in var_list for shard in (
+            v._get_variable_list() if hasattr(v, "_get_variable_list") else [v])]
         if not var_list:
             raise ValueError("No variables to optimize.")
         refs = [v._ref() if isinstance(v, variables.Variable) else v for v in var_list]
@@ -178,6 +180,13 @@ def _create_slot(primary, initial_value, name):
     """
     with ops.name_scope(None), ops.colocate_with(primary.op if hasattr(primary, "op")
                                                  else primary):
-        return variables.Variable(initial_value, trainable=False,
+        slot = variables.Variable(initial_value, trainable=False,
                                   name=primary.op.name + "/" + name,
                                   dtype=dtypes.as_dtype(primary.dtype).base_dtype)
+    info = getattr(primary, "_save_slice_info", None)
+    if info is not None:
+        # A shard's slot is the same shard of the slot of the whole variable (`emb/Adagrad`),
+        # so slots too are saved as slices and restore into another partitioning.
+        slot._set_save_slice_info(variables.Variable.SaveSliceInfo(
+            f"{info.full_name}/{name}", info.full_shape, info.var_offset, info.var_shape))
+    return slot

@@ -88,7 +88,12 @@ def test_nested_device_scopes_merge_and_functions_apply():
         with tf.device(lambda op: "/gpu:0" if op.type == "Const" else None):
             b = tf.constant(2.0, name="b")
     assert a.op.device == "/job:worker/task:1/device:CPU:0"
-    assert b.op.device == "/device:GPU:0"
+    # TF runs the innermost device function first; outer string scopes fill what it left unset
+    assert b.op.device == "/job:worker/task:1/device:GPU:0"
+    with tf.device(lambda op: "/cpu:0"):
+        with tf.device("/job:ps/task:2"):
+            c = tf.constant(3.0, name="c")
+    assert c.op.device == "/device:CPU:0"  # an outer function sees, and may replace, the inner
 
 
 def test_local_device_names():

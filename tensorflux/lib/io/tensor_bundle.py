@@ -700,11 +700,45 @@ class BundleReader:
         return full
 
     def lookup_slice(self, name, tensor_slice):
-        """The part `tensor_slice` (a TensorSlice) of tensor `name`."""
-        full = self.lookup(name)
+        """The part `tensor_slice` (a TensorSlice) of tensor `name`.
+
+        A tensor saved in slices is read slice by slice, only the stored slices that overlap
+        the requested one (a shard restored into another partitioning reads its neighbours'
+        rows, not the whole table)."""
+        entry = self.entry(name)
         try:
-            extents = tensor_slice.resolved(full.shape)
+            extents = tensor_slice.resolved(entry.shape)
         except ValueError as e:
             raise errors.InvalidArgumentError(None, None, f"Requested slice {tensor_slice} of "
                                                           f"{name}: {e}") from None
-        return full[tuple(slice(s, s + n) for s, n in extents)].copy()
+        if not entry.slices:
+            full = self._read_entry(entry, name)
+            return full[tuple(slice(s, s + n) for s, n in extents)].copy()
+        return self._read_overlapping(name, entry, extents)
+
+    def _read_overlapping(self, name, entry, extents):
+        np_dtype = _numpy_dtype(entry.dtype) or np.dtype(object)
+        out = np.empty([n for _, n in extents], dtype=np_dtype)
+        if not out.size:
+            return out
+        filled = 0
+        for stored in entry.slices:
+            try:
+                have = stored.resolved(entry.shape)
+            except ValueError as e:
+                raise self._loss(f"slice {stored}: {e}", name) from None
+            overlap = [(max(s, t), min(s + n, t + m)) for (s, n), (t, m) in zip(extents, have)]
+            if any(lo >= hi for lo, hi in overlap):
+                continue
+            part_entry = self._entries.get(slice_key(_name_bytes(name), stored.extents))
+            if part_entry is None or part_entry.shape != [m for _, m in have]:
+                raise self._loss(f"slice {stored} is listed but not stored with its shape", name)
+            value = self._read_entry(part_entry, name)
+            source = tuple(slice(lo - t, hi - t) for (lo, hi), (t, _) in zip(overlap, have))
+            target = tuple(slice(lo - s, hi - s) for (lo, hi), (s, _) in zip(overlap, extents))
+            out[target] = value[source]
+            filled += int(np.prod([hi - lo for lo, hi in overlap], dtype=object))
+        if filled != out.size:
+            raise self._loss(f"the saved slices cover {filled} of the {out.size} elements of "
+                             f"the requested slice {TensorSlice(extents)}", name)
+        return out
