@@ -32,3 +32,14 @@ from tensorflux.framework.example_protos import (  # noqa: F401
     BytesList, FloatList, Int64List, Feature, Features, FeatureList, FeatureLists, Example,
     SequenceExample)
 from tensorflux.training.moving_averages import ExponentialMovingAverage  # noqa: F401
+from tensorflux.training.session_run_hook import (  # noqa: F401
+    SessionRunHook, SessionRunArgs, SessionRunContext, SessionRunValues)
+from tensorflux.training.basic_session_run_hooks import (  # noqa: F401
+    SecondOrStepTimer, LoggingTensorHook, StopAtStepHook, CheckpointSaverListener,
+    CheckpointSaverHook, StepCounterHook, NanLossDuringTrainingError, NanTensorHook,
+    SummarySaverHook, FinalOpsHook, FeedFnHook)
+from tensorflux.training.session_manager import SessionManager  # noqa: F401
+from tensorflux.training.monitored_session import (  # noqa: F401
+    Scaffold, SessionCreator, ChiefSessionCreator, WorkerSessionCreator, MonitoredSession,
+    SingularMonitoredSession, MonitoredTrainingSession)
+from tensorflux.training.supervisor import Supervisor  # noqa: F401
