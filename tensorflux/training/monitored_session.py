@@ -390,11 +390,20 @@ class _CoordinatedSessionCreator:
         self.tf_sess = self._session_creator.create_session()
         # No exception type is a clean stop here: the monitored session raises them all.
         self.coord = coordinator.Coordinator(clean_stop_exception_types=[])
-        queue_runner.start_queue_runners(sess=self.tf_sess, coord=self.coord)
-        for hook in self._hooks:
-            hook.after_create_session(self.tf_sess, self.coord)
-        return _CoordinatedSession(_HookedSession(self.tf_sess, self._hooks), self.coord,
-                                   self._stop_grace_period_secs)
+        coordinated = _CoordinatedSession(_HookedSession(self.tf_sess, self._hooks), self.coord,
+                                          self._stop_grace_period_secs)
+        try:
+            queue_runner.start_queue_runners(sess=self.tf_sess, coord=self.coord)
+            for hook in self._hooks:
+                hook.after_create_session(self.tf_sess, self.coord)
+        except BaseException:
+            # A hook failed (a preemption, say): stop the threads already started.
+            try:
+                coordinated.close()
+            except Exception:  # noqa: BLE001 - the hook's error is the one to raise
+                pass
+            raise
+        return coordinated
 
 
 class _MonitoredSession:

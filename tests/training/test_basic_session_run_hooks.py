@@ -166,3 +166,17 @@ def test_final_ops_hook_and_feed_fn_hook():
         for _ in range(3):
             sess.run(add)
     assert final.final_ops_values == pytest.approx(60.0)
+
+
+def test_checkpoint_meta_graph_keeps_the_saver_and_global_step(tmp_path):
+    _, _, _, train = _train_op()
+    hook = tf.train.CheckpointSaverHook(str(tmp_path), save_steps=100)
+    with tf.train.MonitoredSession(hooks=[hook]) as sess:
+        sess.run(train)
+    latest = tf.train.latest_checkpoint(str(tmp_path))
+    with tf.Graph().as_default():
+        saver = tf.train.import_meta_graph(latest + ".meta")
+        assert tf.get_collection(tf.GraphKeys.SAVERS)[0].saver_def.sharded
+        with tf.Session() as sess:
+            saver.restore(sess, latest)
+            assert sess.run(tf.train.get_global_step()) == 1

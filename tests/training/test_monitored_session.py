@@ -232,3 +232,19 @@ def test_a_non_preemption_error_is_raised_without_recovery():
             for _ in range(3):
                 sess.run(train)
     assert recorder.calls.count("after_create_session") == 1
+
+
+def test_a_preemption_while_creating_the_session_retries_and_leaks_no_thread():
+    item = tf.train.range_input_producer(3, shuffle=False).dequeue()
+
+    class FailsFirst(tf.train.SessionRunHook):
+        created = 0
+
+        def after_create_session(self, session, coord):
+            self.created += 1
+            if self.created == 1:
+                raise tf.errors.UnavailableError(None, None, "ps restarting")
+    hook = FailsFirst()
+    with tf.train.MonitoredSession(hooks=[hook]) as sess:
+        assert int(sess.run(item)) == 0
+    assert hook.created == 2
