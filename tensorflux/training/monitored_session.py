@@ -143,7 +143,7 @@ class SessionCreator:
     """Makes a tf.Session; MonitoredSession calls it at start and after each preemption."""
 
     def create_session(self):
-        raise NotImplementedError("create_session is not implemented for {self}.")
+        raise NotImplementedError(f"create_session is not implemented for {self}.")
 
 
 class ChiefSessionCreator(SessionCreator):
