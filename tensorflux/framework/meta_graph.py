@@ -26,7 +26,7 @@ META_GRAPH_VERSION = "v1.0"
 TENSORFLOW_VERSION = "1.0.0"  # the graph semantics tensorflux follows
 VARIABLE_COLLECTIONS = (ops.GraphKeys.GLOBAL_VARIABLES, ops.GraphKeys.TRAINABLE_VARIABLES,
                         ops.GraphKeys.LOCAL_VARIABLES, ops.GraphKeys.MODEL_VARIABLES,
-                        ops.GraphKeys.MOVING_AVERAGE_VARIABLES)
+                        ops.GraphKeys.MOVING_AVERAGE_VARIABLES, ops.GraphKeys.GLOBAL_STEP)
 
 
 VariableDef = protos.VariableDef

@@ -37,3 +37,14 @@ from tensorflux.distributed.cluster import ClusterSpec  # noqa: F401
 from tensorflux.framework.protos import ClusterDef, JobDef  # noqa: F401
 from tensorflux.training.sync_replicas_optimizer import SyncReplicasOptimizer  # noqa: F401,E402
 from tensorflux.training.device_setter import replica_device_setter  # noqa: F401
+from tensorflux.training.session_run_hook import (  # noqa: F401
+    SessionRunHook, SessionRunArgs, SessionRunContext, SessionRunValues)
+from tensorflux.training.basic_session_run_hooks import (  # noqa: F401
+    SecondOrStepTimer, LoggingTensorHook, StopAtStepHook, CheckpointSaverListener,
+    CheckpointSaverHook, StepCounterHook, NanLossDuringTrainingError, NanTensorHook,
+    SummarySaverHook, FinalOpsHook, FeedFnHook)
+from tensorflux.training.session_manager import SessionManager  # noqa: F401
+from tensorflux.training.monitored_session import (  # noqa: F401
+    Scaffold, SessionCreator, ChiefSessionCreator, WorkerSessionCreator, MonitoredSession,
+    SingularMonitoredSession, MonitoredTrainingSession)
+from tensorflux.training.supervisor import Supervisor  # noqa: F401

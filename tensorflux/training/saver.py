@@ -491,6 +491,10 @@ def _saver_factory(saver_def, import_scope):
 
 
 meta_graph.register_saver_factory(_saver_factory)
+# Savers in the SAVERS collection (Scaffold, Supervisor) travel as SaverDefs, as in TF.
+meta_graph.register_proto_function(ops.GraphKeys.SAVERS, protos.SaverDef,
+                                   lambda saver, scope=None: saver.to_proto(scope),
+                                   Saver.from_proto)
 
 
 def export_meta_graph(filename=None, **kwargs):
