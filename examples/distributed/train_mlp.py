@@ -72,6 +72,7 @@ def train(args, target, job_name, task_index, num_workers, num_ps):
         x, y, loss, accuracy, train_op, global_step, sync = build_model(args, num_workers)
     is_chief = task_index == 0
     hooks = [tf.train.StopAtStepHook(last_step=args.train_steps)]
+    final = tf.train.FinalOpsHook([accuracy, global_step], {x: test_x, y: test_y})
     if sync is not None:
         hooks.append(sync.make_session_run_hook(is_chief))
     config = tf.ConfigProto()
@@ -85,7 +86,7 @@ def train(args, target, job_name, task_index, num_workers, num_ps):
     local_steps = 0
     with tf.train.MonitoredTrainingSession(
             master=target, is_chief=is_chief, checkpoint_dir=args.checkpoint_dir or None,
-            hooks=hooks, config=config, save_checkpoint_secs=args.save_checkpoint_secs,
+            hooks=hooks, chief_only_hooks=[final], config=config, save_checkpoint_secs=args.save_checkpoint_secs,
             save_summaries_steps=None, save_summaries_secs=None,
             log_step_count_steps=None) as sess:
         while not sess.should_stop():
@@ -101,10 +102,8 @@ def train(args, target, job_name, task_index, num_workers, num_ps):
             log.append((time.time() - start, int(step), float(value)))
     summary = {"task": task_index, "local_steps": local_steps, "wall": time.time() - start,
                "log": log}
-    if is_chief or args.local:
-        with tf.Session(target, config=config) as sess:
-            summary["accuracy"], summary["global_step"] = map(float, sess.run(
-                [accuracy, global_step], {x: test_x, y: test_y}))
+    if is_chief:
+        summary["accuracy"], summary["global_step"] = map(float, final.final_ops_values)
         print(f"worker {task_index}: global step {summary['global_step']:.0f}, test accuracy "
               f"{summary['accuracy']:.4f}", flush=True)
     if args.out:

@@ -322,7 +322,10 @@ def report_uninitialized_variables(var_list=None, name="report_uninitialized_var
     with ops.name_scope(name) as scope:
         if not var_list:
             return constant_op.constant([], dtype=dtypes.string, name=scope)
-        initialized = [state_ops.is_variable_initialized(v) for v in var_list]
+        initialized = []
+        for v in var_list:
+            with ops.colocate_with(v.op):  # reads the buffer where it lives, whatever the scope
+                initialized.append(state_ops.is_variable_initialized(v))
         mask = math_ops.logical_not(array_ops.stack(initialized))
         names = constant_op.constant([v.op.name for v in var_list])
         return array_ops.boolean_mask(names, mask, name=scope)

@@ -18,6 +18,7 @@ from tensorflux.framework import device as pydev
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
 from tensorflux.framework import registry
+from tensorflux.platform import tf_logging as logging
 
 
 class _UnionFind:
@@ -138,9 +139,14 @@ class Placer:
         raise self._unsatisfiable(members, spec, types)
 
     def _merged_constraint(self, members):
-        """The merged DeviceSpec of the members' constraints (None if none), and a conflict."""
+        """The merged DeviceSpec of the members' constraints (None if none), and a conflict.
+
+        As in TensorFlow, an op taking a reference or a resource handle runs where that state
+        lives: its own conflicting device request is ignored (and logged), as when
+        SyncReplicasOptimizer assigns the worker's local step under the ps's device scope.
+        Other conflicts are errors."""
         spec, source, conflict = None, None, None
-        for op in members:
+        for op in sorted(members, key=_consumes_state):
             if not op.device:
                 continue
             own = pydev.DeviceSpec.from_string(op.device)
@@ -149,7 +155,12 @@ class Placer:
                 continue
             field = spec.conflicts_with(own)
             if field is not None:
-                if conflict is None:
+                if _consumes_state(op):
+                    logging.info("Ignoring device specification %s for node '%s' because the "
+                                 "input edge from '%s' is a reference connection and already "
+                                 "has a device field set to %s", op.device, op.name,
+                                 source.name, source.device)
+                elif conflict is None:
                     conflict = errors.InvalidArgumentError(
                         None, op, f"Cannot colocate nodes '{source.name}' and '{op.name}': "
                                   f"conflicting device specifications ({field}): "
@@ -189,6 +200,12 @@ class Placer:
                       f"{reason}; available devices: {existing}. Set "
                       f"allow_soft_placement=True in ConfigProto to place it on a device that "
                       f"exists. {op._created_at_text()}")
+
+
+def _consumes_state(op):
+    """Whether `op` takes a reference or a resource handle as an input."""
+    return any(t.dtype._is_ref_dtype or t.dtype.base_dtype == dtypes.resource
+               for t in op._inputs)
 
 
 def _supported_types(members):

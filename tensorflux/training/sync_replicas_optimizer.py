@@ -98,10 +98,15 @@ class SyncReplicasOptimizer(optimizer_lib.Optimizer):
 
     # ---- the pieces of apply_gradients -------------------------------------------------------
     def _create_local_step(self, global_step):
-        """sync_rep_local_step: this replica's idea of the global step (a local variable)."""
-        self._local_step = variables.Variable(
-            array_ops.zeros([], dtype=global_step.dtype.base_dtype), trainable=False,
-            collections=[ops.GraphKeys.LOCAL_VARIABLES], name="sync_rep_local_step")
+        """sync_rep_local_step: this replica's idea of the global step (a local variable).
+
+        It lives on this worker: colocated with a no-op made under the worker's device scope,
+        so a replica_device_setter does not send it to a parameter server."""
+        local_anchor = control_flow_ops.no_op(name="local_anchor")
+        with ops.colocate_with(local_anchor):
+            self._local_step = variables.Variable(
+                array_ops.zeros([], dtype=global_step.dtype.base_dtype), trainable=False,
+                collections=[ops.GraphKeys.LOCAL_VARIABLES], name="sync_rep_local_step")
         self.local_step_init_op = state_ops.assign(self._local_step, global_step)
         with ops.name_scope(None):
             self.ready_for_local_init_op = variables.report_uninitialized_variables(

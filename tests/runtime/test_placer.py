@@ -115,15 +115,27 @@ def test_variable_group_follows_any_member_constraint():
         np.testing.assert_array_equal(sess.run(update), np.ones(3))
 
 
-def test_conflicting_colocation_fails_unless_soft():
+def test_an_op_taking_a_reference_runs_where_the_variable_is():
+    # TensorFlow: "Ignoring device specification /cpu:2 for node 'update' because the input
+    # edge from 'v' is a reference connection and already has a device field set to /cpu:1".
     with tf.device("/cpu:1"):
         v = tf.Variable(np.zeros(2, np.float32), name="v")
     with tf.device("/cpu:2"):
         update = tf.assign_add(v, np.ones(2, np.float32), name="update")
-    with pytest.raises(tf.errors.InvalidArgumentError, match="Cannot colocate.*'v'.*'update'"):
-        _place([update.op])
-    placed = _place([update.op], allow_soft_placement=True)
+    placed = _place([update.op])
     assert placed["update"] == placed["v"] == LOCAL % 1
+
+
+def test_conflicting_explicit_colocation_fails_unless_soft():
+    with tf.device("/cpu:1"):
+        a = tf.constant(1.0, name="a")
+    with tf.device("/cpu:2"):
+        b = tf.constant(2.0, name="b")
+    b.op._set_attr("_class", [b"loc:@a"])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Cannot colocate.*'a'.*'b'"):
+        _place([b.op])
+    placed = _place([b.op], allow_soft_placement=True)
+    assert placed["b"] == LOCAL % 1
 
 
 def test_log_device_placement_prints_each_decision(capsys):
