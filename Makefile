@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint mutants clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 # Pyflakes checks and the 100-column limit over the package and the tests.
 lint: $(STAMP)
 	$(BIN)/ruff check --select F,E501 tensorflux tests
+
+# Plants each bug of tools/mutants/mutants.toml in a temporary copy and runs its tests (2 at a
+# time); writes tools/mutants/REPORT.md and fails below 90% killed. ID=name runs one mutant.
+mutants: $(STAMP)
+	$(BIN)/python tools/mutants/run.py $(if $(ID),--only $(ID))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
