@@ -16,7 +16,7 @@ SPECS = [
     OpSpec("BatchMatMul", tf.batch_matmul, np.matmul,
            [((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 2), (2, 1, 2, 2)), ((3, 2), (2, 1))]),
     OpSpec("BatchMatMul", lambda x, y: tf.batch_matmul(x, y, adj_x=True, adj_y=True),
-           lambda x, y: np.swapaxes(x, -1, -2) @ np.swapaxes(y, -1, -2),
+           lambda x, y: np.conj(np.swapaxes(x, -1, -2)) @ np.conj(np.swapaxes(y, -1, -2)),
            [((2, 4, 3), (2, 5, 4))], name="BatchMatMul_adj"),
     OpSpec("BatchMatMul", lambda x, y: tf.matmul(x, y, transpose_b=True),
            lambda x, y: x @ np.swapaxes(y, -1, -2), [((2, 3, 4), (2, 5, 4))],
