@@ -73,8 +73,9 @@ _NO_INTEGER_KERNELS = os.path.join("training", "training_ops.py")
 
 def _required(op_def):
     """{key: values} an op's harness entries must exercise: every dtype class of each restricted
-    type attr, every allowed value of string attrs (data_format, padding), all four
-    transpose/adjoint combinations, both keep_dims and both signs of an axis."""
+    type attr, every allowed value of data_format and padding, all four transpose/adjoint
+    combinations, both keep_dims, unit and larger strides and dilations, both signs of an
+    axis."""
     from op_harness import AXIS_INPUTS, FLAG_PAIRS
     need = {}
     for name, decl in op_def.attrs.items():
@@ -84,6 +85,8 @@ def _required(op_def):
                 need[name].discard("integer")
         elif name in LAYOUT_ATTRS and decl.allowed:
             need[name] = set(decl.allowed)
+        elif name in ("strides", "dilations"):
+            need[name] = {"unit", "non-unit"}
         elif name == "keep_dims":
             need[name] = {False, True}
         elif name == "axis" and decl.type == "int":

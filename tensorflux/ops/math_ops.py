@@ -377,7 +377,8 @@ ComplexAbs = registry.register_op("ComplexAbs", inputs=["x: T"], outputs=["y: To
                                   attrs={"T": registry.Attr("type", dtypes.complex64,
                                                             allowed=common.COMPLEX),
                                          "Tout": registry.Attr("type", dtypes.float32,
-                                                               allowed=common.FLOATS)})
+                                                               allowed={dtypes.float32,
+                                                                        dtypes.float64})})
 ComplexAbs.shape(common.unchanged_shape)
 ComplexAbs.kernel("CPU")(lambda ctx, x: _as_type(np.abs(x), ctx.attrs["Tout"].as_numpy_dtype))
 

@@ -215,13 +215,14 @@ def _pool_specs():
                    lambda dy, xs=xs, ks=ks, st=st, pad=pad: ref_avg_pool_grad(xs, dy, ks, st, pad),
                    [(ys,)], name=f"AvgPoolGrad_{k}_{pad}"),
         ]
-    xs, ks, st, pad = POOL_CASES[1]
-    ys = ref_pool(np.zeros(xs), ks, st, pad, np.max).shape
-    specs.append(OpSpec(
-        "MaxPoolGradGrad", lambda x, dy, u: tf.gradients(
-            tf.gradients(tf.nn.max_pool(x, ks, st, pad), x, dy)[0], dy, u)[0],
-        lambda x, dy, u: ref_max_pool_grad_grad(x, u, ks, st, pad), [(xs, ys, xs)],
-        inputs=distinct, grad=(2,), name="MaxPoolGradGrad_SAME"))
+    for k in (1, 3):  # strides 2 and 1
+        xs, ks, st, pad = POOL_CASES[k]
+        ys = ref_pool(np.zeros(xs), ks, st, pad, np.max).shape
+        specs.append(OpSpec(
+            "MaxPoolGradGrad", lambda x, dy, u, ks=ks, st=st, pad=pad: tf.gradients(
+                tf.gradients(tf.nn.max_pool(x, ks, st, pad), x, dy)[0], dy, u)[0],
+            lambda x, dy, u, ks=ks, st=st, pad=pad: ref_max_pool_grad_grad(x, u, ks, st, pad),
+            [(xs, ys, xs)], inputs=distinct, grad=(2,), name=f"MaxPoolGradGrad_{k}_{pad}"))
     return specs
 
 

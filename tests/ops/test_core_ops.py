@@ -15,6 +15,8 @@ def _realdiv_ref(x, y):
 
 SPECS = [
     OpSpec("Add", lambda x, y: x + y, np.add, [((3, 4), (3, 4)), ((), ()), ((2, 3), (3,))]),
+    OpSpec("Add", tf.add, np.add, [((3, 4), (3, 4)), ((2, 3), ())], dtypes=[tf.string],
+           name="Add_string"),
     OpSpec("AddV2", lambda x, y: tf.get_default_graph().create_op(
         "AddV2", [x, y], [x.dtype], attrs={"T": x.dtype}).outputs[0], np.add,
         [((3, 4), (3, 4)), ((2, 3), (3,))]),
@@ -27,6 +29,10 @@ SPECS = [
     OpSpec("MatMul", tf.matmul, np.matmul, [((3, 4), (4, 5)), ((1, 1), (1, 1))]),
     OpSpec("MatMul", lambda a, b: tf.matmul(a, b, transpose_a=True, transpose_b=True),
            lambda a, b: a.T @ b.T, [((4, 3), (5, 4))], name="MatMul_tt"),
+    OpSpec("MatMul", lambda a, b: tf.matmul(a, b, transpose_a=True),
+           lambda a, b: a.T @ b, [((4, 3), (4, 5))], name="MatMul_ta"),
+    OpSpec("MatMul", lambda a, b: tf.matmul(a, b, transpose_b=True),
+           lambda a, b: a @ b.T, [((3, 4), (5, 4))], name="MatMul_tb"),
     OpSpec("Sum", lambda x: tf.reduce_sum(x, 1), lambda x: np.sum(x, 1),
            [((3, 4),), ((2, 3, 4),)]),
     OpSpec("Sum", lambda x: tf.reduce_sum(x, [0, 2], keep_dims=True),
