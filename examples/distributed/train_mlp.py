@@ -100,6 +100,9 @@ def train(args, target, job_name, task_index, num_workers, num_ps):
                                       {x: train_x[batch], y: train_y[batch]}, options=options)
             local_steps += 1
             log.append((time.time() - start, int(step), float(value)))
+            if args.log_every and local_steps % args.log_every == 0:
+                print(f"worker {task_index}: local step {local_steps}, global step {step}",
+                      flush=True)
     summary = {"task": task_index, "local_steps": local_steps, "wall": time.time() - start,
                "log": log}
     if is_chief:
@@ -135,6 +138,7 @@ def parse_args(argv=None):
     parser.add_argument("--stall_secs", type=float, default=0.0)
     parser.add_argument("--quit_after", type=int, default=0)
     parser.add_argument("--step_timeout_secs", type=float, default=60.0)
+    parser.add_argument("--log_every", type=int, default=0, help="print progress every N")
     parser.add_argument("--out", default="")
     return parser.parse_args(argv)
 
@@ -155,7 +159,15 @@ def main(argv=None):
         server.join()
         return 0
     num_ps = cluster.num_tasks("ps") if "ps" in cluster.jobs else 0
-    train(args, server.target, job_name, task_index, cluster.num_tasks("worker"), num_ps)
+    try:
+        train(args, server.target, job_name, task_index, cluster.num_tasks("worker"), num_ps)
+    except tf.errors.DeadlineExceededError as e:
+        if not args.sync_replicas:
+            raise
+        print(f"worker {task_index}: synchronous training stalled: no token within "
+              f"{args.step_timeout_secs}s, so fewer than replicas_to_aggregate workers are "
+              f"pushing gradients ({e.message.splitlines()[0]})", flush=True)
+        return 3
     return 0
 
 
