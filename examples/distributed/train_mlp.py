@@ -87,8 +87,9 @@ def train(args, target, job_name, task_index, num_workers, num_ps):
     local_steps = 0
     with tf.train.MonitoredTrainingSession(
             master=target, is_chief=is_chief, checkpoint_dir=args.checkpoint_dir or None,
-            hooks=hooks, chief_only_hooks=[final], config=config, save_checkpoint_secs=args.save_checkpoint_secs,
-            save_summaries_steps=None, save_summaries_secs=None,
+            hooks=hooks, chief_only_hooks=[final], config=config,
+            save_checkpoint_secs=args.save_checkpoint_secs, save_summaries_steps=None,
+            save_summaries_secs=None,
             log_step_count_steps=None) as sess:
         while not sess.should_stop():
             if args.quit_after and local_steps >= args.quit_after:
