@@ -199,7 +199,7 @@ def test_dead_values_propagate_across_devices():
     alive = tf.constant(1.0)
     with tf.Session(config=_config()) as sess:
         with pytest.raises(tf.errors.InvalidArgumentError, match="downstream:0 is dead"):
-            sess.run(downstream)
+            sess.run(downstream, options=tf.RunOptions(timeout_in_ms=5000))
         assert sess.run(alive) == 1.0
 
 

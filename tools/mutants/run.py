@@ -152,9 +152,7 @@ class Runner:
             return Result(mutant, "survived", "", seconds)
         match = _FAILED.search(out)
         killer = match.group(2) if match else f"exit {proc.returncode}"
-        last = [line for line in out.splitlines() if line.startswith("E ")]
-        return Result(mutant, "killed", killer, seconds, last[-1][2:].strip()[:160] if last
-                      else out.strip().splitlines()[-1][:160] if out.strip() else "")
+        return Result(mutant, "killed", killer, seconds, _failure_line(out))
 
     def stop(self):
         self.stopping = True
@@ -162,6 +160,15 @@ class Runner:
             procs = list(self._procs)
         for proc in procs:
             _kill(proc)
+
+
+def _failure_line(out):
+    """The line of pytest's output that says why the first test failed (for the report)."""
+    lines = [line[1:].strip() for line in out.splitlines() if line.startswith("E ")]
+    telling = [line for line in lines if line.startswith(("AssertionError", "Failed", "assert"))
+               or "Error:" in line.split(" ", 1)[0] + " "]
+    chosen = (telling or lines or out.strip().splitlines()[-1:] or [""])[0]
+    return chosen[:160]
 
 
 def _kill(proc):
