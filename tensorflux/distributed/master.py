@@ -446,6 +446,13 @@ class Master:
         if session is not None:
             session.close()
 
+    def close_all(self):
+        """Closes every session (their steps in flight are cancelled on every task)."""
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            session.close()
+
     def reset(self, containers, device_filters=()):
         """Clears containers on every task (TensorFlow's Session.reset) and closes sessions."""
         with self._lock:

@@ -86,21 +86,20 @@ def cancel_pending_takes(session, accumulator, error):
     hook's end) while the session stays open. The resource is found under the key
     data_flow_ops.lookup_resource files it under; nothing happens if it was never created.
     """
-    cancel_steps = getattr(session, "cancel_running_steps", None)
-    if cancel_steps is not None:  # a distributed session: the accumulator is on another task
-        cancel_steps(error)
-        return
     resources = getattr(session, "resources", None)
-    if resources is None:
-        return
     op = accumulator.accumulator_ref.op
     shared = op.get_attr("shared_name")
     shared = shared.decode() if isinstance(shared, bytes) else shared
     container = op.get_attr("container")
     container = container.decode() if isinstance(container, bytes) else container
-    acc = resources.lookup(container or "", shared or f"_op:{op.name}")
+    acc = None if resources is None else resources.lookup(container or "",
+                                                          shared or f"_op:{op.name}")
     if isinstance(acc, accumulators.ConditionalAccumulator):
         acc.cancel_takers(error)
+        return
+    cancel_steps = getattr(session, "cancel_running_steps", None)
+    if cancel_steps is not None:  # the accumulator lives on another task: end the steps
+        cancel_steps(error)
 
 
 # ---- verbs shared by both kinds -------------------------------------------------------------

@@ -85,8 +85,9 @@ def test_ps_killed_and_restarted_the_chief_restores_and_training_finishes(cluste
         assert cluster.wait(f"worker{k}", 240) == 0, cluster.output(f"worker{k}")
     chief = summary(tmp_path, 0)
     assert steps <= chief["global_step"] <= steps + 1
-    for k in (0, 1):  # both saw the parameter server go and made a new session
-        assert "a new session will be created" in cluster.output(f"worker{k}")
+    # The chief saw the parameter server go and made a new session (worker 1, unstalled, may
+    # have finished its share before the ps died: it only has to end well).
+    assert "a new session will be created" in cluster.output("worker0")
     # The chief restored a checkpoint (at least the one there was when the ps died), not a
     # fresh initialization: once past that step, the global step never fell below it again.
     seen = [s for _, s, _ in chief["log"]]
