@@ -53,6 +53,87 @@ def test_every_op_has_a_harness_entry():
         ", ".join(missing)
 
 
+def _dtype_class(dtype):
+    if dtype in (tf.float16, tf.bfloat16):
+        return dtype.name
+    if dtype.is_complex:
+        return "complex"
+    if dtype.is_integer:
+        return "integer"
+    return "float" if dtype.is_floating else dtype.name
+
+
+LAYOUT_ATTRS = ("data_format", "padding")
+
+
+# TF's OpDefs of the Apply*/SparseApply* training ops declare T: numbertype, but TF registers
+# their kernels only for floating and complex types; nobody trains integer variables.
+_NO_INTEGER_KERNELS = os.path.join("training", "training_ops.py")
+
+
+def _required(op_def):
+    """{key: values} an op's harness entries must exercise: every dtype class of each restricted
+    type attr, every allowed value of data_format and padding, all four transpose/adjoint
+    combinations, both keep_dims, unit and larger strides and dilations, both signs of an
+    axis."""
+    from op_harness import AXIS_INPUTS, FLAG_PAIRS
+    need = {}
+    for name, decl in op_def.attrs.items():
+        if decl.type == "type" and decl.allowed:
+            need[name] = {_dtype_class(d) for d in decl.allowed}
+            if _NO_INTEGER_KERNELS in op_def.registered_at:
+                need[name].discard("integer")
+        elif name in LAYOUT_ATTRS and decl.allowed:
+            need[name] = set(decl.allowed)
+        elif name in ("strides", "dilations"):
+            need[name] = {"unit", "non-unit"}
+        elif name == "keep_dims":
+            need[name] = {False, True}
+        elif name == "axis" and decl.type == "int":
+            need[name] = {"negative", "non-negative"}
+    for pair in FLAG_PAIRS:
+        if all(flag in op_def.attrs for flag in pair):
+            need[",".join(pair)] = {(False, False), (False, True), (True, False), (True, True)}
+    for arg in op_def.inputs:
+        if arg.name in AXIS_INPUTS:
+            need[f"input:{arg.name}"] = {"negative", "non-negative"}
+    return need
+
+
+def _exercised_by_harness():
+    from op_harness import exercised
+    seen = {}
+    for spec in _harness_specs():
+        for op_type, entry in exercised(spec).items():
+            for key, values in entry.items():
+                seen.setdefault(op_type, {}).setdefault(key, set()).update(values)
+    return seen
+
+
+def _as_classes(key, values):
+    if values and all(isinstance(v, tf.DType) for v in values):
+        return {_dtype_class(v) for v in values}
+    return {v.decode() if isinstance(v, bytes) else v for v in values}
+
+
+def test_harness_exercises_every_dtype_class_and_layout_attr():
+    """Each op's harness entries run every dtype class its type attrs declare (float16,
+    bfloat16, complex, integer, ...) and every layout attr value (docs/ARCHITECTURE.md)."""
+    import sys
+    sys.path.insert(0, os.path.join(TESTS_DIR, "ops"))
+    seen = _exercised_by_harness()
+    problems = []
+    for name, op_def in sorted(_package_ops().items()):
+        for key, values in sorted(_required(op_def).items()):
+            got = _as_classes(key, seen.get(name, {}).get(key, set()))
+            missing = values - got
+            if missing:
+                problems.append(f"{name}: {key} never exercised with "
+                                f"{sorted(map(str, missing))}")
+    assert not problems, (f"{len(problems)} gaps in the op harness (tests/ops/test_*.py SPECS):\n"
+                          + "\n".join(problems))
+
+
 def test_duplicate_registration_names_both_places():
     import pytest
     with pytest.raises(ValueError, match="already registered at"):

@@ -64,6 +64,7 @@ def build_model(args, num_workers):
 def train(args, target, job_name, task_index, num_workers, num_ps):
     train_x, train_y, test_x, test_y = load_digits(args.seed)
     rng = np.random.RandomState(args.seed + 1 + task_index)
+    stall_rng = np.random.RandomState(args.seed + 1000 + task_index)
     setter = None
     if num_ps:
         setter = tf.train.replica_device_setter(
@@ -81,13 +82,14 @@ def train(args, target, job_name, task_index, num_workers, num_ps):
     options = None
     if args.sync_replicas and args.step_timeout_secs:
         options = tf.RunOptions(timeout_in_ms=int(args.step_timeout_secs * 1000))
-    log = []
+    log, evals = [], []
     start = time.time()
     local_steps = 0
     with tf.train.MonitoredTrainingSession(
             master=target, is_chief=is_chief, checkpoint_dir=args.checkpoint_dir or None,
-            hooks=hooks, chief_only_hooks=[final], config=config, save_checkpoint_secs=args.save_checkpoint_secs,
-            save_summaries_steps=None, save_summaries_secs=None,
+            hooks=hooks, chief_only_hooks=[final], config=config,
+            save_checkpoint_secs=args.save_checkpoint_secs, save_summaries_steps=None,
+            save_summaries_secs=None,
             log_step_count_steps=None) as sess:
         while not sess.should_stop():
             if args.quit_after and local_steps >= args.quit_after:
@@ -95,13 +97,21 @@ def train(args, target, job_name, task_index, num_workers, num_ps):
                 break
             if args.stall_task == task_index and args.stall_secs:
                 time.sleep(args.stall_secs)
+            elif args.stall_prob and stall_rng.random_sample() < args.stall_prob:
+                time.sleep(args.stall_secs)  # a random straggler: any worker, any step
             batch = rng.randint(0, len(train_x), args.batch_size)
             _, step, value = sess.run([train_op, global_step, loss],
                                       {x: train_x[batch], y: train_y[batch]}, options=options)
             local_steps += 1
             log.append((time.time() - start, int(step), float(value)))
+            if is_chief and args.eval_every and local_steps % args.eval_every == 0:
+                evals.append((time.time() - start, int(step), float(sess.run(
+                    accuracy, {x: test_x, y: test_y}))))
+            if args.log_every and local_steps % args.log_every == 0:
+                print(f"worker {task_index}: local step {local_steps}, global step {step}",
+                      flush=True)
     summary = {"task": task_index, "local_steps": local_steps, "wall": time.time() - start,
-               "log": log}
+               "log": log, "evals": evals}
     if is_chief:
         summary["accuracy"], summary["global_step"] = map(float, final.final_ops_values)
         print(f"worker {task_index}: global step {summary['global_step']:.0f}, test accuracy "
@@ -133,8 +143,13 @@ def parse_args(argv=None):
     parser.add_argument("--save_checkpoint_secs", type=float, default=600)
     parser.add_argument("--stall_task", type=int, default=-1)
     parser.add_argument("--stall_secs", type=float, default=0.0)
+    parser.add_argument("--stall_prob", type=float, default=0.0,
+                        help="each step of each worker stalls --stall_secs with this chance")
+    parser.add_argument("--eval_every", type=int, default=0,
+                        help="the chief measures test accuracy every N of its steps")
     parser.add_argument("--quit_after", type=int, default=0)
     parser.add_argument("--step_timeout_secs", type=float, default=60.0)
+    parser.add_argument("--log_every", type=int, default=0, help="print progress every N")
     parser.add_argument("--out", default="")
     return parser.parse_args(argv)
 
@@ -155,7 +170,15 @@ def main(argv=None):
         server.join()
         return 0
     num_ps = cluster.num_tasks("ps") if "ps" in cluster.jobs else 0
-    train(args, server.target, job_name, task_index, cluster.num_tasks("worker"), num_ps)
+    try:
+        train(args, server.target, job_name, task_index, cluster.num_tasks("worker"), num_ps)
+    except tf.errors.DeadlineExceededError as e:
+        if not args.sync_replicas:
+            raise
+        print(f"worker {task_index}: synchronous training stalled: no token within "
+              f"{args.step_timeout_secs}s, so fewer than replicas_to_aggregate workers are "
+              f"pushing gradients ({e.message.splitlines()[0]})", flush=True)
+        return 3
     return 0
 
 

@@ -415,7 +415,8 @@ def _pool_geometry(ctx, in_shape):
 
 
 def _lowest(dtype):
-    return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
+    # bfloat16 (ml_dtypes) is no np.floating subtype: ask for integers instead.
+    return np.iinfo(dtype).min if np.issubdtype(dtype, np.integer) else -np.inf
 
 
 def _window_max(x, g):

@@ -283,12 +283,16 @@ def split_v(value, size_splits, axis=0, num=None, name="split"):
 def split(value=None, num_or_size_splits=None, axis=0, num=None, name="split",
           split_dim=None, num_split=None):
     """Splits a tensor: `split(value, num_or_size_splits, axis=0)` (1.0) or
-    `split(split_dim, num_split, value)` (0.9; told apart by an int or scalar first argument).
+    `split(split_dim, num_split, value)` (0.9; told apart by an int or scalar first argument,
+    followed by the tensor to split where 1.0 has an int axis: an integer tensor of unknown
+    rank with an int axis is a 1.0 value).
 
     Returns:
       A list of tensors.
     """
-    if split_dim is not None or _is_scalar_index(value):
+    old_order = _is_scalar_index(value) and (
+        isinstance(value, (int, np.integer)) or not isinstance(axis, (int, np.integer)))
+    if split_dim is not None or old_order:
         dim = split_dim if split_dim is not None else value
         count = num_split if num_split is not None else num_or_size_splits
         tensor = value if split_dim is not None else axis

@@ -14,6 +14,7 @@ from tensorflux.framework import tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
+from tensorflux.ops.complex_ops import conj
 
 __all__ = ["matmul", "batch_matmul", "matrix_inverse", "matrix_determinant"]
 
@@ -53,7 +54,8 @@ def _product_grads(mm, a, b, grad, ta, tb):
 
 @MatMul.gradient
 def _matmul_grad(op, grad):
-    a, b = op.inputs
+    # MatMul's flags only transpose: complex gradients need the conjugated operands (G b^H).
+    a, b = (conj(t) for t in op.inputs)
     return _product_grads(lambda x, y, tx, ty: matmul(x, y, transpose_a=tx, transpose_b=ty),
                           a, b, grad, op.get_attr("transpose_a"), op.get_attr("transpose_b"))
 
@@ -71,7 +73,7 @@ def _matmul_kernel(ctx, a, b):
         raise errors.InvalidArgumentError(
             None, ctx.op, f"Matrix size-incompatible: In[0]: {common.shape_text(a.shape)}, "
                           f"In[1]: {common.shape_text(b.shape)}")
-    return np.matmul(x, y)
+    return np.matmul(x, y).astype(a.dtype, copy=False)  # bfloat16 products come back float32
 
 
 BatchMatMul = registry.register_op("BatchMatMul", inputs=["x: T", "y: T"],
@@ -117,7 +119,7 @@ def _batch_matmul_kernel(ctx, x, y):
     _check_batch_matmul_shapes(ctx, x.shape, y.shape, adj_x, adj_y)
     x = _adjoint(x) if adj_x else x
     y = _adjoint(y) if adj_y else y
-    return np.matmul(x, y)
+    return np.matmul(x, y).astype(x.dtype, copy=False)
 
 
 def _check_batch_matmul_shapes(ctx, sx, sy, adj_x, adj_y):
@@ -223,7 +225,7 @@ def _matrix_inverse_grad(op, grad):
 def _matrix_inverse_kernel(ctx, a):
     _check_square(ctx, a)
     try:
-        result = np.linalg.inv(_adjoint(a) if ctx.attrs["adjoint"] else a)
+        result = np.linalg.inv(_linalg_type(_adjoint(a) if ctx.attrs["adjoint"] else a))
     except np.linalg.LinAlgError:
         raise errors.InvalidArgumentError(None, ctx.op, "Input is not invertible.") from None
     return result.astype(a.dtype, copy=False)
@@ -239,7 +241,7 @@ MatrixDeterminant.shape(lambda op: _square_matrices_shape(op, True))
 def _matrix_determinant_grad(op, grad):
     # d det(A) / dA = det(A) * inverse(A)^H, scaled per matrix by the incoming gradient.
     a, det = op.inputs[0], op.outputs[0]
-    scale = grad * det
+    scale = grad * conj(det)
     if scale.get_shape().is_fully_defined():
         new_shape = scale.get_shape().as_list() + [1, 1]
     else:
@@ -250,7 +252,12 @@ def _matrix_determinant_grad(op, grad):
 @MatrixDeterminant.kernel("CPU")
 def _matrix_determinant_kernel(ctx, a):
     _check_square(ctx, a)
-    return np.asarray(np.linalg.det(a), dtype=a.dtype)
+    return np.asarray(np.linalg.det(_linalg_type(a))).astype(a.dtype)
+
+
+def _linalg_type(a):
+    """NumPy's LAPACK routines take no half types: float16 and bfloat16 go through float32."""
+    return a.astype(np.float32) if a.dtype.kind in "fV" and a.dtype.itemsize == 2 else a
 
 
 def matrix_inverse(input, adjoint=False, name=None):  # noqa: A002

@@ -14,6 +14,7 @@ from tensorflux.framework import registry
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
+from tensorflux.ops.complex_ops import conj
 # Re-exports (defined in their own op-family modules; none of them imports math_ops at load time).
 from tensorflux.ops.linalg_ops import (  # noqa: F401
     matmul, batch_matmul, matrix_inverse, matrix_determinant)
@@ -154,7 +155,7 @@ Mul = _binary_op("Mul", common.NUMBERS, np.multiply)
 @Mul.gradient
 def _mul_grad(op, grad):
     x, y = op.inputs
-    return unbroadcast(op, grad * y, x * grad)
+    return unbroadcast(op, grad * conj(y), conj(x) * grad)
 
 
 RealDiv = _binary_op("RealDiv", common.NUMBERS, _quiet(np.true_divide))
@@ -163,7 +164,7 @@ RealDiv = _binary_op("RealDiv", common.NUMBERS, _quiet(np.true_divide))
 @RealDiv.gradient
 def _realdiv_grad(op, grad):
     x, y = op.inputs
-    return unbroadcast(op, grad / y, grad * (negative(x) / square(y)))
+    return unbroadcast(op, grad / conj(y), grad * conj(negative(x) / square(y)))
 
 
 def _int_divisor_check(ctx, y):
@@ -227,10 +228,13 @@ def _pow_grad(op, grad):
     z = op.outputs[0]
     if not (x.dtype.is_floating or x.dtype.is_complex):
         return [None, None]
-    gx = grad * y * pow(x, y - 1)
-    safe_log = select(greater(x, 0), log(select(greater(x, 0), x, array_ops.ones_like(x))),
-                      array_ops.zeros_like(x))
-    return unbroadcast(op, gx, grad * z * safe_log)
+    gx = grad * conj(y * pow(x, y - 1))
+    if x.dtype.is_complex:  # every complex number but 0 has a logarithm
+        safe_log = log(select(not_equal(x, 0), x, array_ops.ones_like(x)))
+    else:
+        safe_log = select(greater(x, 0), log(select(greater(x, 0), x, array_ops.ones_like(x))),
+                          array_ops.zeros_like(x))
+    return unbroadcast(op, gx, grad * conj(z * safe_log))
 
 
 Maximum = _binary_op("Maximum", common.REALS, np.maximum)
@@ -255,15 +259,21 @@ def _minimum_grad(op, grad):
     return _select_grad_pair(op, grad, less_equal(x, y))
 
 
-SquaredDifference = _binary_op("SquaredDifference", _NUMERIC,
-                               lambda x, y: np.square(np.subtract(x, y)))
+def _squared_difference(x, y):
+    d = np.subtract(x, y)
+    return d * np.conj(d) if d.dtype.kind == "c" else np.square(d)  # TF: conj(x - y)(x - y)
+
+
+SquaredDifference = _binary_op("SquaredDifference", _NUMERIC, _squared_difference)
 
 
 @SquaredDifference.gradient
 def _squared_difference_grad(op, grad):
     x, y = op.inputs
+    # |x - y|^2 is real: only the upstream gradient's real part reaches x (2 Re(grad) (x - y)).
+    twice = grad + conj(grad) if grad.dtype.is_complex else 2 * grad
     with ops.control_dependencies([grad.op]):
-        gx = grad * (2 * (x - y))
+        gx = twice * (x - y)
     return unbroadcast(op, gx, negative(gx))
 
 
@@ -358,7 +368,7 @@ Square = _unary_op("Square", common.SIGNED, np.square)
 def _square_grad(op, grad):
     x = op.inputs[0]
     with ops.control_dependencies([grad.op]):
-        return [grad * (2.0 * x if x.dtype.is_floating else 2 * x)]
+        return [grad * conj(2.0 * x if x.dtype.is_floating else 2 * x)]
 
 
 Abs = _unary_op("Abs", _SIGNED_REALS, np.abs)
@@ -367,7 +377,8 @@ ComplexAbs = registry.register_op("ComplexAbs", inputs=["x: T"], outputs=["y: To
                                   attrs={"T": registry.Attr("type", dtypes.complex64,
                                                             allowed=common.COMPLEX),
                                          "Tout": registry.Attr("type", dtypes.float32,
-                                                               allowed=common.FLOATS)})
+                                                               allowed={dtypes.float32,
+                                                                        dtypes.float64})})
 ComplexAbs.shape(common.unchanged_shape)
 ComplexAbs.kernel("CPU")(lambda ctx, x: _as_type(np.abs(x), ctx.attrs["Tout"].as_numpy_dtype))
 
@@ -383,13 +394,13 @@ def _complex_abs_grad(op, grad):
 Sign = _unary_op("Sign", common.SIGNED, np.sign)
 Sign.gradient(lambda op, grad: [array_ops.zeros_like(op.inputs[0])])
 Sqrt = _unary_op("Sqrt", _FLOATS_COMPLEX, _quiet(np.sqrt))
-Sqrt.gradient(lambda op, grad: [grad * (0.5 / op.outputs[0])])
+Sqrt.gradient(lambda op, grad: [grad * (0.5 / conj(op.outputs[0]))])
 Rsqrt = _unary_op("Rsqrt", _FLOATS_COMPLEX, _quiet(lambda x: 1 / np.sqrt(x)))
-Rsqrt.gradient(lambda op, grad: [grad * (-0.5 * op.outputs[0] * square(op.outputs[0]))])
+Rsqrt.gradient(lambda op, grad: [grad * conj(-0.5 * op.outputs[0] * square(op.outputs[0]))])
 
 
 def _reciprocal_grad(op, grad):
-    return [negative(grad) * square(op.outputs[0])]
+    return [negative(grad) * conj(square(op.outputs[0]))]
 
 
 Reciprocal = _unary_op("Reciprocal", _NUMERIC, _quiet(np.reciprocal))
@@ -397,19 +408,19 @@ Reciprocal.gradient(_reciprocal_grad)
 Inv = _unary_op("Inv", _NUMERIC, _quiet(np.reciprocal))  # TF 0.9's name for Reciprocal
 Inv.gradient(_reciprocal_grad)
 Exp = _unary_op("Exp", _FLOATS_COMPLEX, _quiet(np.exp))
-Exp.gradient(lambda op, grad: [grad * op.outputs[0]])
+Exp.gradient(lambda op, grad: [grad * conj(op.outputs[0])])
 Log = _unary_op("Log", _FLOATS_COMPLEX, _quiet(np.log))
-Log.gradient(lambda op, grad: [grad * reciprocal(op.inputs[0])])
+Log.gradient(lambda op, grad: [grad * conj(reciprocal(op.inputs[0]))])
 Log1p = _unary_op("Log1p", _FLOATS_COMPLEX, _quiet(np.log1p))
-Log1p.gradient(lambda op, grad: [grad * reciprocal(1 + op.inputs[0])])
+Log1p.gradient(lambda op, grad: [grad * conj(reciprocal(1 + op.inputs[0]))])
 Tanh = _unary_op("Tanh", _FLOATS_COMPLEX, np.tanh)
-Tanh.gradient(lambda op, grad: [grad * (1 - square(op.outputs[0]))])
+Tanh.gradient(lambda op, grad: [grad * conj(1 - square(op.outputs[0]))])
 Sigmoid = _unary_op("Sigmoid", _FLOATS_COMPLEX, lambda x: 0.5 * (np.tanh(0.5 * x) + 1))
-Sigmoid.gradient(lambda op, grad: [grad * (op.outputs[0] * (1 - op.outputs[0]))])
+Sigmoid.gradient(lambda op, grad: [grad * conj(op.outputs[0] * (1 - op.outputs[0]))])
 Sin = _unary_op("Sin", _FLOATS_COMPLEX, np.sin)
-Sin.gradient(lambda op, grad: [grad * cos(op.inputs[0])])
+Sin.gradient(lambda op, grad: [grad * conj(cos(op.inputs[0]))])
 Cos = _unary_op("Cos", _FLOATS_COMPLEX, np.cos)
-Cos.gradient(lambda op, grad: [negative(grad) * sin(op.inputs[0])])
+Cos.gradient(lambda op, grad: [negative(grad) * conj(sin(op.inputs[0]))])
 Floor = _unary_op("Floor", common.FLOATS, np.floor).not_differentiable()
 Ceil = _unary_op("Ceil", common.FLOATS, np.ceil).not_differentiable()
 Round = _unary_op("Round", _NUMERIC - common.COMPLEX, np.round).not_differentiable()  # half-even
@@ -737,8 +748,8 @@ def _cumprod_grad(op, grad):
     # TensorFlow's rule (exact for non-zero inputs).
     x, axis = op.inputs
     exclusive, reverse = op.get_attr("exclusive"), op.get_attr("reverse")
-    prod = cumprod(x, axis, exclusive=exclusive, reverse=reverse)
-    return [cumsum(prod * grad, axis, exclusive=exclusive, reverse=not reverse) / x, None]
+    prod = conj(cumprod(x, axis, exclusive=exclusive, reverse=reverse))
+    return [cumsum(prod * grad, axis, exclusive=exclusive, reverse=not reverse) / conj(x), None]
 
 
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):

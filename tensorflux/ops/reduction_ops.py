@@ -153,7 +153,8 @@ def _prod_grad(op, grad):
                              * broadcast_to_shape(p, array_ops.shape(x)),
                              math_ops.cast(math_ops.equal(zeros, 0), x.dtype.base_dtype)
                              * (p / nonzero))
-    return [others * array_ops.reshape(grad, kept), None]
+    from tensorflux.ops.complex_ops import conj
+    return [conj(others) * array_ops.reshape(grad, kept), None]
 
 
 Max = _reduction_op("Max", common.REALS, np.max)

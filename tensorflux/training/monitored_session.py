@@ -17,6 +17,7 @@ caller's `run` returns the result of one complete step on the new session. Steps
 checkpoint are lost; the global step shows it.
 """
 import sys
+import time
 
 from tensorflux.framework import errors
 from tensorflux.framework import ops
@@ -190,10 +191,16 @@ class WorkerSessionCreator(SessionCreator):
             self._master, config=self._config, max_wait_secs=self._max_wait_secs)
 
 
+_READY_POLL_SECS = 1.0
+
+
 def _session_manager_for(scaffold):
+    # Workers poll the model's readiness every second (TensorFlow's SessionManager default is
+    # 30 s): after a parameter server restarts, training resumes as soon as the chief has
+    # restored, for the price of one small step per second while waiting.
     return sm.SessionManager(local_init_op=scaffold.local_init_op, ready_op=scaffold.ready_op,
                              ready_for_local_init_op=scaffold.ready_for_local_init_op,
-                             graph=scaffold.graph)
+                             graph=scaffold.graph, recovery_wait_secs=_READY_POLL_SECS)
 
 
 # ---- the wrappers ------------------------------------------------------------------------------
@@ -242,7 +249,7 @@ class _RecoverableSession(_WrappedSession):
             try:
                 return self._sess_creator.create_session()
             except _PREEMPTION_ERRORS as e:
-                logging.info("An error was raised while a session was being created. This may "
+                logging.warning("An error was raised while a session was being created. This may "
                              "be due to a preemption of a connected worker or parameter "
                              "server. A new session will be created. Error: %s", e)
 
@@ -254,7 +261,7 @@ class _RecoverableSession(_WrappedSession):
                 return self._sess.run(fetches, feed_dict=feed_dict, options=options,
                                       run_metadata=run_metadata)
             except _PREEMPTION_ERRORS as e:
-                logging.info("An error was raised. This may be due to a preemption in a "
+                logging.warning("An error was raised. This may be due to a preemption in a "
                              "connected worker or parameter server. The current session will "
                              "be closed and a new session will be created. Error: %s", e)
                 self.close()
@@ -271,9 +278,34 @@ class _CoordinatedSession(_WrappedSession):
     def _check_stop(self):
         return self._coord.should_stop()
 
+    _UNBLOCK_AFTER_SECS = 1.0
+
+    def _unblock_threads(self):
+        """Threads still in a step a moment after the stop request (a queue runner waiting on
+        a queue or accumulator no one will fill) get their steps cancelled, so close() does not
+        wait out the grace period (TensorFlow waits, 120 s by default, then gives up)."""
+        deadline = time.monotonic() + self._UNBLOCK_AFTER_SECS
+        with self._coord._lock:
+            threads = list(self._coord._registered_threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if not any(t.is_alive() for t in threads):
+            return
+        sess = self._sess
+        while isinstance(sess, _WrappedSession):
+            sess = sess._sess
+        cancel = getattr(sess, "cancel_running_steps", None)
+        error = errors.CancelledError(None, None, "The monitored session is closing: the step "
+                                                  "of a thread still running was cancelled")
+        if cancel is not None:
+            cancel(error)
+        elif sess is not None:
+            sess.close()  # a local session cancels its running steps when it closes
+
     def close(self):
         self._coord.request_stop()
         try:
+            self._unblock_threads()
             self._coord.join(stop_grace_period_secs=self._stop_grace_period_secs,
                              ignore_live_threads=True)
         finally:

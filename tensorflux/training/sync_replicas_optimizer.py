@@ -226,6 +226,11 @@ class SyncReplicasOptimizer(optimizer_lib.Optimizer):
         return _SyncReplicasOptimizerHook(self, is_chief, num_tokens)
 
 
+def config_pb2_run_options(seconds):
+    from tensorflux.framework import protos
+    return protos.RunOptions(timeout_in_ms=int(seconds * 1000))
+
+
 class _SyncReplicasOptimizerHook(session_run_hook.SessionRunHook):
     """Runs the replica's init ops after the session is created; the chief also puts the
     initial tokens and starts the chief queue runner, which end() stops."""
@@ -250,6 +255,10 @@ class _SyncReplicasOptimizerHook(session_run_hook.SessionRunHook):
             self._local_init_op = opt.chief_init_op
             self._q_runner = opt.get_chief_queue_runner()
             self._init_tokens_op = opt.get_init_tokens_op(self._num_tokens)
+            # At the end, one token per replica releases the workers still waiting for one:
+            # they finish their step and see the final global step (TensorFlow leaves them
+            # waiting forever when the chief stops first).
+            self._release_tokens_op = opt.get_init_tokens_op(opt._total_num_replicas)
         else:
             self._local_init_op = opt.local_step_init_op
 
@@ -271,7 +280,19 @@ class _SyncReplicasOptimizerHook(session_run_hook.SessionRunHook):
                                                           daemon=True, start=True)
 
     def end(self, session):
-        """Stops the chief queue runner: requests a stop, cancels its waiting take, joins it."""
+        """Stops the chief queue runner: requests a stop, cancels its waiting take, joins it;
+        then releases the workers waiting for tokens."""
+        self._stop_queue_runner(session)
+        if self._is_chief and getattr(self, "_release_tokens_op", None) is not None \
+                and not getattr(session, "_closed", False):
+            try:
+                session.run(self._release_tokens_op,
+                            options=config_pb2_run_options(self._STOP_GRACE_SECS))
+            except (errors.OpError, RuntimeError) as e:
+                logging.warning("SyncReplicasOptimizer hook: could not release waiting "
+                                "workers: %s", e)
+
+    def _stop_queue_runner(self, session):
         if not self._threads:
             return
         self._coord.request_stop()

@@ -117,17 +117,19 @@ def _check_sparse_sum_and_unknown_shape(spec):
     assert shape.tolist() == [-1, 1]  # no dense shape given: the unknown dimension is -1
 
 
+EVERY_CLASS = [tf.float32, tf.float64, tf.int32, tf.float16, tf.bfloat16, tf.complex64]
 SPECS = [
     OpSpec(("ConditionalAccumulator", "AccumulatorApplyGradient", "AccumulatorTakeGradient"),
            _apply_twice_take, lambda x: x * 2, [((3, 4),), ((),)],
-           dtypes=[tf.float32, tf.float64, tf.int32], grad=(),
+           dtypes=EVERY_CLASS, grad=(),
            check=_check_take_waits_for_enough),
     OpSpec(("AccumulatorNumAccumulated", "AccumulatorSetGlobalStep"), _stale_and_count,
            lambda x: [np.int32(1), x], [((2, 3),), ((),)], dtypes=[tf.float32, tf.int64],
            grad=(), check=_check_stale_drop_after_take),
     OpSpec(("SparseConditionalAccumulator", "SparseAccumulatorApplyGradient",
             "SparseAccumulatorTakeGradient"), _sparse_rows, _sparse_ref, [((3, 2),), ((3, 1),)],
-           dtypes=[tf.float32, tf.float64], grad=(), check=_check_sparse_sum_and_unknown_shape),
+           dtypes=EVERY_CLASS, grad=(),
+           check=_check_sparse_sum_and_unknown_shape),
 ]
 
 

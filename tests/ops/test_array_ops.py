@@ -36,6 +36,8 @@ SPECS = [
     OpSpec("Reverse", lambda x: tf.reverse(x, [True, False, True]),
            lambda x: x[::-1, :, ::-1], [((2, 3, 2),)]),
     OpSpec("ReverseV2", lambda x: tf.reverse(x, [1]), lambda x: x[:, ::-1], [((2, 3),)]),
+    OpSpec("ReverseV2", lambda x: tf.reverse(x, [-1, 0]), lambda x: x[::-1, ::-1], [((2, 3),)],
+           name="ReverseV2_negative_axis"),
     OpSpec("ReverseV2", lambda x: tf.reverse_v2(x, []), lambda x: x, [((),)],
            name="ReverseV2_0d"),
     OpSpec("Transpose", tf.transpose, np.transpose, [((2, 3, 4),), ((),)]),

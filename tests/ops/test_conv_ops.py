@@ -215,13 +215,14 @@ def _pool_specs():
                    lambda dy, xs=xs, ks=ks, st=st, pad=pad: ref_avg_pool_grad(xs, dy, ks, st, pad),
                    [(ys,)], name=f"AvgPoolGrad_{k}_{pad}"),
         ]
-    xs, ks, st, pad = POOL_CASES[1]
-    ys = ref_pool(np.zeros(xs), ks, st, pad, np.max).shape
-    specs.append(OpSpec(
-        "MaxPoolGradGrad", lambda x, dy, u: tf.gradients(
-            tf.gradients(tf.nn.max_pool(x, ks, st, pad), x, dy)[0], dy, u)[0],
-        lambda x, dy, u: ref_max_pool_grad_grad(x, u, ks, st, pad), [(xs, ys, xs)],
-        inputs=distinct, grad=(2,), name="MaxPoolGradGrad_SAME"))
+    for k in (1, 3):  # strides 2 and 1
+        xs, ks, st, pad = POOL_CASES[k]
+        ys = ref_pool(np.zeros(xs), ks, st, pad, np.max).shape
+        specs.append(OpSpec(
+            "MaxPoolGradGrad", lambda x, dy, u, ks=ks, st=st, pad=pad: tf.gradients(
+                tf.gradients(tf.nn.max_pool(x, ks, st, pad), x, dy)[0], dy, u)[0],
+            lambda x, dy, u, ks=ks, st=st, pad=pad: ref_max_pool_grad_grad(x, u, ks, st, pad),
+            [(xs, ys, xs)], inputs=distinct, grad=(2,), name=f"MaxPoolGradGrad_{k}_{pad}"))
     return specs
 
 
@@ -257,7 +258,93 @@ def _numeric_lrn_grad(x, dy, r, bias, alpha, beta, eps=1e-6):
     return grad
 
 
-SPECS = _conv_specs() + _depthwise_specs() + _pool_specs() + _lrn_specs()
+# ---- NCHW: the same NHWC references, the op run on transposed inputs -------------------------
+def _to_nchw(t):
+    return tf.transpose(t, [0, 3, 1, 2])
+
+
+def _to_nhwc(t):
+    return tf.transpose(t, [0, 2, 3, 1])
+
+
+def _c(v):
+    """An NHWC attr list or shape in NCHW order."""
+    return [v[0], v[3], v[1], v[2]]
+
+
+def _nchw_conv_specs(k):
+    xs, ws, st, pad, dil = CONV_CASES[k]
+    dl = [1, dil[0], dil[1], 1]
+    ys = ref_conv(np.zeros(xs), np.zeros(ws), st, pad, dil).shape
+    attrs = dict(strides=_c(st), padding=pad, dilations=_c(dl), data_format="NCHW")
+    return [
+        OpSpec("Conv2D", lambda x, w: _to_nhwc(tf.nn.conv2d(_to_nchw(x), w, **attrs)),
+               lambda x, w: ref_conv(x, w, st, pad, dil), [(xs, ws)], tol={tf.float32: 1e-4},
+               name=f"Conv2D_NCHW_{k}_{pad}"),
+        OpSpec("Conv2DBackpropInput", lambda w, dy: _to_nhwc(tf.nn.conv2d_backprop_input(
+            _c(xs), w, _to_nchw(dy), **attrs)), lambda w, dy: ref_conv_input(
+                xs, w, dy, st, pad, dil), [(ws, ys)], tol={tf.float32: 1e-4},
+            name=f"Conv2DBackpropInput_NCHW_{k}_{pad}"),
+        OpSpec("Conv2DBackpropFilter", lambda x, dy: tf.nn.conv2d_backprop_filter(
+            _to_nchw(x), list(ws), _to_nchw(dy), **attrs), lambda x, dy: ref_conv_filter(
+                x, ws, dy, st, pad, dil), [(xs, ys)], tol={tf.float32: 1e-4},
+            name=f"Conv2DBackpropFilter_NCHW_{k}_{pad}"),
+        OpSpec(("DepthwiseConv2dNative", "DepthwiseConv2dNativeBackpropInput",
+                "DepthwiseConv2dNativeBackpropFilter"),
+               lambda x, w, dy: _depthwise_nchw(x, w, dy, st, pad, dl),
+               lambda x, w, dy: [ref_depthwise(x, w, st, pad, dil)] + _depthwise_grads(
+                   x, w, dy, st, pad, dil),
+               [(xs, ws[:2] + (xs[3], 2), ys[:3] + (xs[3] * 2,))], tol={tf.float32: 1e-4},
+               grad=(0, 1), name=f"Depthwise_NCHW_{k}_{pad}"),
+    ]
+
+
+def _depthwise_nchw(x, w, dy, st, pad, dl):
+    y = tf.nn.depthwise_conv2d_native(_to_nchw(x), w, _c(st), pad, data_format="NCHW",
+                                      dilations=_c(dl))
+    dx, dw = tf.gradients(y, [x, w], _to_nchw(dy))
+    return [_to_nhwc(y), dx, dw]
+
+
+def _nchw_pool_specs(k):
+    xs, ks, st, pad = POOL_CASES[k]
+    ys = ref_pool(np.zeros(xs), ks, st, pad, np.max).shape
+    attrs = dict(ksize=_c(ks), strides=_c(st), padding=pad, data_format="NCHW")
+
+    def max_pool(x):
+        return tf.nn.max_pool(x, **attrs)
+
+    def max_pool_grad(x, dy):
+        return tf.gradients(max_pool(_to_nchw(x)), x, _to_nchw(dy))[0]
+    return [
+        OpSpec("MaxPool", lambda x: _to_nhwc(max_pool(_to_nchw(x))),
+               lambda x: ref_pool(x, ks, st, pad, np.max), [(xs,)], inputs=distinct,
+               name=f"MaxPool_NCHW_{k}_{pad}"),
+        OpSpec("AvgPool", lambda x: _to_nhwc(tf.nn.avg_pool(_to_nchw(x), **attrs)),
+               lambda x: ref_pool(x, ks, st, pad, np.mean), [(xs,)],
+               name=f"AvgPool_NCHW_{k}_{pad}"),
+        OpSpec(("MaxPoolGrad", "MaxPoolGradGrad"), max_pool_grad,
+               lambda x, dy: ref_max_pool_grad(x, dy, ks, st, pad), [(xs, ys)],
+               inputs=distinct, grad=(1,), name=f"MaxPoolGrad_NCHW_{k}_{pad}"),
+        OpSpec("MaxPoolGradGrad", lambda x, dy, u: tf.gradients(
+            max_pool_grad(x, dy), dy, u)[0],
+            lambda x, dy, u: ref_max_pool_grad_grad(x, u, ks, st, pad), [(xs, ys, xs)],
+            inputs=distinct, grad=(2,), name=f"MaxPoolGradGrad_NCHW_{k}_{pad}"),
+        OpSpec("AvgPoolGrad", lambda dy: _to_nhwc(_apply_avg_pool_grad(_c(xs), _to_nchw(dy),
+                                                                      **attrs)),
+               lambda dy: ref_avg_pool_grad(xs, dy, ks, st, pad), [(ys,)],
+               name=f"AvgPoolGrad_NCHW_{k}_{pad}"),
+    ]
+
+
+def _apply_avg_pool_grad(sizes, dy, **attrs):
+    from tensorflux.framework.op_def_library import apply_op
+    return apply_op("AvgPoolGrad", sizes, dy, **attrs)
+
+
+SPECS = (_conv_specs() + _depthwise_specs() + _pool_specs() + _lrn_specs()
+         + _nchw_conv_specs(1) + _nchw_conv_specs(3) + _nchw_pool_specs(1)
+         + _nchw_pool_specs(2))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)

@@ -23,11 +23,17 @@ SPECS = [
     OpSpec("ConcatV2", lambda x, y, z: tf.concat([x, y, z], -1),
            lambda x, y, z: np.concatenate([x, y, z], -1), [((2, 3), (2, 1), (2, 2)), ((1,),) * 3]),
     OpSpec("Split", lambda x: tf.split(x, 2, axis=1), lambda x: np.split(x, 2, 1),
-           [((3, 4),), ((2, 2, 3),)]),
+           [((3, 4),), ((2, 2, 3),)], dtypes=[tf.float32, tf.float64, tf.int32]),
     OpSpec("Split", lambda x: tf.split(0, 3, x), lambda x: np.split(x, 3, 0), [((6,),)],
            name="Split_0.9"),
+    OpSpec("Split", lambda x: tf.split(x, 3, axis=-2), lambda x: np.split(x, 3, -2),
+           [((2, 3, 2),)], name="Split_negative_axis"),
+    OpSpec("SplitV", lambda x: tf.split(x, [2, 1], -1), lambda x: np.split(x, [2], -1),
+           [((2, 3),)], name="SplitV_negative_axis"),
+    OpSpec("Concat", lambda x, y: tf.concat(-2, [x, y]), lambda x, y: np.concatenate([x, y], -2),
+           [((2, 3), (1, 3))], name="Concat_negative_axis"),
     OpSpec("SplitV", lambda x: tf.split(x, [1, -1, 2], 1), lambda x: np.split(x, [1, 3], 1),
-           [((2, 5),)]),
+           [((2, 5),)], dtypes=[tf.float32, tf.float64, tf.int32]),
     OpSpec("Pack", lambda x, y: tf.stack([x, y], axis=1), lambda x, y: np.stack([x, y], 1),
            [((2, 3), (2, 3))]),
     OpSpec("Pack", lambda x, y: tf.stack([x, y], axis=-1), lambda x, y: np.stack([x, y], -1),
@@ -37,6 +43,8 @@ SPECS = [
     OpSpec("Unpack", lambda x: tf.unstack(x, num=3, axis=1),
            lambda x: list(np.moveaxis(x, 1, 0)), [((2, 3),), ((1, 3, 2),)]),
     OpSpec("Unpack", lambda x: tf.unpack(x, 3), list, [((3,),)], name="Unpack_0.9"),
+    OpSpec("Unpack", lambda x: tf.unstack(x, num=3, axis=-1), lambda x: list(np.moveaxis(x, -1, 0)),
+           [((2, 3),)], name="Unpack_negative_axis"),
     OpSpec("Tile", lambda x: tf.tile(x, [2, 1, 3]), lambda x: np.tile(x, (2, 1, 3)),
            [((2, 1, 2),)]),
     OpSpec("Tile", lambda x: tf.tile(x, []), lambda x: x, [((),)],
@@ -112,3 +120,19 @@ def test_single_output_of_a_list_output_op_is_an_array():
     got_part, got_row = run([part * 2.0, row + 1.0])
     np.testing.assert_array_equal(got_part, np.arange(6.0).reshape(2, 3) * 2.0)
     np.testing.assert_array_equal(got_row, np.arange(6.0) + 1.0)
+
+
+def test_split_of_an_integer_tensor_of_unknown_rank_is_the_1_0_signature():
+    """An int32 value of unknown rank followed by an int axis is split (it was taken for 0.9's
+    split_dim, and the step failed in the kernel)."""
+    x = tf.placeholder(tf.int32)
+    pieces = tf.split(x, 2, axis=1)
+    sizes = tf.split(x, [1, 2], 1)
+    old = tf.split(tf.constant(1), 2, tf.constant([[1, 2], [3, 4]]))  # 0.9: split_dim first
+    value = np.arange(6, dtype=np.int32).reshape(2, 3)
+    with tf.Session() as sess:
+        got = sess.run(sizes, {x: value})
+        np.testing.assert_array_equal(got[1], value[:, 1:])
+        halves = sess.run(pieces, {x: np.arange(8, dtype=np.int32).reshape(2, 4)})
+        np.testing.assert_array_equal(halves[0], [[0, 1], [4, 5]])
+        np.testing.assert_array_equal(sess.run(old)[1], [[2], [4]])

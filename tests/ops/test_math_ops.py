@@ -15,7 +15,8 @@ from op_harness import (
 from tensorflux.framework.op_def_library import apply_op
 
 F = [tf.float32, tf.float64]
-FI = [tf.float32, tf.float64, tf.int32]
+FH = [tf.float32, tf.float64, tf.float16, tf.bfloat16]
+FHI = FH + [tf.int32]
 
 
 def fixed(gen, dtype):
@@ -72,27 +73,32 @@ def _select_ref(c, t, e):
     return np.where(c, t, e)
 
 
-def _unary(op, fn, ref, inputs=uniform, dtypes=F, **kw):
+def _unary(op, fn, ref, inputs=uniform, dtypes=None, **kw):
     return OpSpec(op, fn, ref, UN, dtypes=dtypes, inputs=inputs, **kw)
 
 
-def _compare(op, fn, ref):
-    return OpSpec(op, fn, ref, BIN, dtypes=FI)
+def _compare(op, fn, ref, dtypes=FHI):
+    return OpSpec(op, fn, ref, BIN, dtypes=dtypes)
 
 
 SPECS = [
-    OpSpec("Div", tf.div, _div_ref, BIN, dtypes=FI, inputs=[uniform, nonzero]),
-    OpSpec("FloorDiv", tf.floordiv, np.floor_divide, BIN, dtypes=FI, inputs=[scaled, nonzero]),
-    OpSpec("FloorMod", tf.mod, np.mod, BIN, dtypes=FI, inputs=[scaled, nonzero]),
-    OpSpec("Pow", tf.pow, np.power, BIN, inputs=[positive, uniform]),
+    OpSpec("Div", tf.div, _div_ref, BIN, inputs=[uniform, nonzero]),
+    OpSpec("FloorDiv", tf.floordiv, np.floor_divide, BIN, dtypes=FHI, inputs=[scaled, nonzero]),
+    OpSpec("FloorMod", tf.mod, np.mod, BIN, dtypes=FHI, inputs=[scaled, nonzero]),
+    OpSpec("Pow", tf.pow, np.power, BIN, inputs=[positive, uniform],
+           dtypes=[tf.float32, tf.float64, tf.float16, tf.bfloat16, tf.complex64]),
     OpSpec("Pow", tf.pow, np.power, BIN[:2], dtypes=[tf.int32, tf.int64], inputs=positive,
            name="Pow_int"),
-    OpSpec("Maximum", tf.maximum, np.maximum, BIN, dtypes=FI, inputs=[distinct, shifted]),
-    OpSpec("Minimum", tf.minimum, np.minimum, BIN, dtypes=FI, inputs=[distinct, shifted]),
-    OpSpec("SquaredDifference", tf.squared_difference, lambda x, y: np.square(x - y), BIN,
-           dtypes=FI),
+    OpSpec("Maximum", tf.maximum, np.maximum, BIN, dtypes=FHI, inputs=[distinct, shifted]),
+    OpSpec("Minimum", tf.minimum, np.minimum, BIN, dtypes=FHI, inputs=[distinct, shifted]),
+    OpSpec("SquaredDifference", tf.squared_difference, lambda x, y: (x - y) * np.conj(x - y),
+           BIN),
     _compare("Equal", tf.equal, np.equal),
     _compare("NotEqual", tf.not_equal, np.not_equal),
+    OpSpec("Equal", tf.equal, np.equal, BIN[:2], dtypes=[tf.complex64, tf.bool, tf.string],
+           name="Equal_complex_bool_string"),
+    OpSpec("NotEqual", tf.not_equal, np.not_equal, BIN[:2],
+           dtypes=[tf.complex64, tf.bool, tf.string], name="NotEqual_complex_bool_string"),
     _compare("Less", tf.less, np.less),
     _compare("LessEqual", tf.less_equal, np.less_equal),
     _compare("Greater", tf.greater, np.greater),
@@ -102,11 +108,12 @@ SPECS = [
     OpSpec("LogicalNot", tf.logical_not, np.logical_not, UN, dtypes=[tf.bool]),
     OpSpec("Select", tf.select, _select_ref,
            [((3, 4), (3, 4), (3, 4)), ((3,), (3, 4), (3, 4)), ((), (2, 3), (2, 3)), ((), (), ())],
-           dtypes=FI, inputs=[BOOL, uniform, uniform], grad=(1, 2)),
-    _unary("Abs", tf.abs, np.abs, away_from_zero, FI),
+           dtypes=FHI, inputs=[BOOL, uniform, uniform], grad=(1, 2)),
+    _unary("Abs", tf.abs, np.abs, away_from_zero),
     OpSpec("ComplexAbs", tf.complex_abs, np.abs, UN, dtypes=[tf.complex64, tf.complex128],
            inputs=complex_values),
-    _unary("Sign", tf.sign, np.sign, away_from_zero, FI),
+    # TF's Sign gradient is zero, also for complex x (where sign is x / |x|).
+    _unary("Sign", tf.sign, np.sign, away_from_zero, complex_grad=False),
     _unary("Sqrt", tf.sqrt, np.sqrt, positive),
     _unary("Rsqrt", tf.rsqrt, lambda x: 1 / np.sqrt(x), positive),
     _unary("Reciprocal", tf.reciprocal, np.reciprocal, positive),
@@ -120,7 +127,7 @@ SPECS = [
     _unary("Cos", tf.cos, np.cos),
     _unary("Floor", tf.floor, np.floor, scaled),
     _unary("Ceil", tf.ceil, np.ceil, scaled),
-    _unary("Round", tf.round, np.round, scaled, FI),
+    _unary("Round", tf.round, np.round, scaled),
     _unary("IsFinite", tf.is_finite, np.isfinite, specials),
     _unary("IsNan", tf.is_nan, np.isnan, specials),
     _unary("IsInf", tf.is_inf, np.isinf, specials),
@@ -129,6 +136,8 @@ SPECS = [
            lambda x: np.flip(np.concatenate([np.zeros_like(x[:1]), np.cumsum(np.flip(x, 0), 0)
                                              [:-1]]), 0), [((4, 2),), ((5,),)],
            name="Cumsum_exclusive_reverse"),
+    OpSpec("Cumsum", lambda x: tf.cumsum(x, -2), lambda x: np.cumsum(x, -2), [((3, 2, 2),)],
+           name="Cumsum_negative_axis"),
     OpSpec("Cumprod", lambda x: tf.cumprod(x, -1), lambda x: np.cumprod(x, -1),
            [((3, 4),), ((5,),)], inputs=positive),
     OpSpec("Cumprod", lambda x: tf.cumprod(x, 0, exclusive=True),

@@ -90,6 +90,8 @@ SPECS = [
     OpSpec("DecodeRaw", lambda s: _decoded(s, tf.float32, little_endian=False),
            _decode_ref(">f4"), [((2,),)], dtypes=[tf.string], inputs=_strings(_raw8), grad=(),
            name="DecodeRaw_float32_big_endian"),
+    OpSpec("DecodeRaw", lambda s: _decoded(s, tf.float16), _decode_ref("<f2"), [((2,),)],
+           dtypes=[tf.string], inputs=_strings(_raw8), grad=(), name="DecodeRaw_float16"),
     # (a 0-d case would fetch the string column as bytes, which the harness cannot compare;
     # test_decode_csv_scalar_record covers it)
     OpSpec("DecodeCSV", lambda s: parsing_ops.decode_csv(s, [[0], [0.0], [""]]), _csv_ref,
@@ -98,6 +100,10 @@ SPECS = [
     OpSpec("StringToNumber", lambda s: parsing_ops.string_to_number(s, tf.int32),
            lambda s: np.array([int(b) for b in s.reshape(-1)], np.int32).reshape(s.shape),
            [((),), ((2, 3),)], dtypes=[tf.string], inputs=_strings(_number), grad=()),
+    OpSpec("StringToNumber", lambda s: parsing_ops.string_to_number(s, tf.float32),
+           lambda s: np.array([float(b) for b in s.reshape(-1)], np.float32).reshape(s.shape),
+           [((2, 3),)], dtypes=[tf.string], inputs=_strings(_number), grad=(),
+           name="StringToNumber_float32"),
     OpSpec("ParseExample", _parse, _parse_ref, [((3,),)], dtypes=[tf.string],
            inputs=_strings(_example), grad=()),
 ]

@@ -104,6 +104,33 @@ def _zeros(x):
     return tf.zeros_like(x)
 
 
+# Half types: the op's own output is fetched (dtype and range) by the check; the forward entry
+# records the dtype attr for tests/test_registry.py.
+_HALF_MAKERS = {
+    "RandomUniform": (lambda d, seed=None: tf.random_uniform([500], dtype=d, seed=seed), 0, 1),
+    "RandomStandardNormal": (lambda d, seed=None: tf.random_normal([500], dtype=d, seed=seed),
+                             -8, 8),
+    "TruncatedNormal": (lambda d, seed=None: tf.truncated_normal([500], dtype=d, seed=seed),
+                        -2, 2),
+}
+
+
+def _half_spec(op, dtype):
+    make, lo, hi = _HALF_MAKERS[op]
+
+    def in_range():
+        x = make(dtype)
+        return tf.logical_and(x >= lo, x <= hi)
+
+    def check(spec):
+        x, = _runs(lambda: make(dtype, seed=1))
+        assert x.dtype == dtype.as_numpy_dtype, f"{op} returned {x.dtype} for {dtype.name}"
+        wide = x.astype(np.float32)
+        assert wide.min() >= lo and wide.max() <= hi and wide.std() > 0.2, (op, dtype)
+    return OpSpec(op, in_range, lambda: np.ones(500, bool), [()], dtypes=[dtype], grad=(),
+                  check=check, name=f"{op}_{dtype.name}")
+
+
 SPECS = [
     OpSpec("RandomUniform", lambda: _zeros(tf.random_uniform([3, 4])),
            lambda: np.zeros((3, 4), np.float32), [()], dtypes=[tf.float32], check=check_uniform),
@@ -113,6 +140,7 @@ SPECS = [
            lambda: np.zeros((2, 3)), [()], dtypes=[tf.float64], check=check_normal),
     OpSpec("TruncatedNormal", lambda: _zeros(tf.truncated_normal([])),
            lambda: np.zeros((), np.float32), [()], dtypes=[tf.float32], check=check_truncated),
+    *[_half_spec(op, d) for op in _HALF_MAKERS for d in (tf.float16, tf.bfloat16)],
     OpSpec("RandomShuffle", lambda x: tf.reduce_sum(tf.random_shuffle(x), 0),
            lambda x: x.sum(0), [((6, 2),), ((4,),)], check=check_shuffle),
     OpSpec("Multinomial", lambda x: _zeros(tf.multinomial(x, 5)),

@@ -6,14 +6,19 @@ import pytest
 import tensorflux as tf
 from op_harness import OpSpec, distinct, positive, run_spec, uniform, run_in_session as _run
 
-F = [tf.float32, tf.float64]
-FI = [tf.float32, tf.float64, tf.int32]
+FHI = [tf.float32, tf.float64, tf.float16, tf.bfloat16, tf.int32]
 
 
-def _reduce(op, fn, ref, inputs=uniform, dtypes=F, name=""):
+def _mean(x, **kw):
+    """np.mean; integer means divide as C does (truncating), as TF's kernel."""
+    mean = np.mean(x, **kw)
+    return np.trunc(mean).astype(x.dtype) if x.dtype.kind in "iu" else mean
+
+
+def _reduce(op, fn, ref, inputs=uniform, dtypes=None, name=""):
     return [OpSpec(op, lambda x: fn(x, 1), lambda x: ref(x, axis=1), [((3, 4),), ((2, 3, 4),)],
                    dtypes=dtypes, inputs=inputs, name=name + "_axis"),
-            OpSpec(op, lambda x: fn(x, [0, 2], keep_dims=True),
+            OpSpec(op, lambda x: fn(x, [0, -1], keep_dims=True),
                    lambda x: ref(x, axis=(0, 2), keepdims=True), [((2, 3, 4),)], dtypes=dtypes,
                    inputs=inputs, name=name + "_keep"),
             OpSpec(op, fn, lambda x: np.asarray(ref(x)), [((),), ((3, 4),)], dtypes=dtypes,
@@ -21,16 +26,20 @@ def _reduce(op, fn, ref, inputs=uniform, dtypes=F, name=""):
 
 
 SPECS = [
-    *_reduce("Mean", tf.reduce_mean, np.mean, name="Mean"),
-    *_reduce("Max", tf.reduce_max, np.max, distinct, FI, name="Max"),
-    *_reduce("Min", tf.reduce_min, np.min, distinct, FI, name="Min"),
+    *_reduce("Mean", tf.reduce_mean, _mean, name="Mean"),
+    *_reduce("Max", tf.reduce_max, np.max, distinct, FHI, name="Max"),
+    *_reduce("Min", tf.reduce_min, np.min, distinct, FHI, name="Min"),
     *_reduce("Prod", tf.reduce_prod, np.prod, positive, name="Prod"),
     *_reduce("All", tf.reduce_all, np.all, dtypes=[tf.bool], name="All"),
     *_reduce("Any", tf.reduce_any, np.any, dtypes=[tf.bool], name="Any"),
     OpSpec("ArgMax", lambda x: tf.argmax(x, 1), lambda x: np.argmax(x, 1).astype(np.int64),
-           [((3, 4),), ((2, 3, 4),)], dtypes=FI, inputs=distinct),
+           [((3, 4),), ((2, 3, 4),)], dtypes=FHI, inputs=distinct),
+    OpSpec("ArgMax", lambda x: tf.argmax(x, -2), lambda x: np.argmax(x, -2).astype(np.int64),
+           [((2, 3, 4),)], inputs=distinct, name="ArgMax_negative_axis"),
     OpSpec("ArgMin", lambda x: tf.argmin(x, 0), lambda x: np.argmin(x, 0).astype(np.int64),
-           [((3, 4),), ((5,),)], dtypes=FI, inputs=distinct),
+           [((3, 4),), ((5,),)], dtypes=FHI, inputs=distinct),
+    OpSpec("ArgMin", lambda x: tf.argmin(x, -1), lambda x: np.argmin(x, -1).astype(np.int64),
+           [((3, 4),)], inputs=distinct, name="ArgMin_negative_axis"),
 ]
 
 

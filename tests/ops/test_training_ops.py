@@ -192,6 +192,11 @@ SPECS = [
                    indices_of(5)], tol=TOL),
 ]
 
+# TF declares T: numbertype for these ops but registers kernels only for floating and complex
+# types (tests/test_registry.py knows): integer variables are not trained.
+for _spec in SPECS:
+    _spec.dtypes = [d for d in _spec.dtypes if not d.is_integer]
+
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)
 def test_op(spec):

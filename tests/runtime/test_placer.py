@@ -128,7 +128,7 @@ def test_an_op_taking_a_reference_runs_where_the_variable_is():
 
 def test_conflicting_explicit_colocation_fails_unless_soft():
     with tf.device("/cpu:1"):
-        a = tf.constant(1.0, name="a")
+        tf.constant(1.0, name="a")
     with tf.device("/cpu:2"):
         b = tf.constant(2.0, name="b")
     b.op._set_attr("_class", [b"loc:@a"])

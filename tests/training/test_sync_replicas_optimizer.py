@@ -260,7 +260,7 @@ def test_a_restarted_chief_takes_the_gradients_pushed_while_it_was_down():
     def round_of_steps():
         _run_threads([lambda op=op: sess.run(op, options=OK) for op in replicas.train_ops])
     round_of_steps()
-    replicas.hooks[0].end(sess)  # the chief goes away
+    replicas.hooks[0]._stop_queue_runner(sess)  # the chief crashes (no end(): no release)
     waiting = threading.Thread(target=round_of_steps)
     waiting.start()
     _wait_until(lambda: sess.run(_accumulated(w)) == 2)  # both pushed; no token comes
@@ -274,6 +274,22 @@ def test_a_restarted_chief_takes_the_gradients_pushed_while_it_was_down():
     restarted.end(sess)
     assert sess.run(replicas.global_step) == 3
     assert sess.run(w) == pytest.approx(-3 * LR * 1.5)
+    replicas.stop()
+
+
+def test_the_chief_ending_releases_workers_waiting_for_a_token():
+    w = tf.Variable(0.0, name="w")
+    replicas = Replicas(2, lambda i: w * float(i + 1), replicas_to_aggregate=2, num_tokens=0)
+    sess = replicas.start()
+    _run_threads([lambda op=op: sess.run(op, options=OK) for op in replicas.train_ops])
+    waiting = threading.Thread(target=lambda: sess.run(replicas.train_ops[1], options=OK))
+    waiting.start()
+    _wait_until(lambda: sess.run(_accumulated(w)) == 1)  # pushed, now waits for a token
+    assert waiting.is_alive()
+    replicas.hooks[0].end(sess)  # training is over: the chief hands out a token per replica
+    waiting.join(10)
+    assert not waiting.is_alive()
+    assert sess.run(replicas.global_step) == 1  # released, not updated
     replicas.stop()
 
 
