@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint mutants clean
+.PHONY: demo test interop bench lint mutants clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,6 +19,26 @@ demo: $(STAMP)
 test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 tests
 
+# TensorFlow 2.21 in a virtualenv of its own (never a dependency of tensorflux), created when
+# absent: tests/interop and every test marked `tensorflow` run against it. There TensorFlow must
+# import and nothing may skip (TENSORFLUX_INTEROP=1, see tests/conftest.py); `make test` skips
+# the tests that need TensorFlow instead.
+PEERS ?= .peers
+PEERS_STAMP := $(PEERS)/.installed
+TENSORFLOW ?= tensorflow-cpu==2.21.0
+
+$(PEERS_STAMP): pyproject.toml Makefile
+	test -x $(PEERS)/bin/python || $(PY) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q --upgrade pip
+	$(PEERS)/bin/python -m pip install -q '$(TENSORFLOW)' -e '.[test]'
+	touch $(PEERS_STAMP)
+
+interop: $(PEERS_STAMP)
+	$(PEERS)/bin/python -c "import tensorflow as t; print('TensorFlow', t.__version__); \
+	    assert t.__version__.startswith('2.21.'), 'make interop needs TensorFlow 2.21'"
+	TENSORFLUX_INTEROP=1 TF_CPP_MIN_LOG_LEVEL=2 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+	    $(PEERS)/bin/python -m pytest -m "interop or tensorflow" tests
+
 # Pyflakes checks and the 100-column limit over the package and the tests.
 lint: $(STAMP)
 	$(BIN)/ruff check --select F,E501 tensorflux tests
@@ -32,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(PEERS) build *.egg-info

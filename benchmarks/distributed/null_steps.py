@@ -44,7 +44,7 @@ def task_main(args):
     with tf.device(f"/job:worker/task:{index}"):
         if args.model == "sparse":
             ids = tf.placeholder(tf.int32, [32])
-            rows = tf.gather(model, ids)
+            rows = tf.nn.embedding_lookup(model, ids)  # the gather runs on the ps
             update = tf.scatter_add(model, ids, rows * 0.0)
         else:
             ids = None

@@ -193,6 +193,9 @@ class MasterSession:
             with self._lock:
                 self._running.pop(step_id, None)
         error = _first_error([o for o in outcomes if isinstance(o, BaseException)])
+        with self._lock:  # the tasks drop the step's rendezvous with their next RunGraph
+            for part in plan.parts:
+                self._completed.setdefault(part.task, []).append(step_id)
         if error is not None:
             self._abort(plan, step_id, error)
             raise self._with_client_site(error)
@@ -201,9 +204,6 @@ class MasterSession:
                 results[position] = value
             if run_metadata is not None and stats is not None:
                 run_metadata.step_stats.dev_stats.extend(stats.dev_stats)
-        with self._lock:
-            for part in plan.parts:
-                self._completed.setdefault(part.task, []).append(step_id)
         return results
 
     def _run_parts(self, plan, step_id, values, timeout, trace):
@@ -444,6 +444,13 @@ class Master:
         with self._lock:
             session = self._sessions.pop(handle, None)
         if session is not None:
+            session.close()
+
+    def close_all(self):
+        """Closes every session (their steps in flight are cancelled on every task)."""
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
             session.close()
 
     def reset(self, containers, device_filters=()):

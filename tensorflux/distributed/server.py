@@ -162,6 +162,7 @@ class Server:
             if self._stopped.is_set():
                 return
             self._stopped.set()
+        self.master.close_all()  # client steps in flight end on every task, not at a deadline
         self._grpc.stop(grace).wait(grace + 5)
         self.worker.close()
         self.channels.close()

@@ -76,10 +76,24 @@ class GrpcWorkerClient:
         return self._call("RegisterGraph", request, wire.M.RegisterGraphResponse).graph_handle
 
     def deregister_graph(self, handle):
-        stub = self.channels.stub(self.task, wire.WORKER_SERVICE, "DeregisterGraph",
-                                  wire.M.DeregisterGraphResponse)
         request = wire.M.DeregisterGraphRequest(graph_handle=handle)
-        stub.future(request.SerializeToString(), timeout=self.channels.control_deadline)
+        self._send_later("DeregisterGraph", request, wire.M.DeregisterGraphResponse)
+
+    def _send_later(self, method, request, response_cls):
+        """Sends a call whose answer nobody waits for, from the channels' pool (a dropped
+        gRPC future would cancel its call)."""
+        stub = self.channels.stub(self.task, wire.WORKER_SERVICE, method, response_cls)
+        data = request.SerializeToString()
+
+        def send():
+            try:
+                stub(data, timeout=self.channels.control_deadline)
+            except grpc.RpcError:
+                pass  # the task is gone or restarted: there is nothing left to tell it
+        try:
+            self.channels.executor.submit(send)
+        except RuntimeError:
+            pass  # the process is shutting down
 
     def run_graph_async(self, handle, step_id, feeds, fetches, timeout, completed, trace):
         """Starts RunGraph in a thread of the channels' pool: a concurrent Future of
@@ -104,10 +118,8 @@ class GrpcWorkerClient:
         return values, stats
 
     def abort_step(self, step_id, code, message):
-        stub = self.channels.stub(self.task, wire.WORKER_SERVICE, "AbortStep",
-                                  wire.M.AbortStepResponse)
         request = wire.M.AbortStepRequest(step_id=step_id, code=code, message=message)
-        stub.future(request.SerializeToString(), timeout=self.channels.control_deadline)
+        self._send_later("AbortStep", request, wire.M.AbortStepResponse)
 
     def reset(self, containers):
         self._call("Reset", wire.M.ResetRequest(container=containers), wire.M.ResetResponse)

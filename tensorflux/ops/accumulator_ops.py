@@ -1,7 +1,8 @@
 """Conditional accumulators as stateful ops: gradients in, their average out once enough came.
 
-A ConditionalAccumulator op outputs a resource handle (a 0-d object array holding the
-accumulator of tensorflux/ops/accumulators.py), created on first run in the session's
+A ConditionalAccumulator op outputs TensorFlow's `Ref(string)` handle (so its GraphDefs import
+into TensorFlow): a VariableRef whose value is a 0-d object array holding the
+accumulator of tensorflux/ops/accumulators.py, created on first run in the session's
 ResourceMgr under its shared_name. AccumulatorApplyGradient adds a gradient unless it is stale
 (its local_step is older than the accumulator's global step); AccumulatorTakeGradient is an
 asynchronous kernel: it waits, holding no thread, until `num_required` gradients are there,
@@ -16,6 +17,7 @@ import numpy as np
 from tensorflux.framework import dtypes as dtypes_lib
 from tensorflux.framework import errors, ops, registry, tensor_shape
 from tensorflux.framework.op_def_library import apply_op
+from tensorflux.framework.variable_ref import VariableRef
 from tensorflux.ops import accumulators, math_ops
 from tensorflux.ops.common import NUMBERS
 from tensorflux.ops.data_flow_ops import lookup_resource, run_async
@@ -31,7 +33,7 @@ _ACCUMULATOR_OPS = ("ConditionalAccumulator", "SparseConditionalAccumulator")
 
 # ---- accumulator ops --------------------------------------------------------------------------
 def _register_accumulator(name, cls):
-    op_def = registry.register_op(name, outputs=["handle: resource"],
+    op_def = registry.register_op(name, outputs=["handle: Ref(string)"],
                                   attrs=dict(_ACCUMULATOR_ATTRS), stateful=True)
     op_def.not_differentiable()
     op_def.shape(lambda op: tensor_shape.scalar())
@@ -42,8 +44,21 @@ def _register_accumulator(name, cls):
 
         def create(display):
             return cls(display, attrs["dtype"], attrs["shape"], _text(attrs["reduction_type"]))
-        return lookup_resource(ctx, create, "accumulator")[1]
+        return _handle_ref(ctx.op.name, lookup_resource(ctx, create, "accumulator")[1])
     return op_def
+
+
+def _handle_ref(name, handle):
+    """The handle as a reference: consumers declare `Ref(string)` inputs, and a fetch reads it."""
+    ref = VariableRef(name)
+    ref.value = handle
+    return ref
+
+
+def _unwrap(handle):
+    if isinstance(handle, VariableRef):
+        handle = handle.get()
+    return handle[()] if isinstance(handle, np.ndarray) else handle
 
 
 def _text(value):
@@ -58,7 +73,7 @@ SparseConditionalAccumulatorOp = _register_accumulator(
 
 def _accumulator_of(handle, sparse, dtype=None):
     """The accumulator behind `handle`; InvalidArgumentError for another resource or dtype."""
-    acc = handle[()] if isinstance(handle, np.ndarray) else handle
+    acc = _unwrap(handle)
     cls = accumulators.SparseConditionalAccumulator if sparse else \
         accumulators.ConditionalAccumulator
     if type(acc) is not cls:
@@ -86,26 +101,26 @@ def cancel_pending_takes(session, accumulator, error):
     hook's end) while the session stays open. The resource is found under the key
     data_flow_ops.lookup_resource files it under; nothing happens if it was never created.
     """
-    cancel_steps = getattr(session, "cancel_running_steps", None)
-    if cancel_steps is not None:  # a distributed session: the accumulator is on another task
-        cancel_steps(error)
-        return
     resources = getattr(session, "resources", None)
-    if resources is None:
-        return
     op = accumulator.accumulator_ref.op
     shared = op.get_attr("shared_name")
     shared = shared.decode() if isinstance(shared, bytes) else shared
     container = op.get_attr("container")
     container = container.decode() if isinstance(container, bytes) else container
-    acc = resources.lookup(container or "", shared or f"_op:{op.name}")
+    acc = None if resources is None else resources.lookup(container or "",
+                                                          shared or f"_op:{op.name}")
     if isinstance(acc, accumulators.ConditionalAccumulator):
         acc.cancel_takers(error)
+        return
+    cancel_steps = getattr(session, "cancel_running_steps", None)
+    if cancel_steps is not None:  # the accumulator lives on another task: end the steps
+        cancel_steps(error)
 
 
 # ---- verbs shared by both kinds -------------------------------------------------------------
 AccumulatorNumAccumulated = registry.register_op(
-    "AccumulatorNumAccumulated", inputs=["handle: resource"], outputs=["num_accumulated: int32"],
+    "AccumulatorNumAccumulated", inputs=["handle: Ref(string)"],
+    outputs=["num_accumulated: int32"],
     stateful=True)
 AccumulatorNumAccumulated.not_differentiable()
 AccumulatorNumAccumulated.shape(lambda op: tensor_shape.scalar())
@@ -117,7 +132,7 @@ def _num_accumulated_kernel(ctx, handle):
 
 
 AccumulatorSetGlobalStep = registry.register_op(
-    "AccumulatorSetGlobalStep", inputs=["handle: resource", "new_global_step: int64"],
+    "AccumulatorSetGlobalStep", inputs=["handle: Ref(string)", "new_global_step: int64"],
     stateful=True)
 AccumulatorSetGlobalStep.not_differentiable()
 AccumulatorSetGlobalStep.shape(lambda op: [])
@@ -129,7 +144,7 @@ def _set_global_step_kernel(ctx, handle, new_global_step):
 
 
 def _any_accumulator(handle):
-    acc = handle[()] if isinstance(handle, np.ndarray) else handle
+    acc = _unwrap(handle)
     if not isinstance(acc, accumulators.ConditionalAccumulator):
         raise errors.InvalidArgumentError(
             None, None, f"Expected an accumulator handle, got {type(acc).__name__}")
@@ -149,7 +164,7 @@ def _take_async(call, acc, num_required, convert):
 # ---- dense verbs ------------------------------------------------------------------------------
 AccumulatorApplyGradient = registry.register_op(
     "AccumulatorApplyGradient",
-    inputs=["handle: resource", "local_step: int64", "gradient: dtype"],
+    inputs=["handle: Ref(string)", "local_step: int64", "gradient: dtype"],
     attrs={"dtype": NUMBERS}, stateful=True)
 AccumulatorApplyGradient.not_differentiable()
 AccumulatorApplyGradient.shape(lambda op: [])
@@ -161,7 +176,7 @@ def _apply_gradient_kernel(ctx, handle, local_step, gradient):
 
 
 AccumulatorTakeGradient = registry.register_op(
-    "AccumulatorTakeGradient", inputs=["handle: resource", "num_required: int32"],
+    "AccumulatorTakeGradient", inputs=["handle: Ref(string)", "num_required: int32"],
     outputs=["average: dtype"], attrs={"dtype": NUMBERS}, stateful=True)
 AccumulatorTakeGradient.not_differentiable()
 AccumulatorTakeGradient.shape(lambda op: _declared_shape(op.inputs[0]))
@@ -180,7 +195,7 @@ def _take_gradient_kernel(ctx, call, handle, num_required):
 # ---- sparse verbs -----------------------------------------------------------------------------
 SparseAccumulatorApplyGradient = registry.register_op(
     "SparseAccumulatorApplyGradient",
-    inputs=["handle: resource", "local_step: int64", "gradient_indices: int64",
+    inputs=["handle: Ref(string)", "local_step: int64", "gradient_indices: int64",
             "gradient_values: dtype", "gradient_shape: int64"],
     attrs={"dtype": NUMBERS, "has_known_shape": registry.Attr("bool")}, stateful=True)
 SparseAccumulatorApplyGradient.not_differentiable()
@@ -195,7 +210,7 @@ def _sparse_apply_kernel(ctx, handle, local_step, indices, values, shape):
 
 
 SparseAccumulatorTakeGradient = registry.register_op(
-    "SparseAccumulatorTakeGradient", inputs=["handle: resource", "num_required: int32"],
+    "SparseAccumulatorTakeGradient", inputs=["handle: Ref(string)", "num_required: int32"],
     outputs=["indices: int64", "values: dtype", "shape: int64"], attrs={"dtype": NUMBERS},
     stateful=True)
 SparseAccumulatorTakeGradient.not_differentiable()
@@ -232,7 +247,7 @@ class ConditionalAccumulatorBase:
         self._name = accumulator_ref.op.name.split("/")[-1]
 
     accumulator_ref = property(lambda self: self._accumulator_ref,
-                               doc="The accumulator's resource handle.")
+                               doc="The accumulator's handle (a string_ref, as TF's).")
     name = property(lambda self: self._accumulator_ref.op.name, doc="The accumulator op's name.")
     dtype = property(lambda self: self._dtype, doc="The dtype of the gradients.")
 

@@ -124,8 +124,14 @@ def histogram_proto(values):
     big = float(np.finfo(np.float64).max)
     return protos.HistogramProto(
         min=float(flat.min()) if flat.size else big, max=float(flat.max()) if flat.size else -big,
-        num=float(flat.size), sum=float(flat.sum()), sum_squares=float(np.dot(flat, flat)),
+        num=float(flat.size), sum=_sequential_sum(flat), sum_squares=_sequential_sum(flat * flat),
         bucket_limit=BUCKET_LIMITS[keep].tolist(), bucket=counts[keep].astype(float).tolist())
+
+
+def _sequential_sum(flat):
+    """The sum added up in order, as TensorFlow's histogram does (NumPy's pairwise sum differs
+    in the last bits, and the golden event files compare bytes)."""
+    return float(np.add.accumulate(flat)[-1]) if flat.size else 0.0
 
 
 HistogramSummary = _summary_op("HistogramSummary", ["tag: string", "values: T"],
@@ -167,25 +173,26 @@ ImageSummary = _summary_op(
 
 
 def image_to_uint8(image, bad_color):
-    """One [h, w, c] image as uint8, normalized as TensorFlow documents for float images.
+    """One [h, w, c] image as uint8, normalized as TensorFlow's ImageSummary does for floats.
 
-    All values >= 0: scaled so the largest is 255. Any value < 0: shifted so 0 is at 127, then
-    scaled so the smallest is 0 or the largest is 255. Non-finite pixels get `bad_color`.
+    All values >= 0: scaled so the largest is 255. Any value < 0: scaled by 127 over the largest
+    magnitude and shifted by 128 (so 0 is at 128 and the largest magnitude at 1 or 255). A
+    largest magnitude under 1e-6 scales by 0. The bounds and the scale are float32, the
+    arithmetic is in the image's own precision and the result truncated, which reproduces
+    TensorFlow's pixels to the bit (tests/summary/test_tf_events.py). Non-finite pixels get
+    `bad_color`.
     """
     if image.dtype == np.uint8:
         return image
-    image = image.astype(np.float64)
+    ftype = image.dtype.type if image.dtype in (np.float16, np.float64) else np.float32
+    image = image.astype(ftype)
     finite = np.isfinite(image).all(axis=2)
-    values = image[finite]
-    lo, hi = (values.min(), values.max()) if values.size else (0.0, 0.0)
-    if lo >= 0:
-        scale = 255.0 / hi if hi > 0 else 0.0
-        offset = 0.0
-    else:
-        scale = min(127.0 / -lo, 128.0 / hi if hi > 0 else np.inf)
-        offset = 127.0
-    out = np.clip(np.round(np.where(np.isfinite(image), image, 0.0) * scale + offset), 0, 255)
-    out = out.astype(np.uint8)
+    values = image[finite].astype(np.float32)
+    lo, hi = (values.min(), values.max()) if values.size else (np.float32(0), np.float32(0))
+    largest, top, offset = (max(-lo, hi), 127, 128) if lo < 0 else (hi, 255, 0)
+    scale = np.float32(top) / largest if largest >= np.float32(1e-6) else np.float32(0)
+    scaled = np.where(np.isfinite(image), image, ftype(0)) * ftype(scale) + ftype(offset)
+    out = np.clip(scaled, 0, 255).astype(np.uint8)
     out[~finite] = _bad_color(bad_color, image.shape[2])
     return out
 
@@ -225,8 +232,14 @@ def _image_summary_kernel(ctx, tag, tensor):
 
 # ---- AudioSummary / AudioSummaryV2 ---------------------------------------------------------
 def wav_bytes(samples, sample_rate):
-    """A 16-bit PCM WAV file of `samples` [frames, channels] in [-1, 1] (clipped)."""
-    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    """A 16-bit PCM WAV file of `samples` [frames, channels] in [-1, 1] (clipped).
+
+    As TensorFlow's EncodeWav: a sample is scaled by 32768, rounded half away from zero and
+    clamped to the int16 range (so 1.0 is 32767 and -1.0 is -32768).
+    """
+    scaled = np.asarray(samples, np.float64) * 32768.0
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
+    pcm = np.clip(rounded, -32768, 32767).astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as wav:
         wav.setnchannels(pcm.shape[1])

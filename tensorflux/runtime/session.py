@@ -72,6 +72,16 @@ class BaseSession:
             pool.shutdown()
         self.resources.clear()
 
+    def cancel_running_steps(self, error=None):
+        """Ends the steps running in other threads with `error` (CancelledError by default);
+        the session stays open. Their blocked kernels (a dequeue, a take) end at once."""
+        if error is None:
+            error = errors.CancelledError(None, None, "The step was cancelled")
+        with self._lock:
+            steps = list(self._active_steps)
+        for step in steps:
+            step.fail(error)
+
     def __del__(self):
         try:
             self.close()

@@ -299,8 +299,6 @@ class _CoordinatedSession(_WrappedSession):
                                                   "of a thread still running was cancelled")
         if cancel is not None:
             cancel(error)
-        elif sess is not None:
-            sess.close()  # a local session cancels its running steps when it closes
 
     def close(self):
         self._coord.request_stop()

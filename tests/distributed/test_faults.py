@@ -85,8 +85,9 @@ def test_ps_killed_and_restarted_the_chief_restores_and_training_finishes(cluste
         assert cluster.wait(f"worker{k}", 240) == 0, cluster.output(f"worker{k}")
     chief = summary(tmp_path, 0)
     assert steps <= chief["global_step"] <= steps + 1
-    for k in (0, 1):  # both saw the parameter server go and made a new session
-        assert "a new session will be created" in cluster.output(f"worker{k}")
+    # The chief saw the parameter server go and made a new session (worker 1, unstalled, may
+    # have finished its share before the ps died: it only has to end well).
+    assert "a new session will be created" in cluster.output("worker0")
     # The chief restored a checkpoint (at least the one there was when the ps died), not a
     # fresh initialization: once past that step, the global step never fell below it again.
     seen = [s for _, s, _ in chief["log"]]
@@ -117,6 +118,27 @@ def test_sync_worker_leaving_early_never_hangs_the_rest(cluster_of, tmp_path):
         if run == "backup":
             assert codes == {0: 0, 1: 0, 2: 0}
             assert summary(tmp_path / run, 0)["global_step"] == steps
+
+
+def test_sync_chief_killed_and_restarted_training_goes_on(cluster_of, tmp_path):
+    # The chief runs the queue runner that applies the aggregated gradients and hands out
+    # tokens: while it is down the workers wait for tokens; the restarted chief restores the
+    # checkpoint, restarts the queue runner and training finishes at the exact global step.
+    steps = 60
+    checkpoints = tmp_path / "ckpt"
+    cluster = cluster_of(1, 3, "--train_steps", str(steps), "--sync_replicas",
+                         "--replicas_to_aggregate", "2", "--checkpoint_dir", str(checkpoints),
+                         "--save_checkpoint_secs", "0.5", "--log_every", "2",
+                         "--stall_task", "0", "--stall_secs", "0.05")
+    cluster.start_all()
+    _wait_for(lambda: (checkpoints / "checkpoint").exists()
+              and "local step 10," in cluster.output("worker0"), 150, "a checkpoint")
+    cluster.kill("worker0")
+    time.sleep(1.0)
+    cluster.start("worker", 0)
+    for k in (0, 1, 2):
+        assert cluster.wait(f"worker{k}", 200) == 0, cluster.output(f"worker{k}")
+    assert summary(tmp_path, 0)["global_step"] == steps
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")

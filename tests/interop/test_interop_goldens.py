@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from tensorflux.framework import attr_values, protos, registry
+from tensorflux.framework import attr_values, protos
 
 DATA = interop_models.DATA_DIR
 
@@ -38,14 +38,8 @@ def _run_frozen(graph_def, x_value, fetch="probs:0"):
             return sess.run(fetch, {"x:0": x_value})
 
 
-def _needs_conv():
-    if "Conv2D" not in registry.registered_ops() or "MaxPool" not in registry.registered_ops():
-        pytest.skip("tensorflux has no Conv2D/MaxPool op yet (tensorflux/ops/conv_ops.py)")
-
-
 # ---- TensorFlow's graphs, imported by tensorflux ----------------------------------------------
 def test_imports_tensorflow_frozen_cnn_and_computes_its_outputs():
-    _needs_conv()
     graph_def = _graph_def("tf_cnn_frozen.pb")
     ops_used = {node.op for node in graph_def.node}
     assert {"Conv2D", "BiasAdd", "Relu", "MaxPool", "Reshape", "MatMul", "Softmax"} <= ops_used
@@ -115,11 +109,6 @@ def test_attrs_from_later_tensorflow_are_checked_not_ignored():
 
 # ---- tensorflux's graphs, as TensorFlow imported them ------------------------------------------
 def _golden_mlp_or_cnn(model):
-    if model == "cnn":
-        _needs_conv()
-        if not os.path.exists(os.path.join(DATA, "tfx_cnn_frozen.pb")):
-            pytest.fail("tests/data/interop/tfx_cnn_frozen.pb is missing: run "
-                        "make_tfx_graphs.py with TensorFlow now that tensorflux has conv2d")
     return _graph_def(f"tfx_{model}_frozen.pb"), _arrays(f"tfx_{model}.npz")
 
 

@@ -13,6 +13,7 @@ real_tf = pytest.importorskip("tensorflow")
 tf1 = real_tf.compat.v1
 
 import interop_models
+import tf_goldens
 from tensorflow.python.framework import op_def_registry
 
 import tensorflux as tf
@@ -21,7 +22,6 @@ from tensorflux.training import saver as saver_mod
 
 DATA = interop_models.DATA_DIR
 TOL = interop_models.TOLERANCE
-CHECKPOINT_DATA = os.path.join(os.path.dirname(DATA), "checkpoints")
 
 
 def _read(path):
@@ -118,8 +118,15 @@ def test_tensorflow_trains_our_whole_training_graph_the_same():
     assert max(diffs) <= TOL and theirs[4] == ours[4] == 3
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(tf.__file__))
+
+
 def _our_op_names():
-    return sorted(registry.registered_ops())
+    """The op types tensorflux registers (not those other test modules register), less the
+    internal ones ("_...") TensorFlow has no OpDef for."""
+    return sorted(n for n in registry.registered_ops()
+                  if registry.get_op_def(n).registered_at.startswith(_PACKAGE_DIR + os.sep)
+                  and not (n.startswith("_") and op_def_registry.get(n) is None))
 
 
 # Known OpDef gaps, each a strict xfail: the test starts failing once the op is fixed, so the
@@ -171,15 +178,13 @@ def _op_def_problems(name):
 def test_every_op_we_register_has_tensorflows_signature(name):
     """Our nodes carry only attrs that TensorFlow's op declares (with the same attr types),
     every attr it requires, and inputs/outputs of the same types, so TensorFlow accepts them."""
-    if name.startswith("_") and op_def_registry.get(name) is None:
-        pytest.skip(f"{name} is internal")
     assert _op_def_problems(name) == []
 
 
 def test_op_type_lists_match_tensorflow_where_known():
     """dtypes our ops accept that TensorFlow's op of the same name refuses (a node of such a
     type only runs in tensorflux). Pinned so that new ones are noticed."""
-    known = {"Add": {"uint16", "uint32", "uint64"}, "ComplexAbs": {"float16", "bfloat16"},
+    known = {"Add": {"uint16", "uint32", "uint64"},
              "MatrixDeterminant": {"bfloat16"}, "MatrixInverse": {"bfloat16"},
              "LRN": {"float64"}, "LRNGrad": {"float64"}, "MaxPool": {"uint32", "uint64"},
              # float64 so the op harness can check its gradient numerically
@@ -241,16 +246,57 @@ def test_committed_tensorflow_goldens_are_what_tensorflow_makes(tmp_path):
         assert again == tf1.GraphDef.FromString(_read(os.path.join(DATA, name)))
 
 
-# ---- (c) checkpoints ----------------------------------------------------------------------------
-def test_tensorflow_reads_our_golden_checkpoint_bit_exactly():
-    """tests/data/checkpoints/golden was written by tensorflux (make_golden.py)."""
-    sys.path.insert(0, CHECKPOINT_DATA)
-    try:
-        import make_golden
-    finally:
-        sys.path.remove(CHECKPOINT_DATA)
-    tensors, _, part = make_golden.golden_tensors()
-    reader = real_tf.train.load_checkpoint(os.path.join(CHECKPOINT_DATA, "golden"))
+# ---- (c) the goldens of tests/data, and checkpoints both ways -----------------------------------
+def _same_events(path_a, path_b):
+    """The events of two files, equal but for wall times."""
+    events = []
+    for path in (path_a, path_b):
+        events.append([tf1.Event.FromString(r) for r in real_tf.compat.v1.io.tf_record_iterator(
+            str(path))])
+    assert len(events[0]) == len(events[1])
+    for a, b in zip(*events):
+        a.wall_time = b.wall_time = 0.0
+        assert a == b
+
+
+def test_committed_goldens_are_what_tensorflow_writes(tmp_path):
+    """tests/data/make_tf_goldens.py run again today writes the committed files byte for byte
+    (event files: but for wall times)."""
+    make = tf_goldens.make
+    checkpoints = tmp_path / "checkpoints"
+    make.write_golden_checkpoint(str(checkpoints / "golden"))
+    make.write_slice_keys_checkpoint(str(checkpoints / "slice_keys"))
+    make.write_tf_saver(str(checkpoints / "tf_saver"))
+    make.write_tf_partitioned(str(checkpoints / "tf_partitioned"))
+    make.write_tf_records(str(tmp_path / "tfrecord"))
+    make.write_tf_events(str(tmp_path))
+    files = ["golden.index", "golden.data-00000-of-00001", "slice_keys.index",
+             "slice_keys.data-00000-of-00001"]
+    files = [f"checkpoints/{name}" for name in files] + [
+        f"checkpoints/{d}/{name}" for d in ("tf_saver", "tf_partitioned")
+        for name in ("checkpoint", "model-1.index", "model-1.data-00000-of-00001")]
+    for name in files + ["tfrecord/tf_records.tfrecord"]:
+        assert (tmp_path / name).read_bytes() == tf_goldens.read(name), name
+    _same_events(tmp_path / make.EVENTS_NAME,
+                 tf_goldens.path("summary", "tf_events", make.EVENTS_NAME))
+
+
+def test_tensorflow_reads_our_checkpoints_bit_exactly(tmp_path):
+    """What tensorflux's BundleWriter writes (the golden tensors, and slices at the OrderedCode
+    edges), TensorFlow's reader and RestoreV2 read back bit for bit."""
+    from tensorflux.lib.io import tensor_bundle
+    from tensorflux.ops import io_ops
+    tensors, slices, part = tf_goldens.make.golden_tensors()
+    writer = tensor_bundle.BundleWriter(str(tmp_path / "golden"))
+    for name, value in tensors.items():
+        writer.add(name, value)
+    cases = tf_goldens.make.slice_key_cases()
+    for name, spec, value in slices + [(n, spec, tf_goldens.make.slice_value(shape))
+                                       for n, spec, shape in cases]:
+        full_shape, tensor_slice = io_ops.parse_shape_and_slice(spec)
+        writer.add_slice(name, full_shape, tensor_slice, value)
+    prefix = writer.finish()
+    reader = real_tf.train.load_checkpoint(prefix)
     for name, want in list(tensors.items()) + [("part", part)]:
         got = reader.get_tensor(name)
         if want.dtype == object:
@@ -258,26 +304,39 @@ def test_tensorflow_reads_our_golden_checkpoint_bit_exactly():
         else:
             assert got.dtype == want.dtype and got.shape == want.shape, name
             assert got.tobytes() == want.tobytes(), name
+    restored = real_tf.raw_ops.RestoreV2(
+        prefix=prefix, tensor_names=[n for n, _, _ in cases],
+        shape_and_slices=[spec for _, spec, _ in cases], dtypes=[real_tf.float32] * len(cases))
+    for (name, _, shape), got in zip(cases, restored):
+        assert got.numpy().tobytes() == tf_goldens.make.slice_value(shape).tobytes(), name
 
 
-def test_tensorflow_savev2_writes_our_golden_checkpoint_byte_for_byte(tmp_path):
-    """TensorFlow's SaveV2, given the golden tensors and slices, writes the same bytes as
-    tensorflux's BundleWriter did (so the TF-free golden test pins TensorFlow's format)."""
-    sys.path.insert(0, CHECKPOINT_DATA)
-    try:
-        import make_golden
-    finally:
-        sys.path.remove(CHECKPOINT_DATA)
-    tensors, slices, _ = make_golden.golden_tensors()
-    names = list(tensors) + [name for name, _, _ in slices]
-    specs = [""] * len(tensors) + [spec for _, spec, _ in slices]
-    values = list(tensors.values()) + [value for _, _, value in slices]
-    prefix = str(tmp_path / "golden")
-    real_tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names, shape_and_slices=specs,
-                           tensors=[real_tf.constant(v) for v in values])
-    for suffix in (".index", ".data-00000-of-00001"):
-        ours = _read(os.path.join(CHECKPOINT_DATA, "golden" + suffix))
-        assert _read(prefix + suffix) == ours, suffix
+@pytest.mark.parametrize("tf_parts", [2, 3])
+def test_tensorflow_restores_our_partitioned_checkpoint(tmp_path, tf_parts):
+    """tensorflux saves variables split by fixed_size_partitioner(2); TensorFlow restores them
+    into variables split in `tf_parts`."""
+    values = tf_goldens.make.partitioned_values()
+    with tf.Graph().as_default():
+        variables = {name: tf.get_variable(
+            name, full.shape, tf.as_dtype(full.dtype), initializer=tf.zeros_initializer(),
+            **({"partitioner": tf.fixed_size_partitioner(parts)} if parts else {}))
+            for name, (full, parts) in values.items()}
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for name, (full, _) in values.items():
+                sess.run(variables[name].assign(full))
+            path = saver_mod.Saver().save(sess, str(tmp_path / "model"), global_step=1,
+                                          write_meta_graph=False)
+    with real_tf.Graph().as_default() as graph:
+        theirs = {name: tf1.get_variable(
+            name, full.shape, real_tf.as_dtype(full.dtype), use_resource=False,
+            partitioner=tf1.fixed_size_partitioner(tf_parts) if parts else None)
+            for name, (full, parts) in values.items()}
+        with tf1.Session(graph=graph) as sess:
+            tf1.train.Saver().restore(sess, path)
+            for name, (full, _) in values.items():
+                got = sess.run(real_tf.convert_to_tensor(theirs[name]))
+                assert got.dtype == full.dtype and got.tobytes() == full.tobytes(), name
 
 
 # ---- (d) meta graphs ----------------------------------------------------------------------------

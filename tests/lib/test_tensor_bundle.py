@@ -1,30 +1,22 @@
 """Tensor bundles (V2 checkpoints): round trips, golden files, slices, merging, corruption."""
-import importlib.util
 import os
 import shutil
 import tempfile
 
 import numpy as np
 import pytest
+import tf_goldens
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tensorflux as tf
 from tensorflux.framework import errors
-from tensorflux.lib.io import table
+from tensorflux.lib.io import table, tf_record
 from tensorflux.lib.io import tensor_bundle as tb
 from tensorflux.ops import io_ops
 
-DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "checkpoints")
+DATA_DIR = tf_goldens.path("checkpoints")
 GOLDEN = os.path.join(DATA_DIR, "golden")
-
-
-def _golden_module():
-    spec = importlib.util.spec_from_file_location("make_golden",
-                                                  os.path.join(DATA_DIR, "make_golden.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def assert_same(got, want, what=""):
@@ -101,16 +93,31 @@ def test_missing_bundle_is_not_found(tmp_path):
         tb.BundleReader(str(tmp_path / "c")).lookup("y")
 
 
-# ---- golden files -------------------------------------------------------------------------------
-def test_writer_reproduces_golden_files_byte_for_byte(tmp_path):
-    prefix = _golden_module().write(str(tmp_path / "golden"))
+# ---- golden files (written by TensorFlow 2.21: tests/data/make_tf_goldens.py) ------------------
+def _write_like_tensorflow(prefix, tensors, slices):
+    writer = tb.BundleWriter(prefix)
+    for name, value in tensors.items():
+        writer.add(name, value)
+    for name, spec, value in slices:
+        full_shape, tensor_slice = io_ops.parse_shape_and_slice(spec)
+        writer.add_slice(name, full_shape, tensor_slice, value)
+    return writer.finish()
+
+
+def _assert_same_files(prefix, golden):
     for suffix in (".index", ".data-00000-of-00001"):
-        with open(prefix + suffix, "rb") as f, open(GOLDEN + suffix, "rb") as g:
-            assert f.read() == g.read(), f"{suffix} differs from the committed golden file"
+        with open(prefix + suffix, "rb") as f, open(golden + suffix, "rb") as g:
+            assert f.read() == g.read(), f"{suffix} differs from TensorFlow's {golden}{suffix}"
 
 
-def test_reader_reads_golden_files():
-    tensors, slices, part = _golden_module().golden_tensors()
+def test_writer_reproduces_tensorflows_golden_files_byte_for_byte(tmp_path):
+    tensors, slices, _ = tf_goldens.make.golden_tensors()
+    prefix = _write_like_tensorflow(str(tmp_path / "golden"), tensors, slices)
+    _assert_same_files(prefix, GOLDEN)
+
+
+def test_reader_reads_tensorflows_golden_files():
+    tensors, slices, part = tf_goldens.make.golden_tensors()
     reader = tb.BundleReader(GOLDEN)
     assert reader.tensor_names() == sorted(list(tensors) + ["part"])
     for name, value in tensors.items():
@@ -122,15 +129,15 @@ def test_reader_reads_golden_files():
 
 
 def test_reads_checkpoint_written_by_tensorflow_saver():
-    """tf_saver/ was written by TensorFlow 2.21's tf.compat.v1.train.Saver (make_tf_golden.py)."""
+    """tf_saver/ was written by TensorFlow 2.21's tf.compat.v1.train.Saver (`part` partitioned
+    in three by fixed_size_partitioner)."""
     prefix = os.path.join(DATA_DIR, "tf_saver", "model-1")
     reader = tb.BundleReader(prefix)
-    assert reader.tensor_names() == ["part", "step", "w", "words"]
-    assert_same(reader.lookup("w"), np.arange(12, dtype=np.float32).reshape(3, 4) / 8)
-    assert_same(reader.lookup("step"), np.array(42, np.int64))
-    assert_same(reader.lookup("words"),
-                np.array([b"alpha", b"", b"\xff\x00binary"], dtype=object))
-    assert_same(reader.lookup("part"), np.arange(40, dtype=np.float64).reshape(10, 4) - 3.5)
+    values = tf_goldens.make.saver_values()
+    assert reader.tensor_names() == sorted(values)
+    for name, value in values.items():
+        assert_same(reader.lookup(name), value, name)
+    assert [repr(s) for s in reader.entry("part").slices] == ["0,4:0,4", "4,3:0,4", "7,3:0,4"]
 
 
 # ---- slices, merging, encodings -----------------------------------------------------------------
@@ -178,21 +185,61 @@ def test_merge_bundles(tmp_path):
 
 
 def test_entry_and_header_encoding_matches_tensorflow_bytes():
-    # Bytes copied from an index written by TensorFlow 2.21 (tensor "a", float32 [2, 3]).
-    raw = bytes.fromhex("08011208120208021202080328183" "5c0db3d17")
-    entry = tb.BundleEntry.parse(raw)
+    items = dict(table.open_table(GOLDEN + ".index").items())
+    assert tb.BundleHeader().serialize() == items[b""]
+    entry = tb.BundleEntry.parse(items[b"a"])  # float32 [2, 3], the first tensor in the data
     assert (entry.dtype, entry.shape, entry.offset, entry.size) == (1, [2, 3], 0, 24)
-    assert entry.crc32c == 0x173DDBC0
-    assert entry.serialize() == raw
-    assert tb.BundleHeader().serialize() == bytes.fromhex("08011a020801")
+    assert entry.crc32c == tf_record.masked_crc32c(np.arange(6, dtype=np.float32).tobytes())
+    for key, raw in items.items():
+        if key:
+            assert tb.BundleEntry.parse(raw).serialize() == raw, key
 
 
-def test_ordered_code_slice_keys():
-    assert tb.slice_key("part", [(4, 3), (0, -1)]) == b"\x00part\x00\x01\x01\x02\x84\x83\x80\x7f"
-    assert tb.slice_key("p", [(100, 150)]) == b"\x00p\x00\x01\x01\x01\xc0d\xc0\x96"
-    assert tb.slice_key(b"a\x00\xff", []) == b"\x00a\x00\xff\xff\x00\x00\x01\x00"
-    keys = [tb._ordered_signed(v) for v in (-2**63, -65, -64, -1, 0, 63, 64, 10**6, 2**63 - 1)]
-    assert keys == sorted(keys)
+def _slice_key_cases():
+    for name, spec, shape in tf_goldens.make.slice_key_cases():
+        full_shape, tensor_slice = io_ops.parse_shape_and_slice(spec)
+        yield name, spec, shape, full_shape, tensor_slice
+
+
+def test_ordered_code_slice_keys_are_tensorflows():
+    """Slice keys whose starts and lengths sit on OrderedCode's length edges (63/64, 8191/8192,
+    ..., 2**62, and -1 for a whole dimension), against the index TensorFlow's SaveV2 wrote."""
+    prefix = os.path.join(DATA_DIR, "slice_keys")
+    tf_keys = [k for k in table.open_table(prefix + ".index").keys() if k.startswith(b"\x00")]
+    ours = []
+    for name, _, _, _, tensor_slice in _slice_key_cases():
+        ours.append(tb.slice_key(name, tensor_slice.extents))
+    assert sorted(ours) == tf_keys
+    # 64 is the first start that takes two bytes; the whole second dimension is (0, -1)
+    key = b"\x00start/03\x00\x01\x01\x02" b"\xc0\x40" b"\x81" b"\x80\x7f"
+    assert key in tf_keys and tb.slice_key("start/03", [(64, 1), (0, -1)]) == key
+
+
+def test_writer_reproduces_tensorflows_slice_keys_checkpoint(tmp_path):
+    slices = [(name, spec, tf_goldens.make.slice_value(shape))
+              for name, spec, shape, _, _ in _slice_key_cases()]
+    prefix = _write_like_tensorflow(str(tmp_path / "slice_keys"), {}, slices)
+    _assert_same_files(prefix, os.path.join(DATA_DIR, "slice_keys"))
+
+
+def test_reader_reads_tensorflows_slices_at_the_edges():
+    reader = tb.BundleReader(os.path.join(DATA_DIR, "slice_keys"))
+    for name, spec, shape, full_shape, tensor_slice in _slice_key_cases():
+        assert reader.shape(name) == full_shape, spec
+        (saved,) = reader.entry(name).slices
+        assert saved == tensor_slice, spec
+        if name.startswith("length/"):
+            want = tf_goldens.make.slice_value(shape)
+            assert_same(reader.lookup_slice(name, tensor_slice), want, spec)
+
+
+def test_ordered_code_order_holds_for_negatives():
+    """TensorFlow cannot write a negative start or a length below -1, so the negative edges
+    (-64/-65, ...) are checked by OrderedCode's defining property: byte order is number order."""
+    numbers = [-2**63, -2**62, -8193, -8192, -65, -64, -1, 0, 63, 64, 8191, 8192, 2**63 - 1]
+    keys = [tb._ordered_signed(v) for v in numbers]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert [len(tb._ordered_signed(v)) for v in (-64, -65, -8192, -8193)] == [1, 2, 2, 3]
 
 
 def test_string_layout(tmp_path):

@@ -5,6 +5,7 @@ import struct
 import zlib
 
 import pytest
+import tf_goldens
 from tensorboard.backend.event_processing import event_file_loader
 
 from tensorflux.framework import errors
@@ -60,6 +61,18 @@ def _write(path, records, options=None):
     with tf_record.TFRecordWriter(str(path), options) as writer:
         for r in records:
             writer.write(r)
+
+
+def test_writer_reproduces_tensorflows_records_and_reads_them(tmp_path):
+    """tests/data/tfrecord/ was written by TensorFlow 2.21's tf.io.TFRecordWriter."""
+    records = tf_goldens.make.TFRECORDS
+    path = tmp_path / "ours.tfrecord"
+    _write(path, records)
+    assert path.read_bytes() == tf_goldens.read("tfrecord", "tf_records.tfrecord")
+    plain = tf_goldens.path("tfrecord", "tf_records.tfrecord")
+    assert list(tf_record.tf_record_iterator(plain)) == records
+    gz = tf_goldens.path("tfrecord", "tf_records.tfrecord.gz")
+    assert list(tf_record.tf_record_iterator(gz, tf_record.TFRecordOptions("GZIP"))) == records
 
 
 def test_round_trip_and_tensorboard_reads_it(tmp_path):

@@ -276,7 +276,7 @@ def test_python_api_names_and_attrs():
     acc = tf.ConditionalAccumulator(tf.float32, shape=[2], shared_name="s", name="acc",
                                     reduction_type="SUM")
     op = acc.accumulator_ref.op
-    assert op.type == "ConditionalAccumulator" and acc.accumulator_ref.dtype == tf.resource
+    assert op.type == "ConditionalAccumulator" and acc.accumulator_ref.dtype == tf.string_ref
     assert acc.name == "acc" and acc.dtype == tf.float32
     assert op.get_attr("reduction_type") in ("SUM", b"SUM")
     assert acc.num_accumulated().op.name == "acc_NumAccumulated"

@@ -414,6 +414,7 @@ def _real_tf():
     return real, real.compat.v1
 
 
+@pytest.mark.tensorflow
 def test_tensorflow_reads_our_checkpoints_bit_exactly(tmp_path):
     real, tf1 = _real_tf()
     _make_variables()
@@ -437,6 +438,7 @@ def test_tensorflow_reads_our_checkpoints_bit_exactly(tmp_path):
                 _assert_bit_identical(sess.run(v), VALUES[name], f"tf Saver.restore {name}")
 
 
+@pytest.mark.tensorflow
 def test_we_restore_checkpoints_written_by_tensorflow(tmp_path):
     real, tf1 = _real_tf()
     graph = tf1.Graph()

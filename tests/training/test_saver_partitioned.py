@@ -1,7 +1,10 @@
 """Checkpoints of partitioned variables: each shard is saved as a slice of the full variable
 (V2 format), so a checkpoint restores into any other partitioning, unsplit included."""
+import os
+
 import numpy as np
 import pytest
+import tf_goldens
 
 import tensorflux as tf
 from tensorflux.framework import errors
@@ -168,3 +171,50 @@ def test_restoring_a_slice_reads_only_the_overlapping_saved_slices(tmp_path):
     np.testing.assert_array_equal(middle, FULL[3:5, 1:3])
     with pytest.raises(errors.DataLossError, match="checksum"):
         reader.lookup_slice("emb", tensor_bundle.TensorSlice([(5, 5), (0, 4)]))
+
+
+# ---- TensorFlow's own checkpoint of partitioned variables (tests/data/make_tf_goldens.py) -------
+TF_PARTITIONED = tf_goldens.path("checkpoints", "tf_partitioned", "model-1")
+
+
+def _tf_partitioned_variables(parts_of=None):
+    """The variables of tf_partitioned/ (a 128-row `emb` and a 16384-row `big`, each split in
+    two by TensorFlow, and a plain `global_step`), split here as `parts_of` says."""
+    variables = {}
+    for name, (full, parts) in tf_goldens.make.partitioned_values().items():
+        parts = (parts_of or {}).get(name, parts)
+        extra = {"partitioner": tf.fixed_size_partitioner(parts)} if parts and parts > 1 else {}
+        variables[name] = tf.get_variable(name, full.shape, tf.as_dtype(full.dtype),
+                                          initializer=tf.zeros_initializer(), **extra)
+    return variables
+
+
+def test_saver_writes_tensorflows_partitioned_checkpoint_byte_for_byte(tmp_path):
+    with tf.Graph().as_default():
+        variables = _tf_partitioned_variables()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for name, (full, _) in tf_goldens.make.partitioned_values().items():
+                sess.run(variables[name].assign(full))
+            path = tf.train.Saver(save_relative_paths=True).save(
+                sess, str(tmp_path / "model"), global_step=1, write_meta_graph=False)
+    for suffix in (".index", ".data-00000-of-00001"):
+        with open(path + suffix, "rb") as f:
+            assert f.read() == tf_goldens.read(TF_PARTITIONED + suffix), suffix
+    reader = tensor_bundle.BundleReader(TF_PARTITIONED)
+    assert [repr(s) for s in reader.entry("emb").slices] == ["0,64:0,3", "64,64:0,3"]
+    assert [repr(s) for s in reader.entry("big").slices] == ["0,8192:0,1", "8192,8192:0,1"]
+    state = tf.train.get_checkpoint_state(str(tmp_path))
+    assert state.model_checkpoint_path == os.path.join(str(tmp_path), "model-1")
+
+
+@pytest.mark.parametrize("parts_of", [None, {"emb": 3, "big": 5}, {"emb": 1, "big": 1}])
+def test_restores_tensorflows_partitioned_checkpoint(parts_of):
+    assert tf.train.latest_checkpoint(os.path.dirname(TF_PARTITIONED)) == TF_PARTITIONED
+    with tf.Graph().as_default():
+        variables = _tf_partitioned_variables(parts_of)
+        with tf.Session() as sess:
+            tf.train.Saver().restore(sess, TF_PARTITIONED)
+            for name, (full, _) in tf_goldens.make.partitioned_values().items():
+                got = _value(sess, variables[name])
+                assert got.dtype == full.dtype and got.tobytes() == full.tobytes(), name
