@@ -15,6 +15,7 @@ import numpy as np
 
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
@@ -244,6 +245,14 @@ def _fill_grad(op, grad):
 
 @Fill.kernel("CPU")
 def _fill_kernel(ctx, dims, value):
+    if np.ndim(dims) != 1 or np.ndim(value) != 0:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"dims must be a vector and value must be a scalar, got dims shape "
+                          f"{list(np.shape(dims))} and value shape {list(np.shape(value))}")
+    if np.any(dims < 0):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"dims must be non-negative, got {np.asarray(dims).tolist()}")
+    limits.check_allocation(ctx.op, dims.tolist(), np.asarray(value).dtype)
     return np.full(dims, value, dtype=np.asarray(value).dtype)
 
 
@@ -585,6 +594,7 @@ def _range_kernel(ctx, start, limit, delta):
     except ValueError as e:
         raise errors.InvalidArgumentError(None, ctx.op, str(e)) from None
     dtype = ctx.attrs["Tidx"].as_numpy_dtype
+    limits.check_allocation(ctx.op, [n], dtype)
     return (start + delta * np.arange(n)).astype(dtype)
 
 

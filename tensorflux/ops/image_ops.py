@@ -17,6 +17,7 @@ import numpy as np
 
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
@@ -120,6 +121,8 @@ def _check_resize_args(ctx, images, size):
         raise errors.InvalidArgumentError(
             None, ctx.op, f"input image must have height and width > 0, got shape "
                           f"{list(images.shape)}")
+    out_shape = [images.shape[0], int(size[0]), int(size[1]), images.shape[3]]
+    limits.check_allocation(ctx.op, out_shape, np.float32)
     return int(size[0]), int(size[1])
 
 

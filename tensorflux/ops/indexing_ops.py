@@ -8,6 +8,7 @@ import numpy as np
 
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
@@ -153,6 +154,9 @@ def _one_hot_kernel(ctx, indices, depth, on_value, off_value):
     if depth < 0:
         raise errors.InvalidArgumentError(None, ctx.op, f"depth must be non-negative, got {depth}")
     axis = ctx.attrs["axis"] if ctx.attrs["axis"] != -1 else np.ndim(indices)
+    out_shape = list(np.shape(indices))
+    out_shape.insert(axis, depth)
+    limits.check_allocation(ctx.op, out_shape, ctx.attrs["T"].as_numpy_dtype)
     positions = np.arange(depth).reshape([depth] + [1] * (np.ndim(indices) - axis))
     hot = np.expand_dims(indices, axis) == positions
     return np.where(hot, on_value, off_value).astype(ctx.attrs["T"].as_numpy_dtype)

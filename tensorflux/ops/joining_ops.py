@@ -8,6 +8,7 @@ import numpy as np
 
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
@@ -436,6 +437,12 @@ def _tile_kernel(ctx, x, multiples):
         raise errors.InvalidArgumentError(
             None, ctx.op, f"Expected multiples to have {np.ndim(x)} entries (the rank of input), "
                           f"got {np.ravel(multiples).tolist()}")
+    if np.any(multiples < 0):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Expected multiples argument to be non-negative, got "
+                          f"{np.ravel(multiples).tolist()}")
+    shape = [int(d) * int(m) for d, m in zip(np.shape(x), np.ravel(multiples))]
+    limits.check_allocation(ctx.op, shape, x.dtype)
     return np.asarray(np.tile(x, tuple(int(m) for m in np.ravel(multiples))), dtype=x.dtype)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import random_seed
 from tensorflux.framework import registry
@@ -47,13 +48,25 @@ def _sample_op(name, extra_inputs=(), attrs=None, out="output: dtype"):
     return op_def
 
 
+def _sample_shape(ctx, shape):
+    """The output shape from the `shape` input, checked: a vector of non-negative sizes whose
+    float64 samples (drawn before the cast) fit the per-tensor limit."""
+    if np.ndim(shape) != 1 or np.any(np.asarray(shape) < 0):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"shape must be a vector of non-negative sizes, got "
+                          f"{np.asarray(shape).tolist()}")
+    dims = tuple(int(d) for d in shape)
+    limits.check_allocation(ctx.op, dims, np.float64)
+    return dims
+
+
 # ---- RandomUniform / RandomUniformInt ---------------------------------------------------------
 RandomUniform = _sample_op("RandomUniform", attrs={"dtype": common.FLOATS})
 
 
 @RandomUniform.kernel("CPU")
 def _random_uniform_kernel(ctx, shape):
-    return ctx.rng.random(tuple(shape)).astype(ctx.attrs["dtype"].as_numpy_dtype)
+    return ctx.rng.random(_sample_shape(ctx, shape)).astype(ctx.attrs["dtype"].as_numpy_dtype)
 
 
 RandomUniformInt = _sample_op("RandomUniformInt", ["minval: Tout", "maxval: Tout"],
@@ -70,7 +83,7 @@ def _random_uniform_int_kernel(ctx, shape, minval, maxval):
         raise errors.InvalidArgumentError(
             None, ctx.op, f"Need minval < maxval, got {minval} >= {maxval}")
     np_type = ctx.attrs["Tout"].as_numpy_dtype
-    return ctx.rng.integers(minval, maxval, size=tuple(shape), dtype=np_type)
+    return ctx.rng.integers(minval, maxval, size=_sample_shape(ctx, shape), dtype=np_type)
 
 
 # ---- RandomStandardNormal / TruncatedNormal ---------------------------------------------------
@@ -79,7 +92,8 @@ RandomStandardNormal = _sample_op("RandomStandardNormal", attrs={"dtype": common
 
 @RandomStandardNormal.kernel("CPU")
 def _random_normal_kernel(ctx, shape):
-    return ctx.rng.standard_normal(tuple(shape)).astype(ctx.attrs["dtype"].as_numpy_dtype)
+    samples = ctx.rng.standard_normal(_sample_shape(ctx, shape))
+    return samples.astype(ctx.attrs["dtype"].as_numpy_dtype)
 
 
 TruncatedNormal = _sample_op("TruncatedNormal", attrs={"dtype": common.FLOATS})
@@ -88,6 +102,7 @@ TruncatedNormal = _sample_op("TruncatedNormal", attrs={"dtype": common.FLOATS})
 @TruncatedNormal.kernel("CPU")
 def _truncated_normal_kernel(ctx, shape):
     rng = ctx.rng
+    shape = _sample_shape(ctx, shape)
     x = rng.standard_normal(int(np.prod(shape, dtype=np.int64)))
     bad = np.flatnonzero(np.abs(x) > 2.0)
     while bad.size:  # each pass redraws the ~4.6% that fell beyond two standard deviations
@@ -136,6 +151,10 @@ def _multinomial_kernel(ctx, logits, num_samples):
     cdf = np.cumsum(probs, axis=1)
     cdf /= cdf[:, -1:]
     batch, classes = logits.shape
+    if num_samples < 0:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"num_samples should be nonnegative, got {int(num_samples)}")
+    limits.check_allocation(ctx.op, [batch, int(num_samples)], np.float64)
     rows = np.arange(batch)[:, None]
     u = ctx.rng.random((batch, int(num_samples))) + rows  # row r searches cdf row r (+ r)
     flat = np.searchsorted((cdf + rows).ravel(), u.ravel(), side="right")

@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-from tensorflux.framework import errors, ops, registry, tensor_shape
+from tensorflux.framework import errors, limits, ops, registry, tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.lib.io import tf_record
 from tensorflux.ops import data_flow_ops
@@ -274,6 +274,8 @@ def tf_records(compression_type):
 def whole_files():
     def open_work(filename):
         with _open(filename) as f:
+            # a whole file is one value: refuse one larger than the per-tensor limit up front
+            limits.check_allocation(None, [os.fstat(f.fileno()).st_size], np.uint8)
             data = f.read()
         yield filename, data
     return open_work
@@ -417,6 +419,7 @@ ReadFile.shape(lambda op: tensor_shape.scalar())
 @ReadFile.kernel("CPU")
 def _read_file_kernel(ctx, filename):
     with _open(_scalar_string(filename, "filename")) as f:
+        limits.check_allocation(ctx.op, [os.fstat(f.fileno()).st_size], np.uint8)
         return np.array(f.read(), dtype=object)
 
 
