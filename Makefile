@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test interop bench lint mutants clean
+.PHONY: demo test interop bench lint mutants fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,6 +47,13 @@ lint: $(STAMP)
 # time); writes tools/mutants/REPORT.md and fails below 90% killed. ID=name runs one mutant.
 mutants: $(STAMP)
 	$(BIN)/python tools/mutants/run.py $(if $(ID),--only $(ID))
+
+# A long op-fuzzing campaign over every registered op (tests/op_fuzz.py): counts per op family
+# and outcome, then any failure. EXAMPLES=n Hypothesis cases per target, SEED=s.
+EXAMPLES ?= 12
+SEED ?= 0
+fuzz: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/fuzz/run.py --examples $(EXAMPLES) --seed $(SEED)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

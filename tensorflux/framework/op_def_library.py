@@ -157,9 +157,29 @@ def _check_attrs(op_def, attrs):
             attrs[name] = [dtypes.as_dtype(v) for v in value]
         elif decl.type == "int" and not isinstance(value, int):
             raise TypeError(f"{op_def.name}: attr '{name}' expects an int, got {value!r}")
+        elif decl.type == "int" and name in _list_length_attrs(op_def):
+            _check_list_length(op_def, name, value)
         elif decl.allowed and value not in decl.allowed:
             raise ValueError(f"{op_def.name}: attr '{name}' must be one of {decl.allowed}, "
                              f"got {value!r}")
+
+
+# A list attr beyond this makes millions of Tensor objects before any kernel runs; TF's
+# allocators would fail on it too, later and less clearly.
+MAX_LIST_LENGTH = 1 << 16
+
+
+def _list_length_attrs(op_def):
+    return {a.number_attr for a in op_def.inputs + op_def.outputs if a.number_attr}
+
+
+def _check_list_length(op_def, name, value):
+    if value < 0:
+        raise ValueError(f"Value for attr '{name}' of {value} must be at least minimum 0 "
+                         f"({op_def.name})")
+    if value > MAX_LIST_LENGTH:
+        raise ValueError(f"Value for attr '{name}' of {value} asks {op_def.name} for {value} "
+                         f"tensors; at most {MAX_LIST_LENGTH} are supported")
 
 
 def _output_types(op_def, attrs):

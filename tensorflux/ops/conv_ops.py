@@ -611,6 +611,7 @@ def _lrn_attrs():
 
 def _depth_window_sum(v, r):
     """sum of v[..., d - r : d + r + 1] along the last axis, for every d."""
+    r = min(r, v.shape[-1])  # a wider window covers nothing more: keeps huge radii cheap
     padded = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(r, r)])
     depth = v.shape[-1]
     total = padded[..., :depth].copy()
@@ -624,6 +625,9 @@ def _lrn_norm(ctx, x):
         raise errors.InvalidArgumentError(None, ctx.op, f"LRN input must be 4-D, got shape "
                                                         f"{list(x.shape)}")
     a = ctx.attrs
+    if a["depth_radius"] < 0:
+        raise errors.InvalidArgumentError(None, ctx.op, f"depth_radius must be non-negative, "
+                                                        f"got {a['depth_radius']}")
     return a["bias"] + a["alpha"] * _depth_window_sum(np.square(x), a["depth_radius"])
 
 

@@ -599,6 +599,9 @@ def _loss_args(fn_name, args, logits, labels, label_word="labels"):
 
 def _flat_to_matrix(x):
     """x reshaped to [-1, last dim] (the ops work on matrices)."""
+    if x.get_shape().ndims == 0:
+        raise ValueError(f"Shape must be at least rank 1 but is rank 0 for logits and labels "
+                         f"({x.name}): they need a class dimension")
     depth = x.get_shape()[-1].value
     if depth is None:
         return array_ops.reshape(x, array_ops.stack([-1, array_ops.shape(x)[-1]]))

@@ -1,0 +1,41 @@
+"""Bugs the op fuzzer (tests/op_fuzz.py) found, one test each."""
+import numpy as np
+import pytest
+
+import tensorflux as tf
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: tf.split(tf.zeros([4]), 2 ** 31 - 1),
+    lambda: tf.unstack(tf.zeros([2]), num=2 ** 31 - 1),
+    lambda: tf.dynamic_partition(tf.zeros([2]), [0, 1], 2 ** 31 - 1),
+], ids=["split", "unstack", "dynamic_partition"])
+def test_huge_list_attr_is_refused_at_build_time(build):
+    with pytest.raises(ValueError, match="tensors; at most 65536 are supported"):
+        build()
+
+
+def test_negative_list_attr_is_refused():
+    with pytest.raises(ValueError, match="of -1 must be at least minimum 0"):
+        tf.unstack(tf.zeros([2]), num=-1)
+
+
+def test_softmax_xent_of_scalars_is_a_value_error():
+    with pytest.raises(ValueError, match="Shape must be at least rank 1 but is rank 0"):
+        tf.nn.softmax_cross_entropy_with_logits(labels=1.0, logits=np.float32(1.0))
+
+
+def test_lrn_with_huge_or_negative_radius():
+    x = np.random.default_rng(0).uniform(size=(1, 2, 2, 3)).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        p = tf.placeholder(tf.float32)
+        huge = tf.nn.local_response_normalization(p, depth_radius=2 ** 31 - 1)
+        wide = tf.nn.local_response_normalization(p, depth_radius=3)  # covers the depth too
+        got_huge, got_wide = sess.run([huge, wide], {p: x})
+        np.testing.assert_allclose(got_huge, got_wide, rtol=1e-6)
+        grad = tf.gradients(huge, p)[0]
+        assert sess.run(grad, {p: x}).shape == x.shape
+        with pytest.raises(tf.errors.InvalidArgumentError, match="depth_radius must be non-neg"):
+            sess.run(tf.nn.local_response_normalization(p, depth_radius=-1), {p: x})
