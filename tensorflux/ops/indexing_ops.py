@@ -157,6 +157,8 @@ def _one_hot_kernel(ctx, indices, depth, on_value, off_value):
     out_shape = list(np.shape(indices))
     out_shape.insert(axis, depth)
     limits.check_allocation(ctx.op, out_shape, ctx.attrs["T"].as_numpy_dtype)
+    if 0 in out_shape:  # nothing to compare: skip the [depth] positions a huge depth would need
+        return np.zeros(out_shape, ctx.attrs["T"].as_numpy_dtype)
     positions = np.arange(depth).reshape([depth] + [1] * (np.ndim(indices) - axis))
     hot = np.expand_dims(indices, axis) == positions
     return np.where(hot, on_value, off_value).astype(ctx.attrs["T"].as_numpy_dtype)

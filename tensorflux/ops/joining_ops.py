@@ -182,6 +182,9 @@ def _split_axis(op, axis_tensor):
     """(dims of the value, normalized split axis) or (None, None) when unknown."""
     in_shape = op.inputs[1 if op.type == "Split" else 0].get_shape()
     axis = tensor_util.constant_value(axis_tensor)
+    if in_shape.ndims == 0:
+        raise ValueError(f"Shape must be at least rank 1 but is rank 0 for '{op.name}' "
+                         f"({op.type}): a scalar cannot be split")
     if in_shape.ndims is None or axis is None:
         return None, None
     return in_shape.as_list(), common.normalize_axis(int(axis), in_shape.ndims, "split_dim")
@@ -342,6 +345,9 @@ def _unpack_shape(op):
     if in_shape.ndims is None:
         return [tensor_shape.unknown_shape()] * num
     dims = in_shape.as_list()
+    if not dims:
+        raise ValueError(f"Shape must be at least rank 1 but is rank 0 for '{op.name}' "
+                         f"(Unpack): a scalar cannot be unstacked")
     axis = common.normalize_axis(op.get_attr("axis"), len(dims), "unpack axis")
     if dims[axis] not in (None, num):
         raise ValueError(f"dimension {axis} of shape {in_shape} must be num={num}")
@@ -380,6 +386,9 @@ def unstack(value, num=None, axis=0, name="unstack"):
         in_shape = value.get_shape()
         if in_shape.ndims is None:
             raise ValueError(f"Cannot infer num from shape {in_shape}")
+        if in_shape.ndims == 0:
+            raise ValueError(f"Shape must be at least rank 1 but is rank 0 for {value.name}: a "
+                             f"scalar cannot be unstacked")
         num = in_shape[common.normalize_axis(axis, in_shape.ndims)].value
         if num is None:
             raise ValueError(f"Cannot infer num from shape {in_shape}")

@@ -535,6 +535,9 @@ def _along_last_axis(op_type, logits, dim, name):
 def _swap_with_last(x, dim):
     """The permutation swapping axis `dim` with the last axis (a tensor if the rank is unknown)."""
     rank = x.get_shape().ndims
+    if rank == 0:
+        raise ValueError(f"Shape must be at least rank 1 but is rank 0 for {x.name}: dim={dim} "
+                         f"names no dimension of a scalar")
     if rank is not None:
         perm = list(range(rank))
         dim = common.normalize_axis(dim, rank, "dim")

@@ -37,6 +37,9 @@ def _slice_shape(op):
             op.inputs[2].get_shape().with_rank(1)[0].value
         return tensor_shape.unknown_shape(ndims)
     sizes = [int(s) for s in np.ravel(sizes)]
+    if begin is not None and np.size(begin) != len(sizes):
+        raise ValueError(f"Expected begin and size arguments to be 1-D tensors of the same size, "
+                         f"but got shapes {list(np.shape(begin))} and [{len(sizes)}] instead")
     dims = in_shape.with_rank(len(sizes)).as_list()
     out = []
     for i, (s, d) in enumerate(zip(sizes, dims)):

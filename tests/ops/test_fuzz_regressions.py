@@ -39,3 +39,24 @@ def test_lrn_with_huge_or_negative_radius():
         assert sess.run(grad, {p: x}).shape == x.shape
         with pytest.raises(tf.errors.InvalidArgumentError, match="depth_radius must be non-neg"):
             sess.run(tf.nn.local_response_normalization(p, depth_radius=-1), {p: x})
+
+
+@pytest.mark.parametrize("build", [
+    lambda x: tf.split(0, 3, x), lambda x: tf.split(x, [1, 2], 0), lambda x: tf.unstack(x),
+    lambda x: tf.nn.softmax(x, dim=0),
+], ids=["split", "split_v", "unstack", "softmax_dim"])
+def test_rank0_inputs_to_axis_ops_are_value_errors(build):
+    with pytest.raises(ValueError, match="at least rank 1 but is rank 0"):
+        build(tf.constant(1.0))
+
+
+def test_slice_with_begin_and_size_of_different_lengths():
+    with pytest.raises(ValueError, match="begin and size arguments to be 1-D tensors of the same"):
+        tf.slice(tf.zeros([2, 3]), tf.constant(np.zeros(0, np.int32)), [1, 1])
+
+
+def test_one_hot_of_no_indices_with_huge_depth_allocates_nothing():
+    with tf.Graph().as_default(), tf.Session() as sess:
+        p = tf.placeholder(tf.int32)
+        out = sess.run(tf.one_hot(p, 2 ** 31 - 1), {p: np.zeros([0, 2], np.int32)})
+    assert out.shape == (0, 2, 2 ** 31 - 1) and out.dtype == np.float32
