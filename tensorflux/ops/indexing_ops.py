@@ -293,6 +293,7 @@ def _dynamic_stitch_kernel(ctx, *args):
     indices, data = args[:n], args[n:]
     rest = np.shape(data[0])[np.ndim(indices[0]):]
     first = 1 + max((int(i.max()) for i in indices if i.size), default=-1)
+    limits.check_allocation(ctx.op, (first,) + rest, ctx.attrs["T"].as_numpy_dtype)
     merged = np.zeros((first,) + rest, dtype=ctx.attrs["T"].as_numpy_dtype)
     for i, d in zip(indices, data):
         if np.shape(d) != np.shape(i) + rest:

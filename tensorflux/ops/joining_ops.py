@@ -40,6 +40,8 @@ def _concat_shape(values, axis_tensor):
     if not ranks:
         return tensor_shape.unknown_shape()
     ndims = ranks.pop()
+    if ndims == 0:
+        raise ValueError("Can't concatenate scalars (use tf.stack instead)")
     axis = tensor_util.constant_value(axis_tensor)
     if axis is None:
         return tensor_shape.unknown_shape(ndims)

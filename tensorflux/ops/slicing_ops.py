@@ -7,6 +7,7 @@ import numpy as np
 
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
@@ -194,6 +195,9 @@ def _strided_slice_shape(op):
     if n is None:
         return tensor_shape.unknown_shape()
     begin, end, strides = (_partial_values(t, n) for t in op.inputs[1:])
+    if not len(begin) == len(end) == len(strides) == n:
+        raise ValueError(f"Expected begin, end, and strides to be 1D equal size tensors, but got "
+                         f"shapes {[t.get_shape().as_list() for t in op.inputs[1:]]} instead")
     return _strided_shape(op.inputs[0].get_shape(), n, op._attrs, begin, end, strides)
 
 
@@ -267,6 +271,11 @@ def _strided_slice_grad_grad(op, grad):
 
 @StridedSliceGrad.kernel("CPU")
 def _strided_slice_grad_kernel(ctx, in_shape, begin, end, strides, dy):
+    if np.ndim(in_shape) != 1 or np.any(np.asarray(in_shape) < 0):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"shape must be a vector of non-negative sizes, got "
+                          f"{np.asarray(in_shape).tolist()}")
+    limits.check_allocation(ctx.op, in_shape.tolist(), ctx.attrs["T"].as_numpy_dtype)
     out = np.zeros(in_shape, dtype=ctx.attrs["T"].as_numpy_dtype)
     out[_index_tuple(ctx.attrs, begin, end, strides)] = dy
     return out

@@ -60,3 +60,29 @@ def test_one_hot_of_no_indices_with_huge_depth_allocates_nothing():
         p = tf.placeholder(tf.int32)
         out = sess.run(tf.one_hot(p, 2 ** 31 - 1), {p: np.zeros([0, 2], np.int32)})
     assert out.shape == (0, 2, 2 ** 31 - 1) and out.dtype == np.float32
+
+
+def test_concat_of_scalars_is_refused():
+    with pytest.raises(ValueError, match=r"Can't concatenate scalars \(use tf.stack instead\)"):
+        tf.concat(0, [tf.constant(1.0), tf.constant(2.0)])
+
+
+def test_strided_slice_with_begin_end_strides_of_different_lengths():
+    with pytest.raises(ValueError, match="begin, end, and strides to be 1D equal size"):
+        tf.strided_slice(tf.zeros([3, 3]), [0, 0], [1], [1, 1])
+
+
+@pytest.mark.parametrize("build", [
+    lambda i, d: tf.dynamic_stitch([i], [d]),
+    lambda i, d: _strided_slice_grad(i, d),
+], ids=["dynamic_stitch", "strided_slice_grad"])
+def test_value_sized_outputs_respect_the_tensor_limit(build):
+    with tf.Graph().as_default(), tf.Session() as sess:
+        i, d = tf.placeholder(tf.int32), tf.placeholder(tf.float32)
+        with pytest.raises(tf.errors.ResourceExhaustedError, match="OOM when allocating"):
+            sess.run(build(i, d), {i: np.array([2 ** 31 - 1]), d: np.ones([1], np.float32)})
+
+
+def _strided_slice_grad(shape, dy):
+    from tensorflux.framework.op_def_library import apply_op
+    return apply_op("StridedSliceGrad", shape, [0], [1], [1], dy)
