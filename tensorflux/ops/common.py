@@ -96,9 +96,19 @@ def check_broadcastable(ctx, x, y):
             None, ctx.op, f"Incompatible shapes: {shape_text(sx)} vs. {shape_text(sy)}") from None
 
 
+def scalar_int(ctx, value, what):
+    """`value`, an input that must be a scalar (an axis, a depth, a count), as an int; TF's
+    InvalidArgumentError otherwise (int() of a vector would raise NumPy's TypeError)."""
+    if np.ndim(value) != 0:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"{what} must be a scalar, but it has shape "
+                          f"{shape_text(np.shape(value))}")
+    return int(value)
+
+
 def check_dimension(ctx, axis, ndims, expected="Expected dimension"):
     """`axis` in [0, ndims), or TF's 'Expected dimension in the range' error."""
-    axis = int(axis)
+    axis = scalar_int(ctx, axis, "dimension")
     if not -ndims <= axis < max(ndims, 1):
         raise errors.InvalidArgumentError(
             None, ctx.op, f"{expected} in the range [{-ndims}, {ndims}), but got {axis}")

@@ -150,7 +150,7 @@ def _one_hot_shape(op):
 
 @OneHot.kernel("CPU")
 def _one_hot_kernel(ctx, indices, depth, on_value, off_value):
-    depth = int(depth)
+    depth = common.scalar_int(ctx, depth, "depth")
     if depth < 0:
         raise errors.InvalidArgumentError(None, ctx.op, f"depth must be non-negative, got {depth}")
     axis = ctx.attrs["axis"] if ctx.attrs["axis"] != -1 else np.ndim(indices)

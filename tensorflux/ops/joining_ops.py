@@ -106,6 +106,7 @@ def _concat_v2_kernel(ctx, *args):
 
 
 def _concatenate(ctx, values, axis):
+    axis = common.scalar_int(ctx, axis, "axis")
     try:
         return np.concatenate(values, axis=int(axis))
     except (ValueError, IndexError):
@@ -218,7 +219,7 @@ def _split_grad(op, *grads):
 @Split.kernel("CPU")
 def _split_kernel(ctx, axis, value):
     num = ctx.attrs["num_split"]
-    axis = int(axis)
+    axis = common.scalar_int(ctx, axis, "split_dim")
     if np.shape(value)[axis] % num:
         raise errors.InvalidArgumentError(
             None, ctx.op, f"Number of ways to split should evenly divide the split dimension, "
@@ -263,7 +264,7 @@ def _split_v_grad(op, *grads):
 
 @SplitV.kernel("CPU")
 def _split_v_kernel(ctx, value, sizes, axis):
-    axis = int(axis)
+    axis = common.scalar_int(ctx, axis, "split_dim")
     try:
         sizes = _split_sizes(np.ravel(sizes), np.shape(value)[axis])
     except ValueError as e:

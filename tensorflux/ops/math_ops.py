@@ -720,7 +720,8 @@ def _scan_op(name, numpy_fn, identity):
 
     def kernel(ctx, x, axis):
         x = np.asarray(x)
-        axis = common.normalize_axis(int(axis), x.ndim, f"{name} axis")
+        axis = common.scalar_int(ctx, axis, "axis")
+        axis = common.normalize_axis(axis, x.ndim, f"{name} axis")
         if ctx.attrs["reverse"]:
             x = np.flip(x, axis)
         out = numpy_fn(x, axis=axis, dtype=x.dtype)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
 from tensorflux.framework import tensor_util
@@ -42,6 +43,7 @@ def _segment_sum_into(ctx, data, ids, n):
     if ids.size and ids.max() >= n:
         raise errors.InvalidArgumentError(
             None, ctx.op, f"segment_ids {int(ids.max())} is out of range [0, {n})")
+    limits.check_allocation(ctx.op, (n,) + data.shape[ids.ndim:], data.dtype)
     out = np.zeros((n,) + data.shape[ids.ndim:], dtype=data.dtype)
     keep = ids >= 0  # TF drops negative ids
     np.add.at(out, ids[keep], data[keep])
@@ -50,7 +52,10 @@ def _segment_sum_into(ctx, data, ids, n):
 
 @UnsortedSegmentSum.kernel("CPU")
 def _unsorted_segment_sum_kernel(ctx, data, ids, n):
-    return _segment_sum_into(ctx, data, ids, int(n))
+    n = common.scalar_int(ctx, n, "num_segments")
+    if n < 0:
+        raise errors.InvalidArgumentError(None, ctx.op, f"num_segments must be >= 0, got {n}")
+    return _segment_sum_into(ctx, data, ids, n)
 
 
 SegmentSum = registry.register_op("SegmentSum", inputs=["data: T", "segment_ids: Tindices"],

@@ -86,3 +86,28 @@ def test_value_sized_outputs_respect_the_tensor_limit(build):
 def _strided_slice_grad(shape, dy):
     from tensorflux.framework.op_def_library import apply_op
     return apply_op("StridedSliceGrad", shape, [0], [1], [1], dy)
+
+
+@pytest.mark.parametrize("build", [
+    lambda x, a: tf.cumsum(x, a), lambda x, a: tf.concat(a, [x, x]),
+    lambda x, a: tf.split(a, 2, x), lambda x, a: tf.one_hot([1], a),
+    lambda x, a: tf.unsorted_segment_sum(x, [0, 1], a), lambda x, a: tf.argmax(x, a),
+], ids=["cumsum", "concat", "split", "one_hot", "unsorted_segment_sum", "argmax"])
+def test_vector_fed_where_a_scalar_belongs(build):
+    """int() of a vector raised NumPy's TypeError inside the kernels."""
+    with tf.Graph().as_default(), tf.Session() as sess:
+        x, a = tf.placeholder(tf.float32), tf.placeholder(tf.int32)
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"must be a scalar, but it has shape \[2\]") as info:
+            sess.run(build(x, a), {x: np.ones([2, 2], np.float32), a: np.array([0, 1])})
+        assert "TypeError" not in str(info.value)
+
+
+def test_unsorted_segment_sum_checks_num_segments():
+    with tf.Graph().as_default(), tf.Session() as sess:
+        n = tf.placeholder(tf.int32)
+        out = tf.unsorted_segment_sum(tf.ones([2]), [0, 0], n)
+        with pytest.raises(tf.errors.InvalidArgumentError, match="num_segments must be >= 0"):
+            sess.run(out, {n: -1})
+        with pytest.raises(tf.errors.ResourceExhaustedError, match="UnsortedSegmentSum"):
+            sess.run(out, {n: 2 ** 31 - 1})
