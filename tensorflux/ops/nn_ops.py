@@ -177,6 +177,8 @@ Softmax.shape(_rank_at_least_1)
 
 @Softmax.kernel("CPU")
 def _softmax_kernel(ctx, x):
+    if x.size == 0:  # nothing to normalize (NumPy's max would refuse the empty class axis)
+        return _as_t(ctx, x)
     e = np.exp(x - np.max(x, axis=-1, keepdims=True))
     return _as_t(ctx, e / np.sum(e, axis=-1, keepdims=True))
 
@@ -194,6 +196,8 @@ LogSoftmax.shape(_rank_at_least_1)
 
 @LogSoftmax.kernel("CPU")
 def _log_softmax_kernel(ctx, x):
+    if x.size == 0:
+        return _as_t(ctx, x)
     return _as_t(ctx, x - _logsumexp_np(x))
 
 

@@ -157,8 +157,24 @@ def _prod_grad(op, grad):
     return [conj(others) * array_ops.reshape(grad, kept), None]
 
 
-Max = _reduction_op("Max", common.REALS, np.max)
-Min = _reduction_op("Min", common.REALS, np.min)
+def _with_identity(numpy_fn, sign):
+    """np.max/np.min that reduce an empty tensor to TF's identity (the dtype's lowest value for
+    Max, its highest for Min) instead of raising NumPy's 'zero-size array' error."""
+    def reduce(x, axis, keepdims):
+        x = np.asarray(x)
+        if x.size:
+            return numpy_fn(x, axis=axis, keepdims=keepdims)
+        if np.issubdtype(x.dtype, np.integer):
+            info = np.iinfo(x.dtype)
+            identity = info.min if sign < 0 else info.max
+        else:
+            identity = sign * np.inf
+        return numpy_fn(x, axis=axis, keepdims=keepdims, initial=identity)
+    return reduce
+
+
+Max = _reduction_op("Max", common.REALS, _with_identity(np.max, -1))
+Min = _reduction_op("Min", common.REALS, _with_identity(np.min, 1))
 
 
 def _min_or_max_grad(op, grad):

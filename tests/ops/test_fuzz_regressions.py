@@ -111,3 +111,16 @@ def test_unsorted_segment_sum_checks_num_segments():
             sess.run(out, {n: -1})
         with pytest.raises(tf.errors.ResourceExhaustedError, match="UnsortedSegmentSum"):
             sess.run(out, {n: 2 ** 31 - 1})
+
+
+def test_empty_reductions_and_softmax():
+    """NumPy refuses max/min of nothing; TF gives the identity and an empty softmax."""
+    with tf.Graph().as_default(), tf.Session() as sess:
+        f, i = tf.placeholder(tf.float32), tf.placeholder(tf.int32)
+        got = sess.run([tf.reduce_max(f, 1), tf.reduce_min(f, 1, keep_dims=True),
+                        tf.reduce_max(i), tf.nn.softmax(f), tf.nn.log_softmax(f)],
+                       {f: np.zeros([2, 0], np.float32), i: np.zeros([0], np.int32)})
+    np.testing.assert_array_equal(got[0], [-np.inf, -np.inf])
+    np.testing.assert_array_equal(got[1], [[np.inf], [np.inf]])
+    assert got[2] == np.iinfo(np.int32).min and got[2].dtype == np.int32
+    assert got[3].shape == got[4].shape == (2, 0)
