@@ -15,6 +15,7 @@ adds each tap's columns back (one strided add per filter tap)."""
 import numpy as np
 
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
@@ -237,10 +238,19 @@ def _grad_attrs(op):
 
 def _sizes(ctx, sizes, what):
     sizes = [int(s) for s in np.ravel(sizes)]
-    if len(sizes) != 4:
-        raise errors.InvalidArgumentError(None, ctx.op, f"{what} must have 4 elements, got "
-                                                        f"{sizes}")
+    if len(sizes) != 4 or min(sizes) < 0:
+        raise errors.InvalidArgumentError(None, ctx.op, f"{what} must have 4 non-negative "
+                                                        f"elements, got {sizes}")
+    limits.check_allocation(ctx.op, sizes, np.float64)  # the gradient is computed in float64
     return sizes
+
+
+def _check_4d(ctx, **arrays):
+    """TF's 'must be 4-dimensional' for a backprop kernel's array inputs fed at run time."""
+    for what, a in arrays.items():
+        if np.ndim(a) != 4:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"{what} must be 4-dimensional{common.shape_text(np.shape(a))}")
 
 
 def _check_out_backprop(ctx, dy, g, channels, x_shape, w_shape):
@@ -300,6 +310,7 @@ class _ConvFamily:
     def _input_kernel(self, ctx, sizes, w, dy):
         fmt = ctx.attrs["data_format"]
         in_shape = _nhwc(_sizes(ctx, sizes, "input_sizes"), fmt)
+        _check_4d(ctx, filter=w, out_backprop=dy)
         dy = _to_nhwc_array(dy, fmt)
         g = _geometry(ctx, in_shape, w.shape)
         _check_out_backprop(ctx, dy, g, self.out_channels(w.shape), in_shape, w.shape)
@@ -310,6 +321,7 @@ class _ConvFamily:
     def _filter_kernel(self, ctx, x, sizes, dy):
         fmt = ctx.attrs["data_format"]
         w_shape = _sizes(ctx, sizes, "filter_sizes")
+        _check_4d(ctx, input=x, out_backprop=dy)
         x, dy = _to_nhwc_array(x, fmt), _to_nhwc_array(dy, fmt)
         g = _geometry(ctx, x.shape, w_shape)
         _check_out_backprop(ctx, dy, g, self.out_channels(w_shape), x.shape, w_shape)

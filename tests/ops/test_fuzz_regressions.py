@@ -124,3 +124,20 @@ def test_empty_reductions_and_softmax():
     np.testing.assert_array_equal(got[1], [[np.inf], [np.inf]])
     assert got[2] == np.iinfo(np.int32).min and got[2].dtype == np.int32
     assert got[3].shape == got[4].shape == (2, 0)
+
+
+def test_conv_backprop_kernels_check_ranks_and_sizes():
+    w, dy = np.ones([2, 2, 1, 1], np.float32), np.ones([1, 2, 2, 1], np.float32)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        s, a, b = tf.placeholder(tf.int32), tf.placeholder(tf.float32), tf.placeholder(tf.float32)
+        dx = tf.nn.conv2d_backprop_input(s, a, b, [1, 1, 1, 1], "SAME")
+        dw = tf.nn.conv2d_backprop_filter(a, s, b, [1, 1, 1, 1], "SAME")
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"filter must be 4-dimensional"):
+            sess.run(dx, {s: [1, 2, 2, 1], a: np.ones([2, 2], np.float32), b: dy})
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"input must be 4-dimensional"):
+            sess.run(dw, {s: [2, 2, 1, 1], a: np.ones([2, 2], np.float32), b: dy})
+        with pytest.raises(tf.errors.InvalidArgumentError, match="4 non-negative elements"):
+            sess.run(dx, {s: [1, -2, 2, 1], a: w, b: dy})
+        with pytest.raises(tf.errors.ResourceExhaustedError, match="Conv2DBackpropInput"):
+            sess.run(dx, {s: [2 ** 20, 2 ** 20, 2, 1], a: w, b: dy})
+        assert sess.run(dx, {s: [1, 2, 2, 1], a: w, b: dy}).shape == (1, 2, 2, 1)
