@@ -20,6 +20,7 @@ from tensorflux.framework import errors, ops, registry, tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.lib.io import tf_record
 from tensorflux.ops import data_flow_ops
+from tensorflux.platform import gfile
 
 __all__ = [
     "FixedLengthRecordReader",
@@ -216,6 +217,8 @@ def _filename_of(elements):
 
 def _open(filename):
     path = os.fsdecode(filename)
+    if gfile.is_url(path):
+        return gfile.GFile(path, "rb")
     try:
         return open(path, "rb")
     except FileNotFoundError:
@@ -431,8 +434,8 @@ def _write_file_kernel(ctx, filename, contents):
     path = os.fsdecode(_scalar_string(filename, "filename"))
     folder = os.path.dirname(path)
     if folder:
-        os.makedirs(folder, exist_ok=True)
-    with open(path, "wb") as f:
+        gfile.MakeDirs(folder)
+    with gfile.GFile(path, "wb") as f:
         f.write(_scalar_string(contents, "contents"))
 
 

@@ -34,6 +34,8 @@ __all__ = [
 
 _MODES = ("r", "rb", "w", "wb", "a", "ab")
 
+is_url = remote_fs.is_url  # tensorflux-internal: callers keep os calls for plain paths
+
 
 def _raise_from_os_error(exc, path):
     """Re-raises an OSError as the tensorflux error class for its errno."""
