@@ -28,6 +28,7 @@ __all__ = [
     "TFRecordReader",
     "TextLineReader",
     "WholeFileReader",
+    "matching_files",
     "read_file",
     "write_file",
 ]
@@ -437,6 +438,26 @@ def _write_file_kernel(ctx, filename, contents):
         gfile.MakeDirs(folder)
     with gfile.GFile(path, "wb") as f:
         f.write(_scalar_string(contents, "contents"))
+
+
+MatchingFiles = registry.register_op("MatchingFiles", inputs=["pattern: string"],
+                                     outputs=["filenames: string"])
+MatchingFiles.not_differentiable()
+MatchingFiles.shape(lambda op: tensor_shape.TensorShape([None]))
+
+
+@MatchingFiles.kernel("CPU")
+def _matching_files_kernel(ctx, pattern):
+    patterns = np.asarray(pattern, dtype=object).reshape(-1)
+    found = []
+    for p in patterns:
+        found.extend(gfile.Glob(os.fsdecode(p if isinstance(p, bytes) else str(p).encode())))
+    return np.array([f.encode() for f in found], dtype=object).reshape(-1)
+
+
+def matching_files(pattern, name=None):
+    """The sorted names of the files (local or any fsspec URL) matching glob `pattern`."""
+    return apply_op("MatchingFiles", pattern, name=name)
 
 
 def read_file(filename, name=None):

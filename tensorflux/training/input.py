@@ -28,12 +28,23 @@ __all__ = [
     "batch_join",
     "input_producer",
     "limit_epochs",
+    "match_filenames_once",
     "range_input_producer",
     "shuffle_batch",
     "shuffle_batch_join",
     "slice_input_producer",
     "string_input_producer",
 ]
+
+
+def match_filenames_once(pattern, name=None):
+    """A local variable holding the files matching glob `pattern` (local or any fsspec URL),
+    listed once, when local variables are initialized."""
+    with ops.name_scope(name, "matching_filenames", [pattern]) as scope:
+        from tensorflux.ops import reader_ops  # input.py is imported before reader_ops is
+        return variables.Variable(reader_ops.matching_files(pattern), trainable=False,
+                                  name=scope, validate_shape=False,
+                                  collections=[ops.GraphKeys.LOCAL_VARIABLES])
 
 
 def limit_epochs(tensor, num_epochs=None, name=None):
