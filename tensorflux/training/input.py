@@ -99,7 +99,7 @@ def input_producer(input_tensor, element_shape=None, num_epochs=None, shuffle=Tr
 def string_input_producer(string_tensor, num_epochs=None, shuffle=True, seed=None, capacity=32,
                           shared_name=None, name=None, cancel_op=None):
     """A queue of the strings (e.g. filenames) in `string_tensor`, for readers."""
-    if not isinstance(string_tensor, ops.Tensor) and not len(string_tensor):
+    if not isinstance(string_tensor, (ops.Tensor, variables.Variable)) and not len(string_tensor):
         raise ValueError("string_input_producer requires a non-null input tensor")
     with ops.name_scope(name, "input_producer", [string_tensor]) as scope:
         string_tensor = ops.convert_to_tensor(string_tensor, dtype=dtypes.string)
