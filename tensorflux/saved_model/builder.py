@@ -24,6 +24,9 @@ from tensorflux.saved_model import utils
 from tensorflux.training import saver as saver_lib
 
 
+ASSET_TYPE_URL = "type.googleapis.com/tensorflow.AssetFileDef"
+
+
 def _join(*parts):
     return "/".join([parts[0].rstrip("/")] + list(parts[1:])) if gfile.is_url(parts[0]) \
         else os.path.join(*parts)
@@ -120,7 +123,9 @@ class SavedModelBuilder:
                 gfile.Copy(source, destination)
             asset = protos.AssetFileDef(filename=name,
                                         tensor_info=utils.build_tensor_info(tensor))
-            meta.collection_def[constants.ASSETS_KEY].any_list.value.add().Pack(asset)
+            packed = meta.collection_def[constants.ASSETS_KEY].any_list.value.add()
+            packed.type_url = ASSET_TYPE_URL  # TF's message name, which its loader unpacks
+            packed.value = asset.SerializeToString()
 
 
 def _constant_string(tensor):

@@ -60,9 +60,11 @@ def _meta_graph_for(saved_model, tags):
 def _asset_feeds(export_dir, meta, import_scope):
     """{asset tensor name: path of the file under export_dir/assets}."""
     feeds = {}
-    for packed in meta.collection_def[constants.ASSETS_KEY].any_list.value:
-        asset = protos.AssetFileDef()
-        packed.Unpack(asset)
+    # By bytes, not Any.Unpack: the packed type is tensorflow.AssetFileDef, ours is named
+    # tensorboard.AssetFileDef (the same fields).
+    assets = [protos.AssetFileDef.FromString(packed.value) for packed in
+              meta.collection_def[constants.ASSETS_KEY].any_list.value]
+    for asset in list(assets) + list(meta.asset_file_def):
         name = asset.tensor_info.name
         if import_scope:
             name = import_scope + "/" + name
