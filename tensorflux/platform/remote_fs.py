@@ -174,8 +174,45 @@ def open_for_read(url, binary):
 
 
 def open_for_append(url):
+    """An append-mode file; where the store cannot append (GCS, S3), a _ReuploadingAppender."""
     fs, path = resolve(url)
-    return fs.open(path, "ab")
+    try:
+        return fs.open(path, "ab")
+    except (NotImplementedError, ValueError):
+        return _ReuploadingAppender(fs, path)
+
+
+class _ReuploadingAppender:
+    """Appends on a store whose objects cannot grow: keeps the whole file and uploads all of it
+    on every flush() and on close(), as TensorFlow's own GCS file system does for event files.
+    Each upload replaces the object whole, so a reader sees some flushed prefix, never a torn
+    one."""
+
+    def __init__(self, fs, path):
+        self.fs, self.path = fs, path
+        self._data = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+        if fs.exists(path):
+            with fs.open(path, "rb") as old:
+                shutil.copyfileobj(old, self._data, 1 << 20)
+        self.closed = False
+
+    def write(self, data):
+        return self._data.write(data)
+
+    def tell(self):
+        return self._data.tell()
+
+    def flush(self):
+        self._data.seek(0)
+        with self.fs.open(self.path, "wb") as out:
+            shutil.copyfileobj(self._data, out, 1 << 20)
+        self._data.seek(0, io.SEEK_END)
+
+    def close(self):
+        if not self.closed:
+            self.flush()
+            self._data.close()
+            self.closed = True
 
 
 class AtomicWriter:

@@ -3,6 +3,7 @@ URL and fsspec's `memory://` filesystem (checkpoints, summaries, TFRecords, read
 import uuid
 
 import fsspec
+import fsspec.implementations.memory
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
@@ -93,3 +94,38 @@ def test_tfrecord_round_trip_and_reader_queue(base, compression):
 def test_unknown_scheme_is_unimplemented():
     with pytest.raises(tf.errors.UnimplementedError, match="nosuchfs"):
         gfile.Exists("nosuchfs://bucket/x")
+
+
+class _NoAppendFileSystem(fsspec.implementations.memory.MemoryFileSystem):
+    """memory:// without appends, like GCS and S3."""
+    protocol = "noappend"
+
+    def _open(self, path, mode="rb", **kwargs):
+        if "a" in mode:
+            raise NotImplementedError("no appends on this store")
+        return super()._open(path, mode, **kwargs)
+
+
+def test_event_files_on_a_store_without_appends(tmp_path):
+    fsspec.register_implementation("noappend", _NoAppendFileSystem, clobber=True)
+    base = "noappend://events" + uuid.uuid4().hex
+    x = tf.placeholder(tf.float32, [])
+    summary = tf.summary.scalar("loss", x)
+    writer = tf.summary.FileWriter(base)
+    try:
+        with tf.Session() as sess:
+            writer.add_summary(sess.run(summary, {x: 1.0}), 1)
+            writer.flush()  # uploaded whole: readable before close
+            (name,) = gfile.ListDirectory(base)
+            gfile.Copy(base + "/" + name, str(tmp_path / name))
+            acc = event_accumulator.EventAccumulator(str(tmp_path))
+            acc.Reload()
+            assert [e.step for e in acc.Scalars("loss")] == [1]
+            writer.add_summary(sess.run(summary, {x: 0.5}), 2)
+    finally:
+        writer.close()
+        gfile.Copy(base + "/" + name, str(tmp_path / name), overwrite=True)
+        gfile.DeleteRecursively(base)
+    acc = event_accumulator.EventAccumulator(str(tmp_path))
+    acc.Reload()
+    assert [(e.step, e.value) for e in acc.Scalars("loss")] == [(1, 1.0), (2, 0.5)]
