@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test interop bench lint clean
+.PHONY: demo test interop bench lint mutants clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,6 +42,11 @@ interop: $(PEERS_STAMP)
 # Pyflakes checks and the 100-column limit over the package and the tests.
 lint: $(STAMP)
 	$(BIN)/ruff check --select F,E501 tensorflux tests
+
+# Plants each bug of tools/mutants/mutants.toml in a temporary copy and runs its tests (2 at a
+# time); writes tools/mutants/REPORT.md and fails below 90% killed. ID=name runs one mutant.
+mutants: $(STAMP)
+	$(BIN)/python tools/mutants/run.py $(if $(ID),--only $(ID))
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -154,3 +154,27 @@ def test_config_and_run_options_are_tf_protos():
     with tf.Session(config=config) as sess:
         meta = tf.RunMetadata()
         assert sess.run(a, options=tf.RunOptions(), run_metadata=meta) == 1.0
+
+
+def test_fetched_values_survive_their_consumers():
+    # The inline plan frees a value after its last consumer, except the values fetched.
+    x = tf.placeholder(tf.float32, [2])
+    a = tf.multiply(x, 2.0, name="a")
+    b = tf.add(a, 1.0, name="b")
+    c = tf.multiply(b, a, name="c")
+    got = tf.Session().run([a, b, c], {x: [1.0, 2.0]})
+    np.testing.assert_array_equal(got[0], [2.0, 4.0])
+    np.testing.assert_array_equal(got[1], [3.0, 5.0])
+    np.testing.assert_array_equal(got[2], [6.0, 20.0])
+
+
+def test_a_control_input_added_later_orders_the_inline_plan():
+    # `read` is created before `assign` and gets the control edge afterwards: the plan must
+    # follow the edge, not creation order.
+    v = tf.Variable(1.0, name="v")
+    read = tf.identity(v._variable, name="read")  # reads the buffer itself, not v/read
+    assign = tf.assign(v, 5.0, name="assign")
+    read.op._add_control_inputs([assign.op])
+    with tf.Session() as sess:
+        sess.run(v.initializer)
+        assert sess.run(read) == 5.0

@@ -10,7 +10,9 @@ computation, and sends an update back (so every step moves the model both ways):
   dense100mb a 100 MB float32 vector;
   sparse     32 random rows (gather, then scatter_add of zeros) of a 256 MB embedding
              (1M x 64 float32: the paper's 1 GB-class sparse model scaled to fit this machine).
-Prints median, p10 and p90 step times over all workers' steps.
+Prints median, p10 and p90 step times over all workers' steps. With --peer_python (a
+virtualenv with TensorFlow, e.g. /work/peers/bin/python) the same tasks also run on
+TensorFlow's own gRPC runtime (tf.compat.v1), in the same run, and the ratio is printed.
 """
 import argparse
 import json
@@ -29,10 +31,21 @@ MODELS = {"scalar": ((), 40), "dense1mb": ((1 << 18,), 30), "dense100mb": ((25 <
           "sparse": ((1 << 20, 64), 30)}
 
 
-def task_main(args):
+def _framework(name):
+    if name == "tensorflow":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import tensorflow.compat.v1 as tf
+        tf.disable_eager_execution()
+        return tf
     import tensorflux as tf
-    from tensorflux.distributed import cluster_resolver
-    cluster, job, index = cluster_resolver.resolve()
+    return tf
+
+
+def task_main(args):
+    tf = _framework(args.framework)
+    config = json.loads(os.environ["TF_CONFIG"])
+    cluster = tf.train.ClusterSpec(config["cluster"])
+    job, index = config["task"]["type"], config["task"]["index"]
     server = tf.train.Server(cluster, job_name=job, task_index=index)
     if job == "ps":
         server.join()
@@ -68,14 +81,15 @@ def task_main(args):
         json.dump(times, f)
 
 
-def run_benchmark(model, num_workers, steps):
+def run_benchmark(model, num_workers, steps, framework="tensorflux", python=None):
     with tempfile.TemporaryDirectory() as tmp:
         per_task = {f"worker{k}": ["--out", os.path.join(tmp, f"w{k}.json")]
                     for k in range(num_workers)}
         script = os.path.abspath(__file__)
         with cluster_processes(1, num_workers, script,
-                               ["--task", "--model", model, "--steps", str(steps)],
-                               per_task) as (procs, _):
+                               ["--task", "--model", model, "--steps", str(steps),
+                                "--framework", framework], per_task,
+                               python=python) as (procs, _):
             for k in range(num_workers):
                 code = procs[f"worker{k}"].wait(900)
                 if code != 0:
@@ -95,18 +109,29 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=0, help="steps per worker")
     parser.add_argument("--workers", default="1,2,3,4")
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--framework", default="tensorflux", help=argparse.SUPPRESS)
+    parser.add_argument("--peer_python", default="",
+                        help="an interpreter with TensorFlow: also time TF's runtime")
     args = parser.parse_args(argv)
     if args.task:
         task_main(args)
         return
-    print("| model | workers | median ms | p10 ms | p90 ms | steps |")
-    print("|---|---|---|---|---|---|")
+    peer = args.peer_python
+    print("| model | workers | median ms | p10 ms | p90 ms | steps |" +
+          (" TF median ms | TF p10 | TF p90 | tfx/TF |" if peer else ""))
+    print("|---|---|---|---|---|---|" + ("---|---|---|---|" if peer else ""))
     for model in args.models.split(","):
         for n in [int(w) for w in args.workers.split(",")]:
-            times = run_benchmark(model, n, args.steps)
-            ms = [t * 1000 for t in times]
-            print(f"| {model} | {n} | {percentile(ms, 0.5):.2f} | {percentile(ms, 0.1):.2f} | "
-                  f"{percentile(ms, 0.9):.2f} | {len(ms)} |", flush=True)
+            ms = [t * 1000 for t in run_benchmark(model, n, args.steps)]
+            row = (f"| {model} | {n} | {percentile(ms, 0.5):.2f} | {percentile(ms, 0.1):.2f} | "
+                   f"{percentile(ms, 0.9):.2f} | {len(ms)} |")
+            if peer:
+                tf_ms = [t * 1000 for t in run_benchmark(model, n, args.steps, "tensorflow",
+                                                         peer)]
+                row += (f" {percentile(tf_ms, 0.5):.2f} | {percentile(tf_ms, 0.1):.2f} | "
+                        f"{percentile(tf_ms, 0.9):.2f} | "
+                        f"{percentile(ms, 0.5) / percentile(tf_ms, 0.5):.2f}x |")
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

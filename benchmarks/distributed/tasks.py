@@ -13,8 +13,10 @@ from tensorflux.distributed import launch  # noqa: E402
 
 
 @contextlib.contextmanager
-def cluster_processes(num_ps, num_workers, script, args=(), per_task=None, log_dir=None):
-    """Yields ({'worker0': Popen, ...}, cluster dict); kills every task on exit."""
+def cluster_processes(num_ps, num_workers, script, args=(), per_task=None, log_dir=None,
+                      python=None):
+    """Yields ({'worker0': Popen, ...}, cluster dict); kills every task on exit. `python` is
+    the interpreter of the tasks (another virtualenv's, for peers)."""
     spec = launch.make_cluster(num_ps, num_workers)
     procs = {}
     try:
@@ -26,7 +28,7 @@ def cluster_processes(num_ps, num_workers, script, args=(), per_task=None, log_d
                                                  "task": {"type": job, "index": index}}))
                 out = open(os.path.join(log_dir, name + ".log"), "w") if log_dir else None
                 procs[name] = subprocess.Popen(
-                    [sys.executable, script] + list(args) + list((per_task or {}).get(name, ())),
+                    [python or sys.executable, script] + list(args) + list((per_task or {}).get(name, ())),
                     env=env, stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT,
                     start_new_session=True)
         yield procs, spec

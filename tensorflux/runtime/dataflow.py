@@ -305,13 +305,16 @@ class ExecutorState:
         return dead_nodes is not None and any(p in dead_nodes for p in node.preds)
 
     def _complete_dead(self, node, i):
-        if node.n_out:
-            self.step.mark_dead(node.out, node.n_out)
+        self._mark_node_dead(node, i)
+        return self._complete(node)
+
+    def _mark_node_dead(self, node, i):
+        """Marks node `i` dead: its outputs, and itself for the nodes it is a control input of."""
+        self.step.mark_dead(node.out, node.n_out)  # (also with no outputs: step.dead is set)
         with self.lock:
             if self.dead_nodes is None:
                 self.dead_nodes = set()
             self.dead_nodes.add(i)
-        return self._complete(node)
 
     def _complete(self, node):
         """Counts `node` done: returns the successors it made ready, frees spent values."""
@@ -351,8 +354,7 @@ class ExecutorState:
             if step.error is not None:
                 return
             if is_dead:
-                if node.n_out:
-                    step.mark_dead(node.out, node.n_out)
+                self._mark_node_dead(node, call._index)
             else:
                 store_outputs(step.vals, node, outputs)
             if step.collector is not None:

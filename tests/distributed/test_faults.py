@@ -110,7 +110,8 @@ def test_sync_worker_leaving_early_never_hangs_the_rest(cluster_of, tmp_path):
         cluster.args[1] = str(tmp_path / run / "out.json")
         cluster.start_all({"worker2": ["--quit_after", "3"]})
         codes = {k: cluster.wait(f"worker{k}", 150) for k in (0, 1, 2)}
-        assert codes[2] == 0 and "leaving after 3 steps" in cluster.output("worker2")
+        assert codes[2] == 0  # it left after 3 steps (or training ended before that)
+        assert summary(tmp_path / run, 2)["local_steps"] <= 3
         for k in (0, 1):
             assert codes[k] in (0, 3), cluster.output(f"worker{k}")
             if codes[k] == 3:

@@ -129,7 +129,7 @@ def test_tensor_over_the_message_limit_is_resource_exhausted_and_server_goes_on(
         with tf.device("/job:ps/task:0"):
             y = x * 2.0
         with tf.Session(servers["worker/0"].target) as sess:
-            with pytest.raises(tf.errors.ResourceExhaustedError):
+            with pytest.raises(tf.errors.ResourceExhaustedError, match="larger than max"):
                 sess.run(y, {x: np.ones(1 << 19, np.float32)})  # 2 MB feed to the ps
             np.testing.assert_array_equal(sess.run(y, {x: np.ones(4, np.float32)}), 2.0)
 
@@ -143,7 +143,7 @@ def test_step_timeout_on_a_blocked_remote_dequeue_and_abort_everywhere():
             y = item + 1.0
         with tf.Session(servers["worker/0"].target) as sess:
             start = time.monotonic()
-            with pytest.raises(tf.errors.DeadlineExceededError):
+            with pytest.raises(tf.errors.DeadlineExceededError, match="Timed out.*q_Dequeue"):
                 sess.run(y, options=tf.RunOptions(timeout_in_ms=300))
             assert time.monotonic() - start < 10
             sess.run(queue.enqueue(41.0))
@@ -173,7 +173,8 @@ def test_restarted_task_is_detected_not_silently_used():
             assert info.type is tf.errors.AbortedError
             assert "restarted" in str(info.value)
         with tf.Session(servers["worker/0"].target) as sess:  # a new session works again
-            with pytest.raises(tf.errors.FailedPreconditionError):
+            with pytest.raises(tf.errors.FailedPreconditionError,
+                               match="Attempting to use uninitialized value v"):
                 sess.run(y)  # ... and sees the restarted task's empty state
             sess.run(v.initializer)
             assert sess.run(y) == 4.0

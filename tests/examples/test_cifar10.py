@@ -137,7 +137,8 @@ def test_exhausted_pipeline_ends_with_out_of_range(data_dir):
             coord = tf.train.Coordinator()
             threads = tf.train.start_queue_runners(sess=sess, coord=coord)
             batches = []
-            with pytest.raises(tf.errors.OutOfRangeError):
+            with pytest.raises(tf.errors.OutOfRangeError,
+                               match="is closed and has insufficient elements"):
                 while True:
                     batches.append(sess.run(labels, options=options))
             coord.request_stop()

@@ -61,17 +61,7 @@ def test_tiny_model_learns(tmp_path):
     assert train[-1] < 0.5 * train[0], train
 
 
-def _has_dynamic_rnn():
-    import importlib.util
-    import tensorflux as tf
-    return (importlib.util.find_spec("tensorflux.ops.tensor_array_ops") is not None
-            and hasattr(tf, "while_loop"))
-
-
 def test_dynamic_rnn_mode_learns(tmp_path):
-    if not _has_dynamic_rnn():
-        import pytest
-        pytest.skip("tf.while_loop / TensorArray not built yet (dynamic_rnn needs them)")
     data = tmp_path / "data"
     _write_corpus(str(data))
     proc = subprocess.run(

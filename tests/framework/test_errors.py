@@ -40,7 +40,7 @@ def test_subclass(name, code):
 
 def test_subclasses_are_distinct():
     assert not issubclass(errors.OutOfRangeError, errors.InvalidArgumentError)
-    with pytest.raises(errors.OutOfRangeError):
+    with pytest.raises(errors.OutOfRangeError, match="queue closed"):
         try:
             raise errors.OutOfRangeError(None, None, "queue closed")
         except errors.InvalidArgumentError:
@@ -53,9 +53,9 @@ def test_op_error_direct():
 
 
 def test_lookup_misses():
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="No exception class for error code 0"):
         errors.exception_type_from_error_code(errors.OK)
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="No exception class for error code 99"):
         errors.exception_type_from_error_code(99)
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="not a tensorflux OpError subclass"):
         errors.error_code_from_exception_type(ValueError)

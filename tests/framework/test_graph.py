@@ -113,7 +113,7 @@ def test_convert_to_tensor_python_defaults():
     assert tf.convert_to_tensor([True]).dtype == tf.bool
     assert tf.convert_to_tensor(np.float64(1)).dtype == tf.float64
     assert tf.convert_to_tensor("s").dtype == tf.string
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="Expected int32, got 1.5"):
         tf.constant(1.5, dtype=tf.int32)
 
 

@@ -98,7 +98,7 @@ def test_defaults_filled_hints_and_unknown_attrs_ignored():
         (op,) = import_graph_def(_graph_def(a, matmul), return_elements=["m"])
         assert op.get_attr("transpose_a") is False and op.get_attr("transpose_b") is False
         assert op.get_attr("_class") == ["loc:@import/a"]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="has no attr named \'some_future_attr\'"):
             op.get_attr("some_future_attr")
         with tf.Session() as sess:
             np.testing.assert_allclose(sess.run(op.outputs[0]), np.full((2, 2), 2.0))
@@ -234,3 +234,16 @@ def test_imports_a_while_loop_graph_def_and_runs_it():
         tf.import_graph_def(graph_def, name="")
         with tf.Session(graph=target) as sess:
             assert sess.run("total:0", {"x:0": 1.5}) == 7.5
+
+
+def test_return_elements_name_any_output_of_a_node():
+    with tf.Graph().as_default() as g:
+        x = tf.constant([3, 1, 3, 2], name="x")
+        tf.unique(x, name="u")
+    with tf.Graph().as_default():
+        values, idx, op = import_graph_def(g.as_graph_def(), return_elements=["u:0", "u:1", "u"])
+        assert (values.name, idx.name, op.name) == ("import/u:0", "import/u:1", "import/u")
+        with tf.Session() as sess:
+            got_values, got_idx = sess.run([values, idx])
+    np.testing.assert_array_equal(got_values, [3, 1, 2])
+    np.testing.assert_array_equal(got_idx, [0, 1, 0, 2])

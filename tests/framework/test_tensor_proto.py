@@ -73,7 +73,7 @@ def test_shape_padding_and_errors():
         tensor_util.make_tensor_proto([1, 2, 3], shape=[2])
     with pytest.raises(TypeError, match="shape"):
         tensor_util.make_tensor_proto([1, 2], shape=[2, 1], verify_shape=True)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="Expected int32, got 1.5"):
         tensor_util.make_tensor_proto(1.5, dtypes.int32)
     with pytest.raises(TypeError, match="resource"):
         tensor_util.make_tensor_proto(1, dtypes.resource)

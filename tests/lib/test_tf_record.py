@@ -140,7 +140,7 @@ def test_writer_refuses_non_bytes_and_writes_after_close(tmp_path):
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(errors.NotFoundError, match="nope"):
         list(tf_record.tf_record_iterator(str(tmp_path / "nope")))
-    with pytest.raises(errors.NotFoundError):
+    with pytest.raises(errors.NotFoundError, match="Cannot create TFRecord file"):
         tf_record.TFRecordWriter(str(tmp_path / "no_dir" / "f"))
 
 

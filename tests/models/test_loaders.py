@@ -14,17 +14,6 @@ from tensorflux.models.rnn.ptb import reader
 from tensorflux.models.rnn.translate import data_utils
 
 
-def _has(*names):
-    """True if every dotted name exists under tf (pieces other engineers are writing)."""
-    for name in names:
-        obj = tf
-        for part in name.split("."):
-            obj = getattr(obj, part, None)
-        if obj is None:
-            return False
-    return True
-
-
 # ---- CIFAR-10 ---------------------------------------------------------------------------------
 def _cifar_images(n, seed):
     rng = np.random.default_rng(seed)
@@ -64,13 +53,6 @@ def test_cifar10_inputs_name_missing_files(tmp_path):
         cifar10_input.inputs(True, str(tmp_path), 4)
 
 
-_PIPELINE = ("FixedLengthRecordReader", "decode_raw", "train.string_input_producer",
-             "train.shuffle_batch", "train.batch", "train.start_queue_runners",
-             "train.Coordinator")
-
-
-@pytest.mark.skipif(not _has(*_PIPELINE), reason="input pipeline (tf.train producers, "
-                    "batching, decode_raw) not available yet")
 def test_cifar10_queue_pipeline(tmp_path):
     all_images, all_labels = [], []
     for i in range(1, 6):
@@ -146,9 +128,6 @@ def test_ptb_iterator_batches_and_shifts():
         list(reader.ptb_iterator(raw, batch_size=5, num_steps=5))
 
 
-@pytest.mark.skipif(not _has("train.range_input_producer", "train.start_queue_runners",
-                             "train.Coordinator"),
-                    reason="tf.train.range_input_producer not available yet")
 def test_ptb_producer_matches_iterator():
     raw = list(range(25))
     x, y = reader.ptb_producer(raw, batch_size=3, num_steps=2)

@@ -221,7 +221,7 @@ def test_num_required_must_be_positive():
 
 def test_dense_shape_errors():
     acc = tf.ConditionalAccumulator(tf.float32, shape=[2])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"Shapes \(3,\) and \(2,\) are incompatible"):
         acc.apply_grad(tf.zeros([3]))
     loose = tf.ConditionalAccumulator(tf.float32)  # the first gradient fixes the shape
     g = tf.placeholder(tf.float32)
@@ -234,7 +234,7 @@ def test_dense_shape_errors():
 
 def test_sparse_errors():
     acc = tf.SparseConditionalAccumulator(tf.float32, shape=[4, 2])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"Shapes \(1, 3\) and \(\?, 2\) are incompatible"):
         acc.apply_grad([0], tf.zeros([1, 3]))
     v = tf.placeholder(tf.float32)
     with tf.Session() as sess:

@@ -129,5 +129,5 @@ def test_constant_arguments():
     assert tf.constant(1.0, name="c").op.name == "c"
     with pytest.raises(TypeError, match="shape"):
         tf.constant([1, 2], shape=[3], verify_shape=True)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="Expected int32, got 1.5"):
         tf.constant(1.5, dtype=tf.int32)

@@ -403,7 +403,7 @@ def test_static_shapes_and_errors():
         tf.nn.conv2d(x, tf.zeros([5, 5, 3, 32]), [1, 1, 1, 1], "SAME")
     with pytest.raises(ValueError, match="strides"):
         tf.nn.conv2d(x, tf.zeros([5, 5, 1, 32]), [1, 1, 1], "SAME")
-    with pytest.raises((ValueError, TypeError)):
+    with pytest.raises((ValueError, TypeError), match="attr \'padding\' must be one of"):
         tf.nn.conv2d(x, tf.zeros([5, 5, 1, 32]), [1, 1, 1, 1], "FULL")
 
 

@@ -127,7 +127,8 @@ def _check_min_after_dequeue(spec):
     with tf.Session() as sess:
         sess.run(q.enqueue_many([[5, 6, 7]]))
         assert sess.run(q.dequeue()) in (5, 6, 7)
-        with pytest.raises(tf.errors.DeadlineExceededError):
+        with pytest.raises(tf.errors.DeadlineExceededError,
+                           match="Timed out.*random_shuffle_queue_Dequeue"):
             sess.run(q.dequeue(), options=FAST)  # would leave fewer than 2
         sess.run(q.close())
         assert sorted(sess.run(q.dequeue_many(2)).tolist()) in ([5, 6], [5, 7], [6, 7])
@@ -228,7 +229,7 @@ def test_unfed_dequeue_with_run_timeout_raises_deadline_exceeded():
 def test_unfed_dequeue_with_config_timeout_raises_deadline_exceeded():
     q = data_flow_ops.FIFOQueue(5, tf.float32, shapes=[[]])
     with tf.Session(config=tf.ConfigProto(operation_timeout_in_ms=200)) as sess:
-        with pytest.raises(tf.errors.DeadlineExceededError):
+        with pytest.raises(tf.errors.DeadlineExceededError, match="Timed out.*fifo_queue_Dequeue"):
             sess.run(q.dequeue())
         sess.run(q.enqueue(1.5))
         assert sess.run(q.dequeue()) == 1.5  # the timed-out dequeue took nothing

@@ -4,6 +4,7 @@ import io
 
 import numpy as np
 import pytest
+from PIL import Image as PIL
 
 import tensorflux as tf
 from op_harness import OpSpec, run_spec, uniform
@@ -11,7 +12,6 @@ from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import gradient_checker
 from tensorflux.ops import image_ops
 
-PIL = pytest.importorskip("PIL.Image")
 
 
 # ---- NumPy references, one output pixel at a time ------------------------------------------------

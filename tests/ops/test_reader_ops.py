@@ -133,7 +133,8 @@ def _check_text_lines(spec):
     with tf.Session() as sess:
         sess.run(ready)
         got = [sess.run([key, value]) for _ in range(3)]
-        with pytest.raises(tf.errors.OutOfRangeError):
+        with pytest.raises(tf.errors.OutOfRangeError,
+                           match="is closed and has insufficient elements"):
             sess.run(value)
     assert [v for _, v in got] == [b"first", b"second", b"no newline"]
     assert [k for k, _ in got] == [f"{path}:{n}".encode() for n in (2, 3, 4)]
@@ -193,7 +194,8 @@ def _check_whole_file_keys_and_reset(spec):
         sess.run(lines.reset())
         assert sess.run([lines.num_records_produced(),
                          lines.num_work_units_completed()]) == [0, 0]
-        with pytest.raises(tf.errors.OutOfRangeError):  # no files left
+        with pytest.raises(tf.errors.OutOfRangeError,
+                           match="is closed and has insufficient elements"):  # no files left
             sess.run(line)
 
 
@@ -293,7 +295,8 @@ def test_read_up_to_returns_a_partial_batch_at_the_end(tmp_path):
         sess.run(ready)
         assert sess.run(values).tolist() == [b"1", b"2", b"3", b"4"]
         assert sess.run(values).tolist() == [b"5"]
-        with pytest.raises(tf.errors.OutOfRangeError):
+        with pytest.raises(tf.errors.OutOfRangeError,
+                           match="is closed and has insufficient elements"):
             sess.run(values)
 
 

@@ -70,7 +70,7 @@ def test_incarnation_mismatch_never_matches():
     with tf.control_dependencies([send]):
         recv = sendrecv_ops.recv(tf.float32, "e", CPU0, 2, CPU0)
     with tf.Session() as sess:
-        with pytest.raises(tf.errors.DeadlineExceededError):
+        with pytest.raises(tf.errors.DeadlineExceededError, match="Timed out.*Recv"):
             sess.run(recv, options=tf.RunOptions(timeout_in_ms=50))
 
 

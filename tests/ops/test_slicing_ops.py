@@ -82,7 +82,8 @@ def test_getitem_rejects_bad_indices():
     with pytest.raises(ValueError, match="out of range"):
         x[tf.constant(5)]
     i = tf.placeholder(tf.int32, [])
-    with pytest.raises(tf.errors.InvalidArgumentError):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="slice index 5 of dimension 0 out of bounds"):
         run(x[i], {i: 5})
 
 

@@ -81,7 +81,7 @@ def test_count_up_to_on_variable():
     with tf.Session() as sess:
         sess.run(v.initializer)
         assert [sess.run(c), sess.run(c)] == [0, 1]
-        with pytest.raises(tf.errors.OutOfRangeError):
+        with pytest.raises(tf.errors.OutOfRangeError, match="Reached limit of 2"):
             sess.run(c)
 
 
@@ -98,9 +98,9 @@ def test_variable_errors():
     with pytest.raises(ValueError, match="initial_value must be specified"):
         tf.Variable()
     v = tf.Variable(1.0)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="as a Python `bool` is not allowed"):
         bool(v)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="not iterable"):
         iter(v)
 
 

@@ -111,7 +111,8 @@ def test_deadline_ends_an_endless_loop():
     endless = tf.while_loop(lambda k: k > -1, lambda k: k + 1, [tf.constant(0)])
     with tf.Session() as sess:
         start = time.monotonic()
-        with pytest.raises(tf.errors.DeadlineExceededError):
+        with pytest.raises(tf.errors.DeadlineExceededError,
+                           match="Timed out: the step did not finish"):
             sess.run(endless, options=tf.RunOptions(timeout_in_ms=150))
         assert time.monotonic() - start < 5
 
@@ -167,3 +168,33 @@ def test_many_iterations_and_feeds_inside_frames():
     with tf.Session() as sess:
         assert sess.run(out, {n: 2000, y: 0.5}) == [2000, 1000.0]
         assert sess.run(out, {n: 0, y: 0.5}) == [0, 0.0]
+
+
+def test_inner_loops_of_different_outer_iterations_use_distinct_rendezvous_keys(monkeypatch):
+    keys = []
+    original = rendezvous.LocalRendezvous.send
+
+    def recording_send(self, key, value, is_dead=False):
+        keys.append(key)
+        return original(self, key, value, is_dead)
+    monkeypatch.setattr(rendezvous.LocalRendezvous, "send", recording_send)
+
+    def outer_body(i, acc):
+        def inner_body(j, s):
+            with tf.device("/cpu:1"):
+                s = s * 2.0 + tf.cast(i, tf.float32)
+            return j + 1, s
+        _, s = tf.while_loop(lambda j, s: j < 2, inner_body, [tf.constant(0), acc])
+        return i + 1, s
+    with tf.device("/cpu:0"):
+        out = tf.while_loop(lambda i, acc: i < 3, outer_body,
+                            [tf.constant(0), tf.constant(1.0)])[1]
+    want = 1.0
+    for i in range(3):
+        for _ in range(2):
+            want = want * 2.0 + i
+    with tf.Session(config=tf.ConfigProto(device_count={"CPU": 2})) as sess:
+        assert sess.run(out) == want
+    in_inner = [k for k in keys if rendezvous.parse_key(k).frame_id != 0]
+    assert len(in_inner) >= 6
+    assert len(set(keys)) == len(keys)  # each outer iteration's inner frame has its own id

@@ -47,7 +47,7 @@ def test_recv_that_never_gets_its_value_hits_the_run_deadline():
 def test_operation_timeout_from_config():
     recv = _never_received()
     with tf.Session(config=tf.ConfigProto(operation_timeout_in_ms=80)) as sess:
-        with pytest.raises(tf.errors.DeadlineExceededError):
+        with pytest.raises(tf.errors.DeadlineExceededError, match="Timed out.*Recv"):
             sess.run(recv)
 
 
@@ -199,7 +199,7 @@ def test_dead_values_propagate_across_devices():
     alive = tf.constant(1.0)
     with tf.Session(config=_config()) as sess:
         with pytest.raises(tf.errors.InvalidArgumentError, match="downstream:0 is dead"):
-            sess.run(downstream)
+            sess.run(downstream, options=tf.RunOptions(timeout_in_ms=5000))
         assert sess.run(alive) == 1.0
 
 
@@ -210,3 +210,53 @@ def test_graph_extension_after_a_multi_device_run():
         with tf.device("/cpu:1"):
             z = y * 2.0
         np.testing.assert_array_equal(sess.run(z, {x: np.zeros(3, np.float32)}), first * 2)
+
+
+def test_a_control_input_from_a_dead_node_makes_the_node_dead():
+    dead = _op(_DEAD, name="dead")
+    with tf.control_dependencies([dead]):
+        waits = tf.identity(tf.constant(2.0), name="waits")
+    with tf.Session(config=_config()) as sess:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="waits:0 is dead"):
+            sess.run(waits)
+
+
+@pytest.mark.parametrize("devices", [1, 2])
+def test_multi_output_kernels_store_each_output_in_its_own_slot(devices):
+    parts = tf.unstack(tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), name="parts")
+    with tf.device("/cpu:%d" % (devices - 1)):
+        joined = tf.stack([parts[2], parts[0], parts[1]], name="joined")
+    after = tf.identity(joined * 10.0, name="after")
+    with tf.Session(config=_config(devices)) as sess:
+        got = sess.run([joined, after, parts[0]], options=tf.RunOptions(
+            output_partition_graphs=True), run_metadata=tf.RunMetadata())
+    np.testing.assert_array_equal(got[0], [[5.0, 6.0], [1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(got[1], [[50.0, 60.0], [10.0, 20.0], [30.0, 40.0]])
+    np.testing.assert_array_equal(got[2], [1.0, 2.0])
+
+
+_WAITS = registry.OpDef("TestWaitsUntilCancelled", [], ["y: float"], {}, True, "test")
+_BOOM = registry.OpDef("TestBoom", [], ["y: float"], {}, True, "test")
+
+
+@_WAITS.kernel("CPU", is_async=True)
+def _waits_kernel(ctx, call):
+    # Fails only when the step is aborted, with an error of its own (as a cancelled queue or
+    # _Recv does): that later error must not replace the one that caused the abort.
+    call.on_cancel(lambda error: call.fail(tf.errors.CancelledError(
+        None, None, "cancelled because the step was aborted")))
+
+
+@_BOOM.kernel("CPU")
+def _boom_kernel(ctx):
+    raise tf.errors.InvalidArgumentError(None, None, "boom: the first failure")
+
+
+def test_the_first_error_of_a_step_is_the_one_reported():
+    waits = _op(_WAITS, name="waits")
+    with tf.device("/cpu:1"):
+        boom = _op(_BOOM, name="boom")
+    with tf.Session(config=_config()) as sess:
+        for _ in range(5):
+            with pytest.raises(tf.errors.InvalidArgumentError, match="boom: the first failure"):
+                sess.run([waits, boom])

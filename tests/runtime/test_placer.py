@@ -161,3 +161,22 @@ def test_placement_is_stable_across_plans_and_graph_extension():
         assert sess.run(w) == 3.0
         assert sess._placer.assignment[v.op].name == LOCAL % 1
         assert sess._placer.assignment[w.op].name == LOCAL % 0
+
+
+def test_op_without_kernel_fails_on_a_one_device_session_too():
+    g = tf.get_default_graph()
+    gpu_only = g.create_op("GpuOnlyOp1", [], [tf.float32], name="gpu_only",
+                           op_def=_fake_op_def("GpuOnlyOp1", ["GPU"]))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="Cannot assign a device for operation 'gpu_only'"):
+        _place([gpu_only], n=1)
+
+
+def test_queue_ops_run_where_the_queue_is():
+    with tf.device("/cpu:2"):
+        queue = tf.FIFOQueue(4, tf.float32, name="queue")
+    enqueue = queue.enqueue(tf.constant(1.0), name="enqueue")
+    with tf.device("/cpu:1"):
+        size = queue.size(name="size")
+    placed = _place([queue.queue_ref.op, enqueue, size.op])
+    assert placed["enqueue"] == placed["size"] == placed["queue"] == LOCAL % 2

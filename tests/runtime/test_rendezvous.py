@@ -69,9 +69,9 @@ def test_abort_fails_waiters_and_later_calls():
     r.start_abort(error)
     r.start_abort(tf.errors.AbortedError(None, None, "second"))  # the first error wins
     assert got == [error]
-    with pytest.raises(tf.errors.CancelledError):
+    with pytest.raises(tf.errors.CancelledError, match="cancelled"):
         r.send("b", 1)
-    with pytest.raises(tf.errors.CancelledError):
+    with pytest.raises(tf.errors.CancelledError, match="cancelled"):
         r.recv("b", timeout=1)
     assert r.aborted_with is error
 
@@ -81,13 +81,15 @@ def test_keys_do_not_mix():
     r.send(create_key(SRC, 1, DST, "x"), "x")
     r.send(create_key(SRC, 1, DST, "y"), "y")
     assert r.recv(create_key(SRC, 1, DST, "y"), timeout=1)[0] == "y"
-    with pytest.raises(tf.errors.DeadlineExceededError):
+    with pytest.raises(tf.errors.DeadlineExceededError,
+                       match="Timed out after 0.01s waiting for rendezvous key"):
         r.recv(create_key(SRC, 2, DST, "x"), timeout=0.01)  # another incarnation
 
 
 def test_a_timed_out_recv_leaves_the_rendezvous_usable():
     r = LocalRendezvous()
-    with pytest.raises(tf.errors.DeadlineExceededError):
+    with pytest.raises(tf.errors.DeadlineExceededError,
+                       match="Timed out after 0.01s waiting for rendezvous key"):
         r.recv("k", timeout=0.01)
     assert r.pending_keys() == []
     r.send("k", 3)

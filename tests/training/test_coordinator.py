@@ -81,7 +81,7 @@ def test_registered_threads_are_joined_and_clear_stop_resets():
     coord.register_thread(thread)
     thread.start()
     coord.request_stop(ValueError("bad"))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bad"):
         coord.join()
     assert not thread.is_alive()
     coord.clear_stop()

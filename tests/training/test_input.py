@@ -77,7 +77,7 @@ def test_limit_epochs_uses_a_local_counter():
     with tf.Session() as sess:
         sess.run(tf.local_variables_initializer())
         assert [sess.run(tensor), sess.run(tensor)] == [1, 1]
-        with pytest.raises(tf.errors.OutOfRangeError):
+        with pytest.raises(tf.errors.OutOfRangeError, match="Reached limit of 2"):
             sess.run(tensor)
     with pytest.raises(ValueError, match="num_epochs must be > 0"):
         inp.limit_epochs(tf.constant(1), 0)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from tensorflux.ops import array_ops
 
 
 def f32(x):
@@ -253,7 +252,6 @@ def test_sparse_steps_match_numpy(case):
                                        err_msg=f"{case} step {i}")
 
 
-@pytest.mark.skipif(not hasattr(array_ops, "unique"), reason="needs tf.unique")
 def test_sparse_duplicate_indices_are_summed():
     emb = tf.Variable(EMB0, name="emb")
     loss = tf.reduce_sum(tf.gather(emb, [1, 1, 3]) * 2.0)

@@ -39,7 +39,8 @@ def test_runner_closes_the_queue_when_its_input_runs_out():
         coord = Coordinator()
         threads = queue_runner.start_queue_runners(sess, coord=coord)
         got = []
-        with pytest.raises(tf.errors.OutOfRangeError):
+        with pytest.raises(tf.errors.OutOfRangeError,
+                           match="is closed and has insufficient elements"):
             while True:
                 got.extend(sess.run(q.dequeue_up_to(4)).tolist())
         coord.request_stop()
@@ -55,7 +56,8 @@ def test_runner_errors_reach_the_coordinator():
         coord = Coordinator()
         threads = qr.create_threads(sess, coord=coord, start=True)
         assert coord.wait_for_stop(5)
-        with pytest.raises(tf.errors.InvalidArgumentError):
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match="You must feed a value for placeholder tensor"):
             coord.join(threads)
 
 

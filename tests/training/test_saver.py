@@ -175,7 +175,7 @@ def test_set_and_recover_last_checkpoints(tmp_path):
     assert other.last_checkpoints == [a]
     other.set_last_checkpoints(["x", "y"])
     assert other.last_checkpoints == ["x", "y"]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="last_checkpoints must be a list"):
         other.set_last_checkpoints("x")
 
 
@@ -213,7 +213,8 @@ def test_restore_errors(tmp_path):
         path = saver_mod.Saver([v]).save(sess, str(tmp_path / "m"), write_meta_graph=False)
         with pytest.raises(errors.NotFoundError, match="Key w not found"):
             saver_mod.Saver([v, w]).restore(sess, path)
-        with pytest.raises(errors.InvalidArgumentError):
+        with pytest.raises(errors.InvalidArgumentError,
+                           match="Assign requires shapes of both tensors to match"):
             saver_mod.Saver({"v": w}).restore(sess, path)
         with pytest.raises(ValueError, match="not a valid checkpoint"):
             saver_mod.Saver([v]).restore(sess, str(tmp_path / "nothing"))
@@ -309,7 +310,7 @@ def test_checkpoint_reader_and_helpers(tmp_path):
                                      b"text (DT_STRING) [4]\n")
     _assert_bit_identical(saver_mod.load_variable(str(tmp_path), "f32"), VALUES["f32"], "f32")
     assert saver_mod.load_checkpoint(str(tmp_path)).has_tensor("text")
-    with pytest.raises(errors.NotFoundError):
+    with pytest.raises(errors.NotFoundError, match="Key nope not found in checkpoint"):
         reader.get_tensor("nope")
     os.makedirs(tmp_path / "empty_dir")
     with pytest.raises(ValueError, match="Couldn't find 'checkpoint' file"):

@@ -247,7 +247,7 @@ def test_closing_the_session_cancels_the_chief_and_a_replica_waiting_for_its_tok
     sess.close()
     thread.join(5)
     assert isinstance(outcome["error"], tf.errors.CancelledError)
-    with pytest.raises(tf.errors.CancelledError):
+    with pytest.raises(tf.errors.CancelledError, match="Session has been closed"):
         replicas.coord.join(stop_grace_period_secs=5)  # the chief's thread reported it
     replicas.stop()  # end() after close: nothing left to stop
 
