@@ -239,9 +239,12 @@ class AtomicWriter:
     def commit(self):
         f, self.file = self.file, None
         if self.temp_path is not None:
-            f.close()
-            self.fs.mv(self.temp_path, self.path)
-            self.temp_path = None
+            try:
+                f.close()
+                self.fs.mv(self.temp_path, self.path)
+                self.temp_path = None
+            finally:
+                self.discard()  # a failed rename leaves no temporary file behind
             return
         try:
             f.seek(0)
