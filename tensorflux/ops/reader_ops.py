@@ -20,6 +20,7 @@ from tensorflux.framework import errors, limits, ops, registry, tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.lib.io import tf_record
 from tensorflux.ops import data_flow_ops
+from tensorflux.platform import gfile
 
 __all__ = [
     "FixedLengthRecordReader",
@@ -27,6 +28,7 @@ __all__ = [
     "TFRecordReader",
     "TextLineReader",
     "WholeFileReader",
+    "matching_files",
     "read_file",
     "write_file",
 ]
@@ -216,12 +218,24 @@ def _filename_of(elements):
 
 def _open(filename):
     path = os.fsdecode(filename)
+    if gfile.is_url(path):
+        return gfile.GFile(path, "rb")
     try:
         return open(path, "rb")
     except FileNotFoundError:
         raise errors.NotFoundError(None, None, f"{path}; No such file or directory") from None
     except OSError as e:
         raise errors.UnknownError(None, None, f"Cannot open {path}: {e.strerror}") from None
+
+
+def _check_file_size(op, f):
+    """Refuses a whole file larger than the per-tensor limit before reading it (local files;
+    a remote GFile without a file descriptor is read as it comes)."""
+    try:
+        size = os.fstat(f.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return
+    limits.check_allocation(op, [size], np.uint8)
 
 
 def _key(filename, suffix):
@@ -275,7 +289,7 @@ def whole_files():
     def open_work(filename):
         with _open(filename) as f:
             # a whole file is one value: refuse one larger than the per-tensor limit up front
-            limits.check_allocation(None, [os.fstat(f.fileno()).st_size], np.uint8)
+            _check_file_size(None, f)
             data = f.read()
         yield filename, data
     return open_work
@@ -419,7 +433,7 @@ ReadFile.shape(lambda op: tensor_shape.scalar())
 @ReadFile.kernel("CPU")
 def _read_file_kernel(ctx, filename):
     with _open(_scalar_string(filename, "filename")) as f:
-        limits.check_allocation(ctx.op, [os.fstat(f.fileno()).st_size], np.uint8)
+        _check_file_size(ctx.op, f)
         return np.array(f.read(), dtype=object)
 
 
@@ -434,9 +448,29 @@ def _write_file_kernel(ctx, filename, contents):
     path = os.fsdecode(_scalar_string(filename, "filename"))
     folder = os.path.dirname(path)
     if folder:
-        os.makedirs(folder, exist_ok=True)
-    with open(path, "wb") as f:
+        gfile.MakeDirs(folder)
+    with gfile.GFile(path, "wb") as f:
         f.write(_scalar_string(contents, "contents"))
+
+
+MatchingFiles = registry.register_op("MatchingFiles", inputs=["pattern: string"],
+                                     outputs=["filenames: string"])
+MatchingFiles.not_differentiable()
+MatchingFiles.shape(lambda op: tensor_shape.TensorShape([None]))
+
+
+@MatchingFiles.kernel("CPU")
+def _matching_files_kernel(ctx, pattern):
+    patterns = np.asarray(pattern, dtype=object).reshape(-1)
+    found = []
+    for p in patterns:
+        found.extend(gfile.Glob(os.fsdecode(p if isinstance(p, bytes) else str(p).encode())))
+    return np.array([f.encode() for f in found], dtype=object).reshape(-1)
+
+
+def matching_files(pattern, name=None):
+    """The sorted names of the files (local or any fsspec URL) matching glob `pattern`."""
+    return apply_op("MatchingFiles", pattern, name=name)
 
 
 def read_file(filename, name=None):

@@ -19,6 +19,7 @@ import re
 
 from tensorflux.framework import protos
 from tensorflux.lib.io import tensor_bundle
+from tensorflux.platform import gfile
 from tensorflux.platform import tf_logging as logging
 
 __all__ = [
@@ -133,7 +134,18 @@ def generate_checkpoint_state_proto(save_dir, model_checkpoint_path,
                            last_preserved_timestamp or 0.0)
 
 
+def _isabs(path):
+    return gfile.is_url(path) or os.path.isabs(path)
+
+
+def _abspath(path):
+    return path if gfile.is_url(path) else os.path.abspath(path)
+
+
 def _relative(path, save_dir):
+    if gfile.is_url(path):
+        base = save_dir.rstrip("/") + "/"
+        return path[len(base):] if path.startswith(base) else path
     if os.path.isabs(path):
         return os.path.relpath(path, os.path.abspath(save_dir))
     return path
@@ -152,11 +164,11 @@ def update_checkpoint_state(save_dir, model_checkpoint_path, all_model_checkpoin
         state.all_model_checkpoint_paths = [_relative(p, save_dir)
                                             for p in state.all_model_checkpoint_paths]
     path = _state_path(save_dir, latest_filename)
-    if os.path.abspath(path) == os.path.abspath(model_checkpoint_path):
+    if _abspath(path) == _abspath(model_checkpoint_path):
         raise RuntimeError(f"Save path '{model_checkpoint_path}' conflicts with path used for "
                            "checkpoint state. Please use a different save path.")
     if save_dir:
-        os.makedirs(save_dir, exist_ok=True)
+        gfile.MakeDirs(save_dir)
     tensor_bundle.write_atomically(path, state.to_text().encode("utf-8"))
 
 
@@ -167,9 +179,12 @@ def get_checkpoint_state(checkpoint_dir, latest_filename=None):
     """
     path = _state_path(checkpoint_dir, latest_filename)
     try:
-        with open(path, "rb") as f:
+        with gfile.GFile(path, "rb") as f:
             state = CheckpointState.from_text(f.read().decode("utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, gfile.errors.NotFoundError):
+        return None
+    except gfile.errors.OpError as e:
+        logging.warning("%s: Checkpoint ignored: %s", path, e.message)
         return None
     except (OSError, ValueError, UnicodeDecodeError) as e:
         logging.warning("%s: Checkpoint ignored: %s", path, e)
@@ -184,13 +199,19 @@ def get_checkpoint_state(checkpoint_dir, latest_filename=None):
 
 
 def _absolute(path, directory):
-    return path if os.path.isabs(path) else os.path.join(directory, path)
+    return path if _isabs(path) else os.path.join(directory, path)
 
 
 def checkpoint_exists(checkpoint_prefix):
     """Whether a V2 (`prefix.index`) or V1 (file `prefix`) checkpoint exists."""
     prefix = str(checkpoint_prefix)
-    return os.path.isfile(tensor_bundle.index_filename(prefix)) or os.path.isfile(prefix)
+    return _isfile(tensor_bundle.index_filename(prefix)) or _isfile(prefix)
+
+
+def _isfile(path):
+    if gfile.is_url(path):
+        return gfile.Exists(path) and not gfile.IsDirectory(path)
+    return os.path.isfile(path)
 
 
 def get_checkpoint_mtimes(checkpoint_prefixes):
@@ -198,8 +219,8 @@ def get_checkpoint_mtimes(checkpoint_prefixes):
     times = []
     for prefix in checkpoint_prefixes:
         for path in (tensor_bundle.index_filename(prefix), prefix):
-            if os.path.isfile(path):
-                times.append(os.path.getmtime(path))
+            if _isfile(path):
+                times.append(gfile.Stat(path).mtime_nsec / 1e9)
                 break
     return times
 
@@ -249,7 +270,7 @@ class CheckpointReader:
 def _prefix_of(filepattern):
     """Accepts a prefix or the path of its `.index` file."""
     text = str(filepattern)
-    if text.endswith(".index") and os.path.isfile(text):
+    if text.endswith(".index") and _isfile(text):
         return text[:-len(".index")]
     return text
 
@@ -265,7 +286,7 @@ def NewCheckpointReader(filepattern):  # noqa: N802 (TensorFlow's name)
 
 def _checkpoint_prefix(ckpt_dir_or_file):
     path = str(ckpt_dir_or_file)
-    if os.path.isdir(path):
+    if gfile.IsDirectory(path):
         latest = latest_checkpoint(path)
         if latest is None:
             raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given "
