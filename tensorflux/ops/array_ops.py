@@ -649,7 +649,15 @@ def _reverse_v2_grad(op, grad):
 
 @ReverseV2.kernel("CPU")
 def _reverse_v2_kernel(ctx, x, axis):
-    return np.asarray(np.flip(x, axis=tuple(int(a) for a in np.ravel(axis))))
+    axes, ndims = [int(a) for a in np.ravel(axis)], np.ndim(x)
+    for i, a in enumerate(axes):
+        if not -ndims <= a < ndims:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"'axis'[{i}] = {a} is out of valid range [0, {ndims})")
+    if len({a % ndims for a in axes}) != len(axes):
+        raise errors.InvalidArgumentError(None, ctx.op, f"axis {axes} specifies a dimension "
+                                                        f"more than once")
+    return np.asarray(np.flip(x, axis=tuple(axes)))
 
 
 def _is_bool_dims(dims):

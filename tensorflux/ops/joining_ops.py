@@ -332,7 +332,17 @@ def _pack_grad(op, grad):
 
 @Pack.kernel("CPU")
 def _pack_kernel(ctx, *values):
-    return np.stack(values, axis=ctx.attrs["axis"])
+    for k, v in enumerate(values[1:], 1):
+        if np.shape(v) != np.shape(values[0]):
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"Shapes of all inputs must match: values[0].shape = "
+                              f"{common.shape_text(np.shape(values[0]))} != values[{k}].shape = "
+                              f"{common.shape_text(np.shape(v))}")
+    axis, ndims = ctx.attrs["axis"], np.ndim(values[0]) + 1
+    if not -ndims <= axis < ndims:
+        raise errors.InvalidArgumentError(None, ctx.op, f"axis = {axis} not in "
+                                                        f"[{-ndims}, {ndims})")
+    return np.stack(values, axis=axis)
 
 
 _fold_by_kernel("Pack")

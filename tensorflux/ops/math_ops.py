@@ -639,7 +639,12 @@ def _addn_grad(op, grad):
 @AddN.kernel("CPU")
 def _addn_kernel(ctx, *inputs):
     total = np.array(inputs[0], copy=True)
-    for x in inputs[1:]:
+    for k, x in enumerate(inputs[1:], 1):
+        if np.shape(x) != total.shape:  # += would broadcast silently (or raise NumPy's error)
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"Inputs to operation AddN must have the same size and shape.  "
+                              f"Input 0: {common.shape_text(total.shape)} != input {k}: "
+                              f"{common.shape_text(np.shape(x))}")
         total += x
     return total
 
@@ -720,8 +725,10 @@ def _scan_op(name, numpy_fn, identity):
 
     def kernel(ctx, x, axis):
         x = np.asarray(x)
-        axis = common.scalar_int(ctx, axis, "axis")
-        axis = common.normalize_axis(axis, x.ndim, f"{name} axis")
+        if x.ndim == 0:
+            raise errors.InvalidArgumentError(None, ctx.op, "ScanOp: input must be at least 1D, "
+                                                            "got shape []")
+        axis = common.check_dimension(ctx, axis, x.ndim, "ScanOp: Expected scan axis")
         if ctx.attrs["reverse"]:
             x = np.flip(x, axis)
         out = numpy_fn(x, axis=axis, dtype=x.dtype)

@@ -141,3 +141,34 @@ def test_conv_backprop_kernels_check_ranks_and_sizes():
         with pytest.raises(tf.errors.ResourceExhaustedError, match="Conv2DBackpropInput"):
             sess.run(dx, {s: [2 ** 20, 2 ** 20, 2, 1], a: w, b: dy})
         assert sess.run(dx, {s: [1, 2, 2, 1], a: w, b: dy}).shape == (1, 2, 2, 1)
+
+
+def _run_fed(build, *feeds):
+    with tf.Graph().as_default(), tf.Session() as sess:
+        holders = [tf.placeholder(tf.as_dtype(np.asarray(f).dtype)) for f in feeds]
+        return sess.run(build(*holders), dict(zip(holders, feeds)))
+
+
+def test_add_n_does_not_broadcast():
+    """AddN of [2,3] and [3] silently broadcast (a wrong answer; TF refuses)."""
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"must have the same size and shape.  Input 0: \[2,3\] != input 1"):
+        _run_fed(lambda a, b: tf.add_n([a, b]), np.ones([2, 3]), np.ones([3]))
+
+
+@pytest.mark.parametrize("build,feeds,message", [
+    (lambda a, b: tf.stack([a, b]), [np.ones(2), np.ones(3)],
+     r"Shapes of all inputs must match: values\[0\].shape = \[2\] != values\[1\].shape = \[3\]"),
+    (lambda a, b: tf.stack([a, b], axis=3), [np.ones(2), np.ones(2)], r"axis = 3 not in \[-2, 2\)"),
+    (lambda a, b: tf.reverse_v2(a, b), [np.ones(2), np.array([3])],
+     r"'axis'\[0\] = 3 is out of valid range \[0, 1\)"),
+    (lambda a, b: tf.reverse_v2(a, b), [np.ones(2), np.array([0, -1])], "more than once"),
+    (lambda a, b: tf.cumsum(a, b), [np.float64(1), np.int32(0)], "input must be at least 1D"),
+    (lambda a, b: tf.cumprod(a, b), [np.ones(2), np.int32(2)],
+     r"Expected scan axis in the range \[-1, 1\), but got 2"),
+], ids=["stack_shapes", "stack_axis", "reverse_axis", "reverse_repeat", "cumsum_0d",
+        "cumprod_axis"])
+def test_run_time_shape_and_axis_errors_in_tf_words(build, feeds, message):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message) as info:
+        _run_fed(build, *feeds)
+    assert "Error:" not in str(info.value).splitlines()[0]
