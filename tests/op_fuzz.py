@@ -132,13 +132,19 @@ def hostile_values(draw, shape, dtype):
 def _alarm(seconds):
     def ring(signum, frame):
         raise Hang(f"case ran over {seconds} s")
+    # The real-time timer is shared (pytest-timeout's signal method uses it too): an earlier
+    # timer is put back afterwards with the time it has left.
     previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if earlier:
+            left = earlier - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
 
 
 def _classify_op_error(e, graph):

@@ -39,3 +39,18 @@ def test_fuzzer_reports_foreign_exceptions_and_hangs():
     assert op_fuzz.run_case(unnamed, [], static=False)[0] == "unnamed"
     assert op_fuzz.run_case(lambda ins: tf.add(ins[0], 1.0), [__import__("numpy").float32(2)],
                             static=False)[:2] == ("ok", "")
+
+
+def test_case_alarm_puts_back_an_earlier_timer():
+    import signal
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        op_fuzz.run_case(lambda ins: [], [], static=False)
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 25 < left <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert not fired
