@@ -292,7 +292,7 @@ def _aggregate(grads, aggregation_method=None):
         return None
     if len(grads) == 1:
         return grads[0]
-    from tensorflux.ops import array_ops, math_ops
+    from tensorflux.ops import array_ops
     if all(isinstance(g, ops.Tensor) for g in grads):
         return _sum_dense(grads, aggregation_method)
     if all(isinstance(g, ops.IndexedSlices) for g in grads):
