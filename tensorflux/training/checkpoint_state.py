@@ -125,12 +125,24 @@ def generate_checkpoint_state_proto(save_dir, model_checkpoint_path,
                                     all_model_checkpoint_paths=None,
                                     all_model_checkpoint_timestamps=None,
                                     last_preserved_timestamp=None):
-    """A CheckpointState whose path list ends with `model_checkpoint_path`."""
+    """A CheckpointState whose path list ends with `model_checkpoint_path`.
+
+    When `save_dir` is relative, relative paths are rewritten relative to it (as TensorFlow
+    does): `save/model.ckpt-1` in `save` is stored as `model.ckpt-1`, which
+    `get_checkpoint_state("save")` joins back to `save/model.ckpt-1`.
+    """
     paths = list(all_model_checkpoint_paths or [])
     if not paths or paths[-1] != model_checkpoint_path:
         paths.append(model_checkpoint_path)
+    if save_dir and not os.path.isabs(save_dir):
+        model_checkpoint_path = _relative_to_dir(model_checkpoint_path, save_dir)
+        paths = [_relative_to_dir(p, save_dir) for p in paths]
     return CheckpointState(model_checkpoint_path, paths, all_model_checkpoint_timestamps or (),
                            last_preserved_timestamp or 0.0)
+
+
+def _relative_to_dir(path, save_dir):
+    return path if os.path.isabs(path) else os.path.relpath(path, save_dir)
 
 
 def _relative(path, save_dir):

@@ -366,8 +366,8 @@ class Saver:
         checkpoint_file = self._checkpoint_file(sess, str(save_path), global_step,
                                                 latest_filename)
         parent = os.path.dirname(str(save_path))
-        if parent and not os.path.isdir(parent):
-            raise ValueError(f"Parent directory of {save_path} doesn't exist, can't save.")
+        if parent:  # TensorFlow's save ops create the checkpoint's folder
+            os.makedirs(parent, exist_ok=True)
         _check_session(sess)
         result = sess.run(self.saver_def.save_tensor_name,
                           {self.saver_def.filename_tensor_name: checkpoint_file})
