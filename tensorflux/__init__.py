@@ -31,6 +31,7 @@ from tensorflux.framework.protos import (  # noqa: F401
 from tensorflux.ops.constant_op import *  # noqa: F401,F403
 from tensorflux.ops.array_ops import *  # noqa: F401,F403
 from tensorflux.ops.math_ops import *  # noqa: F401,F403
+from tensorflux.ops.special_math_ops import *  # noqa: F401,F403
 from tensorflux.ops.reduction_ops import *  # noqa: F401,F403
 from tensorflux.ops.linalg_ops import *  # noqa: F401,F403
 from tensorflux.ops.segment_ops import *  # noqa: F401,F403
