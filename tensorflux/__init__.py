@@ -52,6 +52,7 @@ from tensorflux.ops.data_flow_ops import *  # noqa: F401,F403
 from tensorflux.ops.reader_ops import *  # noqa: F401,F403
 from tensorflux.ops.parsing_ops import *  # noqa: F401,F403
 from tensorflux.ops import io_ops  # noqa: F401  (registers SaveV2, RestoreV2, ...)
+from tensorflux.ops import io_v1_ops  # noqa: F401  (registers Save, SaveSlices, RestoreSlice, ...)
 from tensorflux.ops import image_ops  # noqa: F401  (registers the image ops)
 from tensorflux.ops import conv_ops, embedding_ops, candidate_sampling_ops, nn_impl  # noqa: F401
 from tensorflux.ops.sendrecv_ops import *  # noqa: F401,F403  (registers _Send, _Recv)

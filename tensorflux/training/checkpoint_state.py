@@ -19,6 +19,7 @@ import re
 
 from tensorflux.framework import protos
 from tensorflux.lib.io import tensor_bundle
+from tensorflux.lib.io import tensor_slice_v1
 from tensorflux.platform import tf_logging as logging
 
 __all__ = [
@@ -200,16 +201,19 @@ def _absolute(path, directory):
 
 
 def checkpoint_exists(checkpoint_prefix):
-    """Whether a V2 (`prefix.index`) or V1 (file `prefix`) checkpoint exists."""
+    """Whether a V2 (`prefix.index`) or V1 (file `prefix`, or shards matching the pattern
+    `prefix-?????-of-N`) checkpoint exists."""
     prefix = str(checkpoint_prefix)
-    return os.path.isfile(tensor_bundle.index_filename(prefix)) or os.path.isfile(prefix)
+    return (os.path.isfile(tensor_bundle.index_filename(prefix))
+            or bool(tensor_slice_v1.matching_files(prefix)))
 
 
 def get_checkpoint_mtimes(checkpoint_prefixes):
     """Modification times (seconds) of the given checkpoints that exist."""
     times = []
     for prefix in checkpoint_prefixes:
-        for path in (tensor_bundle.index_filename(prefix), prefix):
+        paths = [tensor_bundle.index_filename(prefix)] + tensor_slice_v1.matching_files(prefix)
+        for path in paths:
             if os.path.isfile(path):
                 times.append(os.path.getmtime(path))
                 break
@@ -228,10 +232,14 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
 
 # ---- readers ------------------------------------------------------------------------------------
 class CheckpointReader:
-    """Reads tensors from a V2 checkpoint (tf.train.NewCheckpointReader's object)."""
+    """Reads tensors from a V2 or V1 checkpoint (tf.train.NewCheckpointReader's object)."""
 
     def __init__(self, filepattern):
-        self._reader = tensor_bundle.BundleReader(_prefix_of(filepattern))
+        prefix = _prefix_of(filepattern)
+        if tensor_slice_v1.is_v1_checkpoint(prefix):
+            self._reader = tensor_slice_v1.V1Reader(prefix)
+        else:
+            self._reader = tensor_bundle.BundleReader(prefix)
 
     def get_tensor(self, tensor_str):
         """The saved value of `tensor_str` as a NumPy array."""
