@@ -6,6 +6,12 @@ except for the imports (tensorflux for tensorflow) and three literals taken from
 whose defaults are the slides' values ('MNIST_data', 0.01, 1000). The evaluation after it is the tutorial's standard accuracy check.
 
     python examples/mnist_softmax.py [--data_dir MNIST_data] [--steps 1000] [--learning_rate 0.01]
+                                     [--export_dir DIR]
+
+--export_dir writes the trained model as a SavedModel (saved_model.pb + variables/) with the
+signatures TensorFlow Serving's MNIST tutorial uses: "predict_images" (and "serving_default"),
+inputs "images" [None, 784], outputs "scores" [None, 10]. `saved_model_cli show --all --dir DIR`
+lists them; see examples/README.md. DIR may be any fsspec URL (gs://, s3://, ...).
 
 Without the four MNIST files in --data_dir, the loader builds a stand-in from scikit-learn's
 8x8 digits (see tensorflux/examples/tutorials/mnist/input_data.py).
@@ -30,6 +36,8 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=1000, help="training steps (slide: 1000)")
     parser.add_argument("--learning_rate", type=float, default=SLIDE_LEARNING_RATE,
                         help="gradient descent learning rate (slide: 0.01)")
+    parser.add_argument("--export_dir", default=None,
+                        help="write the trained model here as a SavedModel (must not exist)")
     return parser.parse_args(argv)
 
 
@@ -64,8 +72,26 @@ def main(argv=None):
     accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
     result = sess.run(accuracy, feed_dict={x: mnist.test.images, y_: mnist.test.labels})
     print("test accuracy: %.4f" % result)
+    if flags.export_dir:
+        export(sess, x, y, flags.export_dir)
     sess.close()
     return float(result)
+
+
+def export(sess, x, y, export_dir):
+    """The TF 1.0 SavedModel export of TensorFlow Serving's mnist_saved_model.py."""
+    builder = tf.saved_model.builder.SavedModelBuilder(export_dir)
+    signature = tf.saved_model.signature_def_utils.build_signature_def(
+        inputs={"images": tf.saved_model.utils.build_tensor_info(x)},
+        outputs={"scores": tf.saved_model.utils.build_tensor_info(y)},
+        method_name=tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
+    builder.add_meta_graph_and_variables(
+        sess, [tf.saved_model.tag_constants.SERVING],
+        signature_def_map={
+            "predict_images": signature,
+            tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY: signature})
+    builder.save()
+    print("exported the model to %s" % export_dir)
 
 
 if __name__ == "__main__":

@@ -81,3 +81,5 @@ from tensorflux.platform import test  # noqa: F401
 __version__ = "0.1.0"
 from tensorflux.ops.accumulator_ops import *  # noqa: F401,F403,E402
 from tensorflux.ops.complex_ops import conj  # noqa: F401,E402
+from tensorflux import saved_model  # noqa: F401,E402
+from tensorflux.ops.string_ops import *  # noqa: F401,F403,E402

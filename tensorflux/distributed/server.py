@@ -92,9 +92,10 @@ class Server:
         if self.task not in addresses:
             raise ValueError(f"Task {self.task} is not defined in the cluster "
                              f"({', '.join(sorted(addresses)) or 'empty'})")
+        self._rpc_threads = concurrent.futures.ThreadPoolExecutor(
+            _SERVER_THREADS, thread_name_prefix="tensorflux-rpc")
         self._grpc = grpc.server(
-            concurrent.futures.ThreadPoolExecutor(_SERVER_THREADS,
-                                                  thread_name_prefix="tensorflux-rpc"),
+            self._rpc_threads,
             options=wire.channel_options(max_message_bytes) + [
                 ("grpc.keepalive_permit_without_calls", 1),
                 ("grpc.http2.min_ping_interval_without_data_ms", 5000),
@@ -166,6 +167,7 @@ class Server:
         self._grpc.stop(grace).wait(grace + 5)
         self.worker.close()
         self.channels.close()
+        self._rpc_threads.shutdown(wait=False)
         with _servers_lock:
             if _servers.get(self.address) is self:
                 del _servers[self.address]

@@ -20,6 +20,7 @@ from tensorflux.framework import errors, ops, registry, tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.lib.io import tf_record
 from tensorflux.ops import data_flow_ops
+from tensorflux.platform import gfile
 
 __all__ = [
     "FixedLengthRecordReader",
@@ -27,6 +28,7 @@ __all__ = [
     "TFRecordReader",
     "TextLineReader",
     "WholeFileReader",
+    "matching_files",
     "read_file",
     "write_file",
 ]
@@ -216,6 +218,8 @@ def _filename_of(elements):
 
 def _open(filename):
     path = os.fsdecode(filename)
+    if gfile.is_url(path):
+        return gfile.GFile(path, "rb")
     try:
         return open(path, "rb")
     except FileNotFoundError:
@@ -431,9 +435,29 @@ def _write_file_kernel(ctx, filename, contents):
     path = os.fsdecode(_scalar_string(filename, "filename"))
     folder = os.path.dirname(path)
     if folder:
-        os.makedirs(folder, exist_ok=True)
-    with open(path, "wb") as f:
+        gfile.MakeDirs(folder)
+    with gfile.GFile(path, "wb") as f:
         f.write(_scalar_string(contents, "contents"))
+
+
+MatchingFiles = registry.register_op("MatchingFiles", inputs=["pattern: string"],
+                                     outputs=["filenames: string"])
+MatchingFiles.not_differentiable()
+MatchingFiles.shape(lambda op: tensor_shape.TensorShape([None]))
+
+
+@MatchingFiles.kernel("CPU")
+def _matching_files_kernel(ctx, pattern):
+    patterns = np.asarray(pattern, dtype=object).reshape(-1)
+    found = []
+    for p in patterns:
+        found.extend(gfile.Glob(os.fsdecode(p if isinstance(p, bytes) else str(p).encode())))
+    return np.array([f.encode() for f in found], dtype=object).reshape(-1)
+
+
+def matching_files(pattern, name=None):
+    """The sorted names of the files (local or any fsspec URL) matching glob `pattern`."""
+    return apply_op("MatchingFiles", pattern, name=name)
 
 
 def read_file(filename, name=None):

@@ -1,4 +1,8 @@
-"""`tf.gfile`: TensorFlow 0.9/1.x's file API, on the local filesystem.
+"""`tf.gfile`: TensorFlow 0.9/1.x's file API, on local paths and on any fsspec URL.
+
+Plain paths take the os-module code path below. A `scheme://` path (`gs://`, `s3://`,
+`hdfs://`, `memory://`, `file://`, ... with the fsspec plugin for it) goes through
+tensorflux/platform/remote_fs.py, with the same errors and the same all-or-nothing writes.
 
 Failures raise tensorflux's error classes (NotFoundError, AlreadyExistsError,
 PermissionDeniedError, FailedPreconditionError, ...) naming the path involved.
@@ -20,6 +24,7 @@ import stat as _stat
 import tempfile
 
 from tensorflux.framework import errors
+from tensorflux.platform import remote_fs
 
 __all__ = [
     "Exists", "IsDirectory", "MakeDirs", "MkDir", "Glob", "ListDirectory", "Remove",
@@ -28,6 +33,8 @@ __all__ = [
 ]
 
 _MODES = ("r", "rb", "w", "wb", "a", "ab")
+
+is_url = remote_fs.is_url  # tensorflux-internal: callers keep os calls for plain paths
 
 
 def _raise_from_os_error(exc, path):
@@ -41,8 +48,20 @@ def _raise_from_os_error(exc, path):
         errno.ENOTDIR: errors.FailedPreconditionError,
         errno.EISDIR: errors.FailedPreconditionError,
     }
-    cls = by_errno.get(exc.errno, errors.UnknownError)
+    cls = by_errno.get(exc.errno) or _by_class(exc)
     raise cls(None, None, "%s: %s" % (path, exc.strerror or exc)) from exc
+
+
+def _by_class(exc):
+    # fsspec raises FileNotFoundError(path) and friends without an errno.
+    for os_cls, cls in ((FileNotFoundError, errors.NotFoundError),
+                        (FileExistsError, errors.AlreadyExistsError),
+                        (PermissionError, errors.PermissionDeniedError),
+                        (IsADirectoryError, errors.FailedPreconditionError),
+                        (NotADirectoryError, errors.FailedPreconditionError)):
+        if isinstance(exc, os_cls):
+            return cls
+    return errors.UnknownError
 
 
 class _os_errors:
@@ -57,6 +76,9 @@ class _os_errors:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None and issubclass(exc_type, OSError):
             _raise_from_os_error(exc, self.path)
+        if exc_type is not None and issubclass(exc_type, NotImplementedError):
+            raise errors.UnimplementedError(
+                None, None, "%s: not supported by this filesystem: %s" % (self.path, exc)) from exc
         return False
 
 
@@ -89,12 +111,20 @@ def _mode_for_replacement(path):
 # -- queries -------------------------------------------------------------------------------
 def Exists(filename):
     """Returns True if `filename` (a file or directory) exists."""
-    return os.path.exists(_path(filename))
+    filename = _path(filename)
+    if remote_fs.is_url(filename):
+        with _os_errors(filename):
+            return remote_fs.exists(filename)
+    return os.path.exists(filename)
 
 
 def IsDirectory(dirname):
     """Returns True if `dirname` exists and is a directory."""
-    return os.path.isdir(_path(dirname))
+    dirname = _path(dirname)
+    if remote_fs.is_url(dirname):
+        with _os_errors(dirname):
+            return remote_fs.isdir(dirname)
+    return os.path.isdir(dirname)
 
 
 class FileStatistics:
@@ -117,6 +147,9 @@ def Stat(filename):
       NotFoundError: if it does not exist.
     """
     filename = _path(filename)
+    if remote_fs.is_url(filename):
+        with _os_errors(filename):
+            return FileStatistics(*remote_fs.stat(filename))
     with _os_errors(filename):
         st = os.stat(filename)
     return FileStatistics(st.st_size, st.st_mtime_ns, _stat.S_ISDIR(st.st_mode))
@@ -124,7 +157,11 @@ def Stat(filename):
 
 def Glob(filename):
     """Returns the sorted list of paths matching the glob pattern `filename`."""
-    return sorted(_glob.glob(_path(filename)))
+    filename = _path(filename)
+    if remote_fs.is_url(filename):
+        with _os_errors(filename):
+            return remote_fs.glob(filename)
+    return sorted(_glob.glob(filename))
 
 
 def ListDirectory(dirname):
@@ -134,6 +171,11 @@ def ListDirectory(dirname):
       NotFoundError: if `dirname` does not exist or is not a directory.
     """
     dirname = _path(dirname)
+    if remote_fs.is_url(dirname):
+        if not IsDirectory(dirname):
+            raise _not_found(dirname, "directory")
+        with _os_errors(dirname):
+            return remote_fs.listdir(dirname)
     if not os.path.isdir(dirname):
         raise _not_found(dirname, "directory")
     with _os_errors(dirname):
@@ -152,12 +194,13 @@ def Walk(top, in_order=True):
         names = ListDirectory(top)
     except errors.NotFoundError:
         return
-    subdirs = [n for n in names if os.path.isdir(os.path.join(top, n))]
+    join = remote_fs.join if remote_fs.is_url(top) else os.path.join
+    subdirs = [n for n in names if IsDirectory(join(top, n))]
     files = [n for n in names if n not in subdirs]
     if in_order:
         yield top, subdirs, files
     for subdir in subdirs:
-        path = os.path.join(top, subdir)
+        path = join(top, subdir)
         if not os.path.islink(path):  # listed, but not followed: no symlink cycles
             yield from Walk(path, in_order)
     if not in_order:
@@ -174,7 +217,10 @@ def MkDir(dirname):
     """
     dirname = _path(dirname)
     with _os_errors(dirname):
-        os.mkdir(dirname)
+        if remote_fs.is_url(dirname):
+            remote_fs.mkdir(dirname)
+        else:
+            os.mkdir(dirname)
 
 
 def MakeDirs(dirname):
@@ -185,7 +231,10 @@ def MakeDirs(dirname):
     """
     dirname = _path(dirname)
     with _os_errors(dirname):
-        os.makedirs(dirname, exist_ok=True)
+        if remote_fs.is_url(dirname):
+            remote_fs.makedirs(dirname)
+        else:
+            os.makedirs(dirname, exist_ok=True)
 
 
 def Remove(filename):
@@ -197,7 +246,10 @@ def Remove(filename):
     """
     filename = _path(filename)
     with _os_errors(filename):
-        os.remove(filename)
+        if remote_fs.is_url(filename):
+            remote_fs.remove(filename)
+        else:
+            os.remove(filename)
 
 
 def DeleteRecursively(dirname):
@@ -207,6 +259,9 @@ def DeleteRecursively(dirname):
       NotFoundError: if it does not exist.
     """
     dirname = _path(dirname)
+    if remote_fs.is_url(dirname):
+        with _os_errors(dirname):
+            return remote_fs.delete_recursively(dirname)
     if not os.path.lexists(dirname):
         raise _not_found(dirname)
     with _os_errors(dirname):
@@ -216,8 +271,12 @@ def DeleteRecursively(dirname):
             os.remove(dirname)
 
 
+def _lexists(path):
+    return Exists(path) if remote_fs.is_url(path) else os.path.lexists(path)
+
+
 def _check_destination(newpath, overwrite):
-    if not overwrite and os.path.lexists(newpath):
+    if not overwrite and _lexists(newpath):
         raise errors.AlreadyExistsError(
             None, None, "destination already exists (pass overwrite=True): %s" % newpath)
 
@@ -230,11 +289,18 @@ def Rename(oldname, newname, overwrite=False):
       AlreadyExistsError: if `newname` exists and `overwrite` is False.
     """
     oldname, newname = _path(oldname), _path(newname)
-    if not os.path.lexists(oldname):
+    if not _lexists(oldname):
         raise _not_found(oldname)
     _check_destination(newname, overwrite)
+    if remote_fs.is_url(oldname) != remote_fs.is_url(newname):
+        Copy(oldname, newname, overwrite=True)  # local <-> remote: copy, then remove
+        Remove(oldname)
+        return
     with _os_errors(newname):
-        os.replace(oldname, newname)
+        if remote_fs.is_url(newname):
+            remote_fs.rename(oldname, newname)
+        else:
+            os.replace(oldname, newname)
 
 
 def Copy(oldpath, newpath, overwrite=False):
@@ -245,7 +311,7 @@ def Copy(oldpath, newpath, overwrite=False):
       AlreadyExistsError: if `newpath` exists and `overwrite` is False.
     """
     oldpath, newpath = _path(oldpath), _path(newpath)
-    if not os.path.exists(oldpath):
+    if not Exists(oldpath) or IsDirectory(oldpath):
         raise _not_found(oldpath, "file")
     _check_destination(newpath, overwrite)
     with GFile(oldpath, "rb") as src, GFile(newpath, "wb") as dst:
@@ -270,11 +336,14 @@ class GFile:
         self.mode = mode
         self._binary = "b" in mode
         self._temp_name = None
+        self._remote_writer = None
         self._file = None
         with _os_errors(name):
             self._file = self._open()
 
     def _open(self):
+        if remote_fs.is_url(self.name):
+            return self._open_remote()
         if self.mode.startswith("r"):
             if os.path.isdir(self.name):
                 raise errors.FailedPreconditionError(
@@ -289,6 +358,14 @@ class GFile:
         fd, self._temp_name = tempfile.mkstemp(
             dir=directory, prefix="." + os.path.basename(self.name) + ".", suffix=".tmp")
         return os.fdopen(fd, "wb")
+
+    def _open_remote(self):
+        if self.mode.startswith("r"):
+            return remote_fs.open_for_read(self.name, self._binary)
+        if self.mode.startswith("a"):
+            return remote_fs.open_for_append(self.name)
+        self._remote_writer = remote_fs.AtomicWriter(self.name)
+        return self._remote_writer.file
 
     # -- reading -----------------------------------------------------------------------
     def _readable(self):
@@ -361,6 +438,11 @@ class GFile:
     def size(self):
         """Returns the file's size in bytes (what has been written so far, when writing)."""
         self._check_open()
+        if self._remote_writer is not None:
+            return self._remote_writer.size()
+        if remote_fs.is_url(self.name) and self.mode.startswith("a"):
+            self._file.flush()
+            return self._file.tell()
         if self._temp_name is not None or self.mode.startswith("a"):
             self._file.flush()
             return os.fstat(self._file.fileno()).st_size
@@ -378,6 +460,11 @@ class GFile:
     def close(self):
         """Closes the file; for 'w'/'wb' this is when `name` gets the new contents."""
         if self._file is None:
+            return
+        if self._remote_writer is not None:
+            self._file = None
+            with _os_errors(self.name):
+                self._remote_writer.commit()
             return
         if self._temp_name is None:
             f, self._file = self._file, None
@@ -414,6 +501,10 @@ class GFile:
         self._abort()
 
     def _abort(self):
+        if self._remote_writer is not None:
+            self._file = None
+            self._remote_writer.discard()
+            return
         f, self._file = self._file, None
         if self._temp_name is not None:
             self._discard_temp(f)

@@ -12,6 +12,7 @@ import time
 
 from tensorflux.framework import protos
 from tensorflux.lib.io import tf_record
+from tensorflux.platform import gfile
 
 FILE_VERSION = "brain.Event:2"
 _CLOSE = object()  # queue sentinel: write what is left, flush, stop
@@ -27,10 +28,20 @@ def _open_new_file(logdir, filename_suffix):
     for attempt in range(1000):
         path = base + suffix + (f".{attempt:03d}" if attempt else "")
         try:
-            return path, open(path, "xb")
+            return path, _create(path)
         except FileExistsError:
             continue
     raise FileExistsError(f"Could not create a new event file named like {base + suffix}")
+
+
+def _create(path):
+    """Opens a new event file for appending; on a URL, through gfile's append mode (the
+    filesystem must support appends, as memory://, file:// and HDFS do)."""
+    if not gfile.is_url(path):
+        return open(path, "xb")
+    if gfile.Exists(path):
+        raise FileExistsError(path)
+    return gfile.GFile(path, "ab")
 
 
 class _WriterThread(threading.Thread):
@@ -106,7 +117,7 @@ class EventFileWriter:
         self._filename_suffix = filename_suffix
         self._lock = threading.Lock()
         self._closed = True
-        os.makedirs(self._logdir, exist_ok=True)
+        gfile.MakeDirs(self._logdir)
         self._open()
 
     def _open(self):

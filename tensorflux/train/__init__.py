@@ -26,7 +26,7 @@ from tensorflux.training.coordinator import Coordinator, LooperThread  # noqa: F
 from tensorflux.training.queue_runner import (  # noqa: F401
     QueueRunner, add_queue_runner, start_queue_runners)
 from tensorflux.training.input import (  # noqa: F401
-    limit_epochs, input_producer, string_input_producer, range_input_producer,
+    match_filenames_once, limit_epochs, input_producer, string_input_producer, range_input_producer,
     slice_input_producer, batch, batch_join, shuffle_batch, shuffle_batch_join)
 from tensorflux.framework.example_protos import (  # noqa: F401
     BytesList, FloatList, Int64List, Feature, Features, FeatureList, FeatureLists, Example,

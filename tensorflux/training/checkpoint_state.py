@@ -20,6 +20,7 @@ import re
 from tensorflux.framework import protos
 from tensorflux.lib.io import tensor_bundle
 from tensorflux.lib.io import tensor_slice_v1
+from tensorflux.platform import gfile
 from tensorflux.platform import tf_logging as logging
 
 __all__ = [
@@ -135,7 +136,7 @@ def generate_checkpoint_state_proto(save_dir, model_checkpoint_path,
     paths = list(all_model_checkpoint_paths or [])
     if not paths or paths[-1] != model_checkpoint_path:
         paths.append(model_checkpoint_path)
-    if save_dir and not os.path.isabs(save_dir):
+    if save_dir and not _isabs(save_dir):
         model_checkpoint_path = _relative_to_dir(model_checkpoint_path, save_dir)
         paths = [_relative_to_dir(p, save_dir) for p in paths]
     return CheckpointState(model_checkpoint_path, paths, all_model_checkpoint_timestamps or (),
@@ -143,10 +144,21 @@ def generate_checkpoint_state_proto(save_dir, model_checkpoint_path,
 
 
 def _relative_to_dir(path, save_dir):
-    return path if os.path.isabs(path) else os.path.relpath(path, save_dir)
+    return path if _isabs(path) else os.path.relpath(path, save_dir)
+
+
+def _isabs(path):
+    return gfile.is_url(path) or os.path.isabs(path)
+
+
+def _abspath(path):
+    return path if gfile.is_url(path) else os.path.abspath(path)
 
 
 def _relative(path, save_dir):
+    if gfile.is_url(path):
+        base = save_dir.rstrip("/") + "/"
+        return path[len(base):] if path.startswith(base) else path
     if os.path.isabs(path):
         return os.path.relpath(path, os.path.abspath(save_dir))
     return path
@@ -165,11 +177,11 @@ def update_checkpoint_state(save_dir, model_checkpoint_path, all_model_checkpoin
         state.all_model_checkpoint_paths = [_relative(p, save_dir)
                                             for p in state.all_model_checkpoint_paths]
     path = _state_path(save_dir, latest_filename)
-    if os.path.abspath(path) == os.path.abspath(model_checkpoint_path):
+    if _abspath(path) == _abspath(model_checkpoint_path):
         raise RuntimeError(f"Save path '{model_checkpoint_path}' conflicts with path used for "
                            "checkpoint state. Please use a different save path.")
     if save_dir:
-        os.makedirs(save_dir, exist_ok=True)
+        gfile.MakeDirs(save_dir)
     tensor_bundle.write_atomically(path, state.to_text().encode("utf-8"))
 
 
@@ -180,9 +192,12 @@ def get_checkpoint_state(checkpoint_dir, latest_filename=None):
     """
     path = _state_path(checkpoint_dir, latest_filename)
     try:
-        with open(path, "rb") as f:
+        with gfile.GFile(path, "rb") as f:
             state = CheckpointState.from_text(f.read().decode("utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, gfile.errors.NotFoundError):
+        return None
+    except gfile.errors.OpError as e:
+        logging.warning("%s: Checkpoint ignored: %s", path, e.message)
         return None
     except (OSError, ValueError, UnicodeDecodeError) as e:
         logging.warning("%s: Checkpoint ignored: %s", path, e)
@@ -197,25 +212,31 @@ def get_checkpoint_state(checkpoint_dir, latest_filename=None):
 
 
 def _absolute(path, directory):
-    return path if os.path.isabs(path) else os.path.join(directory, path)
+    return path if _isabs(path) else os.path.join(directory, path)
 
 
 def checkpoint_exists(checkpoint_prefix):
     """Whether a V2 (`prefix.index`) or V1 (file `prefix`, or shards matching the pattern
     `prefix-?????-of-N`) checkpoint exists."""
     prefix = str(checkpoint_prefix)
-    return (os.path.isfile(tensor_bundle.index_filename(prefix))
+    return (_isfile(tensor_bundle.index_filename(prefix)) or _isfile(prefix)
             or bool(tensor_slice_v1.matching_files(prefix)))
+
+
+def _isfile(path):
+    if gfile.is_url(path):
+        return gfile.Exists(path) and not gfile.IsDirectory(path)
+    return os.path.isfile(path)
 
 
 def get_checkpoint_mtimes(checkpoint_prefixes):
     """Modification times (seconds) of the given checkpoints that exist."""
     times = []
     for prefix in checkpoint_prefixes:
-        paths = [tensor_bundle.index_filename(prefix)] + tensor_slice_v1.matching_files(prefix)
-        for path in paths:
-            if os.path.isfile(path):
-                times.append(os.path.getmtime(path))
+        paths = [tensor_bundle.index_filename(prefix), prefix]
+        for path in paths + tensor_slice_v1.matching_files(prefix):
+            if _isfile(path):
+                times.append(gfile.Stat(path).mtime_nsec / 1e9)
                 break
     return times
 
@@ -269,7 +290,7 @@ class CheckpointReader:
 def _prefix_of(filepattern):
     """Accepts a prefix or the path of its `.index` file."""
     text = str(filepattern)
-    if text.endswith(".index") and os.path.isfile(text):
+    if text.endswith(".index") and _isfile(text):
         return text[:-len(".index")]
     return text
 
@@ -285,7 +306,7 @@ def NewCheckpointReader(filepattern):  # noqa: N802 (TensorFlow's name)
 
 def _checkpoint_prefix(ckpt_dir_or_file):
     path = str(ckpt_dir_or_file)
-    if os.path.isdir(path):
+    if gfile.IsDirectory(path):
         latest = latest_checkpoint(path)
         if latest is None:
             raise ValueError(f"Couldn't find 'checkpoint' file or checkpoints in given "

@@ -28,12 +28,23 @@ __all__ = [
     "batch_join",
     "input_producer",
     "limit_epochs",
+    "match_filenames_once",
     "range_input_producer",
     "shuffle_batch",
     "shuffle_batch_join",
     "slice_input_producer",
     "string_input_producer",
 ]
+
+
+def match_filenames_once(pattern, name=None):
+    """A local variable holding the files matching glob `pattern` (local or any fsspec URL),
+    listed once, when local variables are initialized."""
+    with ops.name_scope(name, "matching_filenames", [pattern]) as scope:
+        from tensorflux.ops import reader_ops  # input.py is imported before reader_ops is
+        return variables.Variable(reader_ops.matching_files(pattern), trainable=False,
+                                  name=scope, validate_shape=False,
+                                  collections=[ops.GraphKeys.LOCAL_VARIABLES])
 
 
 def limit_epochs(tensor, num_epochs=None, name=None):
@@ -88,7 +99,7 @@ def input_producer(input_tensor, element_shape=None, num_epochs=None, shuffle=Tr
 def string_input_producer(string_tensor, num_epochs=None, shuffle=True, seed=None, capacity=32,
                           shared_name=None, name=None, cancel_op=None):
     """A queue of the strings (e.g. filenames) in `string_tensor`, for readers."""
-    if not isinstance(string_tensor, ops.Tensor) and not len(string_tensor):
+    if not isinstance(string_tensor, (ops.Tensor, variables.Variable)) and not len(string_tensor):
         raise ValueError("string_input_producer requires a non-null input tensor")
     with ops.name_scope(name, "input_producer", [string_tensor]) as scope:
         string_tensor = ops.convert_to_tensor(string_tensor, dtype=dtypes.string)

@@ -35,6 +35,7 @@ from tensorflux.ops import io_ops
 from tensorflux.ops import io_v1_ops
 from tensorflux.ops import state_ops
 from tensorflux.ops import variables
+from tensorflux.platform import gfile
 from tensorflux.platform import tf_logging as logging
 from tensorflux.training.checkpoint_state import (  # noqa: F401 (tf.train re-exports these)
     CheckpointReader, NewCheckpointReader, checkpoint_exists, generate_checkpoint_state_proto,
@@ -391,8 +392,8 @@ class Saver:
         checkpoint_file = self._checkpoint_file(sess, str(save_path), global_step,
                                                 latest_filename)
         parent = os.path.dirname(str(save_path))
-        if parent:  # TensorFlow's save ops create the checkpoint's folder
-            os.makedirs(parent, exist_ok=True)
+        if parent and not _is_object_store(parent):  # TF's save ops create the folder
+            gfile.MakeDirs(parent)
         _check_session(sess)
         result = sess.run(self.saver_def.save_tensor_name,
                           {self.saver_def.filename_tensor_name: checkpoint_file})
@@ -477,6 +478,11 @@ def _as_text(value):
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+def _is_object_store(path):
+    # gs://, s3://, memory://: directories are implied by object names, so none need exist.
+    return gfile.is_url(path) and not path.startswith(("file://", "local://", "hdfs://"))
+
+
 def _check_session(sess):
     if not hasattr(sess, "run"):
         raise TypeError(f"'sess' must be a Session; {sess!r}")
@@ -484,18 +490,26 @@ def _check_session(sess):
 
 def _delete_checkpoint_files(prefix, meta_graph_suffix="meta"):
     """Removes the files of checkpoint `prefix` (V2 index/data, V1 file, meta graph)."""
-    pattern = glob.escape(prefix)
-    # A sharded V1 checkpoint is named by its pattern; its meta graph by the prefix before it.
+    if gfile.is_url(prefix):
+        shards = gfile.Glob(prefix + ".data-?????-of-?????")
+    else:
+        shards = glob.glob(glob.escape(prefix) + ".data-?????-of-?????")
+        # a sharded V1 checkpoint is named by its pattern (prefix-?????-of-N)
+        shards += glob.glob(prefix) if glob.has_magic(prefix) else []
+    # its meta graph is named by the prefix before the pattern
     meta_prefix = re.sub(r"-[\d?]+-of-\d+$", "", prefix)
-    paths = glob.glob(pattern + ".data-?????-of-?????") + [
+    paths = shards + [
         tensor_bundle.index_filename(prefix), f"{meta_prefix}.{meta_graph_suffix}", prefix]
-    paths += glob.glob(prefix) if glob.has_magic(prefix) else []
     for path in paths:
         try:
-            os.remove(path)
+            if gfile.is_url(path):
+                if gfile.Exists(path):
+                    gfile.Remove(path)
+            else:
+                os.remove(path)
         except FileNotFoundError:
             pass
-        except OSError as e:
+        except (OSError, gfile.errors.OpError) as e:
             logging.warning("Ignoring: failed to delete %s: %s", path, e)
 
 

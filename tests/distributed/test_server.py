@@ -256,3 +256,23 @@ def test_concurrent_steps_from_several_threads():
                 t.join(30)
             assert not errors
             assert sess.run(counter) == 80
+
+
+def test_stopped_servers_leave_no_thread_behind():
+    before = set(threading.enumerate())
+    for _ in range(2):
+        with in_process_cluster(1, 1) as (cluster, servers), tf.Graph().as_default():
+            with tf.device("/job:ps/task:0"):
+                v = tf.Variable(1.0, name="v")
+            with tf.device("/job:worker/task:0"):
+                y = v * 2.0
+            with tf.Session(servers["worker/0"].target) as sess:
+                sess.run(v.initializer)
+                assert sess.run(y) == 2.0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left

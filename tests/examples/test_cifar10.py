@@ -146,3 +146,39 @@ def test_exhausted_pipeline_ends_with_out_of_range(data_dir):
             assert not [t for t in threads if t.is_alive()]
     assert [b.shape for b in batches] == [(64, 1)] * 3
     assert all(0 <= b.min() and b.max() < 10 for b in batches)
+
+
+_MEMORY_DRIVER = """
+import os, runpy, sys
+script, args = sys.argv[1], sys.argv[2:]
+sys.argv = [script] + args
+sys.path.insert(0, os.path.dirname(script))  # as `python script.py` would
+try:
+    runpy.run_path(script, run_name="__main__")
+except SystemExit as e:
+    assert not e.code, e.code
+import tensorflux as tf  # the same process: memory:// lives in it
+latest = tf.train.latest_checkpoint("memory://cifar10_train")
+print("LATEST", latest)
+print("STEP", int(tf.train.NewCheckpointReader(latest).get_tensor("global_step")))
+print("FILES", " ".join(tf.gfile.ListDirectory("memory://cifar10_train")))
+"""
+
+
+def test_trains_with_train_dir_on_memory_url(data_dir):
+    """--train_dir memory://...: checkpoints, the checkpoint state file and event files all go
+    through fsspec's in-memory filesystem; --data_dir stays a local path."""
+    steps = 20
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEMORY_DRIVER, os.path.join(EXAMPLES, "cifar10_train.py")]
+        + SMALL_MODEL + [f"--data_dir={data_dir}", "--train_dir=memory://cifar10_train",
+                         f"--max_steps={steps}", "--num_reader_threads=2",
+                         "--checkpoint_every=10", "--summary_every=10", "--seed=1"],
+        capture_output=True, text=True, check=False, timeout=300, cwd=str(data_dir))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert f"LATEST memory://cifar10_train/model.ckpt-{steps}\n" in proc.stdout
+    assert f"STEP {steps}\n" in proc.stdout
+    files = re.search(r"^FILES (.*)$", proc.stdout, re.MULTILINE).group(1).split()
+    assert "checkpoint" in files and f"model.ckpt-{steps}.index" in files, files
+    assert any(f.startswith("events.out.tfevents.") for f in files), files
+    assert not os.path.exists(os.path.join(str(data_dir), "memory:"))  # nothing went local

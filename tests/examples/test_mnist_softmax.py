@@ -46,3 +46,29 @@ def test_reaches_ninety_percent(tmp_path):
     assert lines, proc.stdout[-2000:]
     accuracy = float(lines[-1].split(": ")[1])
     assert accuracy >= 0.90, proc.stdout[-2000:]
+
+
+def test_export_dir_writes_a_saved_model_that_loads_and_scores_the_same(tmp_path):
+    import numpy as np
+    import tensorflux as tf
+    from tensorflux.examples.tutorials.mnist import input_data
+    data_dir, export_dir = str(tmp_path / "MNIST_data"), str(tmp_path / "export")
+    proc = subprocess.run(
+        [sys.executable, EXAMPLE, "--data_dir", data_dir, "--steps", "100",
+         "--export_dir", export_dir], capture_output=True, text=True, timeout=300,
+        cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"exported the model to {export_dir}" in proc.stdout
+    printed = float([line for line in proc.stdout.splitlines()
+                     if line.startswith("test accuracy: ")][-1].split(": ")[1])
+    mnist = input_data.read_data_sets(data_dir, one_hot=True)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        meta = tf.saved_model.loader.load(sess, ["serve"], export_dir)
+        assert set(meta.signature_def) == {"predict_images", "serving_default"}
+        sig = meta.signature_def["predict_images"]
+        assert sig.method_name == "tensorflow/serving/predict"
+        scores = sess.run(sig.outputs["scores"].name,
+                          {sig.inputs["images"].name: mnist.test.images})
+    assert scores.shape == (len(mnist.test.images), 10)
+    accuracy = np.mean(np.argmax(scores, 1) == np.argmax(mnist.test.labels, 1))
+    assert abs(accuracy - printed) < 1e-4

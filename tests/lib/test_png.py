@@ -70,16 +70,44 @@ def test_corrupt_files_raise_value_error(mutate, message):
         png.decode(mutate(data))
 
 
-def test_interlaced_and_wrong_sizes_are_refused():
+def test_interlaced_and_wrong_sizes():
+    # Adam7 of a 1x1 image: only pass 1, one filter byte and the pixel. Pillow decodes it;
+    # 16-bit colour (the NumPy codec's) interlaced images are refused.
     interlaced = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 1)
+    assert png.decode(_png(interlaced, b"\x00\x07")).tolist() == [[[7]]]
+    interlaced16 = struct.pack(">IIBBBBB", 1, 1, 16, 2, 0, 0, 1)
     with pytest.raises(ValueError, match="Interlaced"):
-        png.decode(_png(interlaced, b"\x00\x00"))
+        png.decode(_png(interlaced16, b"\x00" + b"\x01" * 6))
     header = struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)
-    with pytest.raises(ValueError, match="inflates to"):
+    with pytest.raises(ValueError, match="inflates to"):  # Pillow would zero-fill it
         png.decode(_png(header, b"\x00\x00\x00"))
+    with pytest.raises(ValueError, match="inflates to"):
+        png.decode(_png(interlaced, b"\x00"))
+    header16 = struct.pack(">IIBBBBB", 2, 2, 16, 2, 0, 0, 0)
+    with pytest.raises(ValueError, match="inflates to"):  # through the NumPy codec
+        png.decode(_png(header16, b"\x00\x00\x00"))
     huge = struct.pack(">IIBBBBB", 1 << 20, 1 << 20, 8, 0, 0, 0, 0)
     with pytest.raises(ValueError, match="larger than"):
         png.decode(_png(huge, b"\x00"))
+
+
+@pytest.mark.parametrize("image", [
+    np.arange(60, dtype=np.uint8).reshape(4, 5, 3),
+    np.arange(20, dtype=np.uint16).reshape(4, 5, 1) * 3000,
+])
+def test_pillow_and_numpy_codecs_agree(image):
+    """encode() goes through Pillow here; filter_type forces the NumPy codec: each decodes the
+    other's file to the same pixels."""
+    by_pillow, by_hand = png.encode(image), png.encode(image, filter_type=4)
+    assert by_pillow != by_hand
+    np.testing.assert_array_equal(png.decode(by_pillow), image)
+    np.testing.assert_array_equal(png.decode(by_hand), image)
+    np.testing.assert_array_equal(png._decode_by_hand(
+        png._read_header(by_pillow[16:29]), _idat(by_pillow), None, None), image)
+
+
+def _idat(data):
+    return b"".join(body for kind, body in png._chunks(data) if kind == b"IDAT")
 
 
 def test_encode_rejects_non_images():

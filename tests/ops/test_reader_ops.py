@@ -199,7 +199,41 @@ def _check_whole_file_keys_and_reset(spec):
             sess.run(line)
 
 
+def _glob_pattern(rng):
+    """Three files in a fresh directory, one that does not match; the pattern as bytes."""
+    directory = _scratch_path("_glob")
+    os.mkdir(directory)
+    for name in [f"x{k}{rng.integers(1000)}.rec" for k in range(3)] + ["other.txt"]:
+        with open(os.path.join(directory, name), "wb"):
+            pass
+    return os.path.join(directory, "*.rec").encode()
+
+
+def _sorted_matches(pattern):
+    import glob
+    return _obj([p.encode() for p in sorted(glob.glob(pattern.item().decode()))])
+
+
+def test_match_filenames_once_on_memory_urls():
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    for name in ("b.rec", "a.rec", "c.txt"):
+        fs.pipe_file(f"/match_once/{name}", b"x")
+    try:
+        files = tf.train.match_filenames_once("memory://match_once/*.rec")
+        with tf.Session() as sess:
+            sess.run(tf.local_variables_initializer())
+            assert list(sess.run(files)) == [b"memory://match_once/a.rec",
+                                             b"memory://match_once/b.rec"]
+    finally:
+        fs.rm("/match_once", recursive=True)
+
+
 SPECS = [
+    # Reshaped: the number of matches is only known at run time.
+    OpSpec("MatchingFiles", lambda p: tf.reshape(reader_ops.matching_files(p), [3]),
+           _sorted_matches, [((),)],
+           dtypes=[tf.string], inputs=_bytes_input(_glob_pattern), grad=()),
     OpSpec(("TextLineReaderV2", "ReaderReadV2", "WriteFile"),
            lambda s: _read_one(reader_ops.TextLineReader(), s),
            lambda s: _obj([s.item().split(b"\n")[0]]), [((),)],

@@ -23,6 +23,7 @@ import struct
 
 from tensorflux.framework import errors
 from tensorflux.lib.io.tf_record import crc32c, masked_crc32c
+from tensorflux.platform import gfile
 
 MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48
@@ -347,6 +348,9 @@ class Table:
 
 def open_table(filename):
     """Reads the table in `filename`; NotFoundError if absent, DataLossError if corrupt."""
+    if gfile.is_url(filename):
+        with gfile.GFile(filename, "rb") as f:
+            return Table(f.read(), filename)
     try:
         with open(filename, "rb") as f:
             data = f.read()

@@ -403,8 +403,8 @@ def _write_index(path, header, entries):
 
 def _remove_quietly(path):
     try:
-        os.remove(path)
-    except OSError:
+        gfile.Remove(path)
+    except (OSError, errors.OpError):
         pass
 
 
@@ -424,7 +424,7 @@ class BundleWriter:
         self.prefix = str(prefix)
         directory = os.path.dirname(self.prefix)
         if directory:
-            os.makedirs(directory, exist_ok=True)
+            gfile.MakeDirs(directory)
         self._data_path = data_filename(self.prefix, 0, 1)
         self._file = gfile.GFile(self._data_path, "wb")
         self._entries = {}
@@ -494,7 +494,7 @@ def _bundle_dtype(array, dtype):
 def merge_bundles(prefixes, destination, delete_old_dirs=True, allow_missing_files=False):
     """Merges single-shard bundles `prefixes` into one bundle of len(prefixes) shards."""
     prefixes = [str(p) for p in prefixes]
-    present = [p for p in prefixes if os.path.exists(index_filename(p))]
+    present = [p for p in prefixes if gfile.Exists(index_filename(p))]
     if len(present) != len(prefixes) and not allow_missing_files:
         missing = sorted(set(prefixes) - set(present))
         raise errors.NotFoundError(None, None, f"MergeV2Checkpoints: missing checkpoint "
@@ -505,11 +505,12 @@ def merge_bundles(prefixes, destination, delete_old_dirs=True, allow_missing_fil
     for shard, prefix in enumerate(present):
         _merge_shard_entries(entries, BundleReader(prefix), shard)
     for shard, prefix in enumerate(present):
-        os.replace(data_filename(prefix, 0, 1), data_filename(destination, shard, len(present)))
+        gfile.Rename(data_filename(prefix, 0, 1), data_filename(destination, shard, len(present)),
+                     overwrite=True)
     _crash_point("merge_data")
     _write_index(index_filename(destination), BundleHeader(num_shards=len(present)), entries)
     for prefix in present:
-        if os.path.abspath(prefix) != os.path.abspath(destination):
+        if _abspath(prefix) != _abspath(destination):
             _remove_quietly(index_filename(prefix))
         _remove_old_dir(prefix, destination, delete_old_dirs)
     return destination
@@ -529,12 +530,20 @@ def _merge_shard_entries(entries, reader, shard):
                             "is in two shards")
 
 
+def _abspath(path):
+    return path if gfile.is_url(path) else os.path.abspath(path)
+
+
 def _remove_old_dir(prefix, destination, delete_old_dirs):
-    directory = os.path.dirname(os.path.abspath(prefix))
-    if delete_old_dirs and directory != os.path.dirname(os.path.abspath(destination)):
+    directory = os.path.dirname(_abspath(prefix))
+    if delete_old_dirs and directory != os.path.dirname(_abspath(destination)):
         try:
-            os.rmdir(directory)
-        except OSError:
+            if gfile.is_url(directory):
+                if not gfile.ListDirectory(directory):
+                    gfile.DeleteRecursively(directory)
+            else:
+                os.rmdir(directory)
+        except (OSError, errors.OpError):
             pass
 
 
@@ -549,7 +558,7 @@ class BundleReader:
     def __init__(self, prefix):
         self.prefix = str(prefix)
         self._index_path = index_filename(self.prefix)
-        if not os.path.isfile(self._index_path):
+        if not gfile.Exists(self._index_path) or gfile.IsDirectory(self._index_path):
             raise errors.NotFoundError(
                 None, None, f"Unsuccessful TensorSliceReader constructor: Failed to find any "
                             f"matching files for {self.prefix} (no {self._index_path})")
@@ -640,8 +649,8 @@ class BundleReader:
         size = self._shard_sizes.get(path)
         if size is None:
             try:
-                size = self._shard_sizes[path] = os.path.getsize(path)
-            except OSError:
+                size = self._shard_sizes[path] = gfile.Stat(path).length
+            except (OSError, errors.NotFoundError):
                 raise errors.DataLossError(
                     None, None, f"Corrupted checkpoint {self.prefix}: data file {path} is "
                                 "missing") from None
@@ -655,7 +664,7 @@ class BundleReader:
                 None, None, f"Corrupted checkpoint: tensor {name!r} needs bytes "
                             f"[{entry.offset}, {entry.offset + entry.size}) of {path}, which "
                             f"has {size} bytes (truncated?)")
-        with open(path, "rb") as f:
+        with (gfile.GFile(path, "rb") if gfile.is_url(path) else open(path, "rb")) as f:
             f.seek(entry.offset)
             raw = f.read(entry.size)
         if len(raw) != entry.size:

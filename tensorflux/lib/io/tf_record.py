@@ -14,6 +14,7 @@ import zlib
 import google_crc32c
 
 from tensorflux.framework import errors
+from tensorflux.platform import gfile
 
 _HEADER = struct.Struct("<QI")  # length, masked crc of the length
 _FOOTER = struct.Struct("<I")  # masked crc of the data
@@ -122,7 +123,8 @@ class _GzipWriter:
 
 
 def _open_for_write(path, compression):
-    raw = open(path, "wb")
+    # On a URL the file appears whole on close (gfile's write-then-commit).
+    raw = gfile.GFile(path, "wb") if gfile.is_url(path) else open(path, "wb")
     if compression == TFRecordCompressionType.GZIP:
         return _GzipWriter(raw)
     if compression == TFRecordCompressionType.ZLIB:
@@ -211,8 +213,8 @@ class _ZlibReader:
 
 def _open_for_read(path, compression):
     try:
-        raw = open(path, "rb")
-    except FileNotFoundError:
+        raw = gfile.GFile(path, "rb") if gfile.is_url(path) else open(path, "rb")
+    except (FileNotFoundError, errors.NotFoundError):
         raise errors.NotFoundError(None, None, f"TFRecord file {path} not found") from None
     except PermissionError as e:
         raise errors.PermissionDeniedError(None, None, f"Cannot read TFRecord file {path}: "
