@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+<<<<<<< HEAD
 .PHONY: demo test interop bench lint mutants fuzz clean
+=======
+.PHONY: demo test interop bench bench-distributed lint mutants clean
+>>>>>>> main
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -57,6 +61,14 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# The distributed analogues of the OSDI paper's Figures 7 and 8 (benchmarks/README.md): null
+# steps (against TensorFlow's gRPC runtime too when .peers exists), stragglers and backup
+# workers, time to accuracy, RecvTensor throughput. About 15 minutes on 2 cores.
+bench-distributed: $(STAMP)
+	$(BIN)/python benchmarks/distributed/recv_throughput.py
+	$(BIN)/python benchmarks/distributed/null_steps.py $(if $(wildcard $(PEERS)/bin/python),--peer_python $(PEERS)/bin/python,)
+	$(BIN)/python benchmarks/distributed/sync_stragglers.py
 
 clean:
 	rm -rf $(VENV) $(PEERS) build *.egg-info

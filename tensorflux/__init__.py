@@ -16,8 +16,13 @@ from tensorflux.framework.ops import (  # noqa: F401
     register_tensor_conversion_function)
 from tensorflux.framework.device import DeviceSpec  # noqa: F401
 from tensorflux.framework.registry import (  # noqa: F401
-    RegisterGradient, NotDifferentiable, NoGradient)
+    RegisterGradient, NotDifferentiable, NoGradient, RegisterShape)
 from tensorflux.framework import errors  # noqa: F401
+from tensorflux.framework.errors import (  # noqa: F401  (TF 0.9's top-level aliases)
+    OpError, CancelledError, UnknownError, InvalidArgumentError, DeadlineExceededError,
+    NotFoundError, AlreadyExistsError, PermissionDeniedError, UnauthenticatedError,
+    ResourceExhaustedError, FailedPreconditionError, AbortedError, OutOfRangeError,
+    UnimplementedError, InternalError, UnavailableError, DataLossError)
 from tensorflux.framework.protos import (  # noqa: F401
     ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunOptions, RunMetadata, GraphDef,
     NodeDef, AttrValue, Summary, Event, SessionLog, HistogramProto, MetaGraphDef)
@@ -26,6 +31,7 @@ from tensorflux.framework.protos import (  # noqa: F401
 from tensorflux.ops.constant_op import *  # noqa: F401,F403
 from tensorflux.ops.array_ops import *  # noqa: F401,F403
 from tensorflux.ops.math_ops import *  # noqa: F401,F403
+from tensorflux.ops.special_math_ops import *  # noqa: F401,F403
 from tensorflux.ops.reduction_ops import *  # noqa: F401,F403
 from tensorflux.ops.linalg_ops import *  # noqa: F401,F403
 from tensorflux.ops.segment_ops import *  # noqa: F401,F403
@@ -46,10 +52,11 @@ from tensorflux.ops.data_flow_ops import *  # noqa: F401,F403
 from tensorflux.ops.reader_ops import *  # noqa: F401,F403
 from tensorflux.ops.parsing_ops import *  # noqa: F401,F403
 from tensorflux.ops import io_ops  # noqa: F401  (registers SaveV2, RestoreV2, ...)
+from tensorflux.ops import io_v1_ops  # noqa: F401  (registers Save, SaveSlices, RestoreSlice, ...)
 from tensorflux.ops import image_ops  # noqa: F401  (registers the image ops)
 from tensorflux.ops import conv_ops, embedding_ops, candidate_sampling_ops, nn_impl  # noqa: F401
 from tensorflux.ops.sendrecv_ops import *  # noqa: F401,F403  (registers _Send, _Recv)
-from tensorflux.autodiff.gradients import gradients  # noqa: F401
+from tensorflux.autodiff.gradients import gradients, AggregationMethod  # noqa: F401
 from tensorflux.framework.importer import import_graph_def  # noqa: F401
 from tensorflux.framework import graph_util  # noqa: F401
 
@@ -63,6 +70,7 @@ from tensorflux import train  # noqa: F401
 from tensorflux import summary  # noqa: F401
 from tensorflux import image  # noqa: F401
 from tensorflux import contrib  # noqa: F401
+from tensorflux import compat  # noqa: F401
 from tensorflux.lib.io import tf_record as python_io  # noqa: F401
 from tensorflux.platform import app  # noqa: F401
 from tensorflux.platform import flags  # noqa: F401

@@ -19,6 +19,7 @@ _SWITCH_TYPES = frozenset(("Switch", "RefSwitch"))
 def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_ops=False,
               gate_gradients=False, aggregation_method=None, stop_gradients=None):
     """Symbolic derivatives of sum(ys) with respect to each x in xs (None if unconnected)."""
+    _check_aggregation_method(aggregation_method)
     ys = _as_list(ys)
     xs = [_as_tensor(x, as_ref=True) for x in _as_list(xs)]
     ys = [_as_tensor(y) for y in ys]
@@ -55,7 +56,7 @@ def grad_core(ys, xs, grad_ys, base=_AUTO, aggregation_method=None, stop_ops=(),
         unit = ready.popleft()
         inputs = units.inputs(unit)
         if unit in between and unit not in stop_ops:
-            out_grads = [_aggregate(grads.get(t), aggregation_method)
+            out_grads = [_aggregate_once(grads, t, aggregation_method)
                          for t in units.outputs(unit)]
             if isinstance(unit, ops.Operation):
                 wanted = [units.of(t.op) in between for t in inputs]
@@ -75,6 +76,15 @@ def grad_core(ys, xs, grad_ys, base=_AUTO, aggregation_method=None, stop_ops=(),
                 if pending[producer] == 0:
                     ready.append(producer)
     return [_aggregate(grads.get(x), aggregation_method) for x in xs]
+
+
+def _aggregate_once(grads, t, aggregation_method):
+    """The sum of t's gradient terms, kept as its only term so that an x that is also an
+    intermediate output is not summed a second time at the end."""
+    total = _aggregate(grads.get(t), aggregation_method)
+    if total is not None:
+        grads[t] = [total]
+    return total
 
 
 def _body_grad(ys, xs, grad_ys, base):
@@ -242,20 +252,54 @@ def _verify(op, in_grads):
                              f"dtype {t.dtype.base_dtype.name}")
 
 
+class AggregationMethod:
+    """How `gradients` sums the gradient terms of a tensor used several times (TF's values).
+
+    ADD_N (the default) sums all terms in one AddN, once all are computed; EXPERIMENTAL_TREE sums
+    them in pairs, so terms can be freed as soon as they are added; EXPERIMENTAL_ACCUMULATE_N
+    uses `accumulate_n`.
+    """
+    ADD_N = 0
+    DEFAULT = ADD_N
+    EXPERIMENTAL_TREE = 1
+    EXPERIMENTAL_ACCUMULATE_N = 2
+
+
+_AGGREGATION_METHODS = (AggregationMethod.ADD_N, AggregationMethod.EXPERIMENTAL_TREE,
+                        AggregationMethod.EXPERIMENTAL_ACCUMULATE_N)
+
+
+def _check_aggregation_method(aggregation_method):
+    if aggregation_method is not None and aggregation_method not in _AGGREGATION_METHODS:
+        raise ValueError(f"Invalid aggregation_method specified {aggregation_method}.")
+
+
+def _sum_dense(grads, aggregation_method):
+    from tensorflux.ops import math_ops
+    if aggregation_method == AggregationMethod.EXPERIMENTAL_TREE:
+        while len(grads) > 1:  # pairwise rounds: each pair's AddN is ready as soon as it is
+            pairs = [grads[i:i + 2] for i in range(0, len(grads), 2)]
+            grads = [p[0] if len(p) == 1 else math_ops.add_n(p) for p in pairs]
+        return grads[0]
+    if aggregation_method == AggregationMethod.EXPERIMENTAL_ACCUMULATE_N:
+        return math_ops.accumulate_n(grads)
+    return math_ops.add_n(grads)
+
+
 def _aggregate(grads, aggregation_method=None):
     """Sums the gradients for one tensor: AddN for dense, concatenation for IndexedSlices."""
     if not grads:
         return None
     if len(grads) == 1:
         return grads[0]
-    from tensorflux.ops import array_ops, math_ops
+    from tensorflux.ops import array_ops
     if all(isinstance(g, ops.Tensor) for g in grads):
-        return math_ops.add_n(grads)
+        return _sum_dense(grads, aggregation_method)
     if all(isinstance(g, ops.IndexedSlices) for g in grads):
         return ops.IndexedSlices(array_ops.concat([g.values for g in grads], 0),
                                  array_ops.concat([g.indices for g in grads], 0),
                                  grads[0].dense_shape)
-    return math_ops.add_n([_densify(g) for g in grads])
+    return _sum_dense([_densify(g) for g in grads], aggregation_method)
 
 
 def _densify(grad):

@@ -34,6 +34,16 @@ _BASE_TYPES = {
     22: ("uint32", np.uint32),
     23: ("uint64", np.uint64),
 }
+# Quantized types: the integer they are stored as (TF 0.9 listed them as dtypes; tensorflux has
+# no quantized kernels, so they only name types: placeholders, casts of stored data, protos).
+_QUANTIZED_TYPES = {
+    11: ("qint8", np.int8),
+    12: ("quint8", np.uint8),
+    13: ("qint32", np.int32),
+    15: ("qint16", np.int16),
+    16: ("quint16", np.uint16),
+}
+_BASE_TYPES.update(_QUANTIZED_TYPES)
 _NUMPY_INCOMPATIBLE = frozenset({20, 21})
 
 # Extra spellings accepted by as_dtype (TensorFlow's C++ names).
@@ -135,19 +145,19 @@ class DType:
 
     @property
     def is_quantized(self):
-        """Always False: tensorflux has no quantized types."""
-        return False
+        """True for qint8, quint8, qint16, quint16 and qint32."""
+        return self.base_dtype in QUANTIZED
 
     @property
     def is_unsigned(self):
-        """True for uint8, uint16, uint32 and uint64."""
-        return self.is_integer and np.iinfo(self.as_numpy_dtype).min == 0
+        """True for uint8, uint16, uint32, uint64, quint8 and quint16."""
+        return (self.is_integer or self.is_quantized) and np.iinfo(self.as_numpy_dtype).min == 0
 
     # ----- ranges ---------------------------------------------------------------------------
     def _numeric_info(self):
         if self.is_floating:
             return ml_dtypes.finfo(self.as_numpy_dtype)
-        if self.is_integer:
+        if self.is_integer or self.is_quantized:
             return np.iinfo(self.as_numpy_dtype)
         return None
 
@@ -289,7 +299,17 @@ INTEGER = frozenset({int8, int16, int32, int64, uint8, uint16, uint32, uint64})
 COMPLEX = frozenset({complex64, complex128})
 REAL_NUMBER = FLOATING | INTEGER
 NUMBER = REAL_NUMBER | COMPLEX
-QUANTIZED = frozenset()
+qint8 = _INTERN[11]
+quint8 = _INTERN[12]
+qint32 = _INTERN[13]
+qint16 = _INTERN[15]
+quint16 = _INTERN[16]
+qint8_ref = _INTERN[111]
+quint8_ref = _INTERN[112]
+qint32_ref = _INTERN[113]
+qint16_ref = _INTERN[115]
+quint16_ref = _INTERN[116]
+QUANTIZED = frozenset({qint8, quint8, qint32, qint16, quint16})
 QUANTIZED_DTYPES = QUANTIZED
 
 _NAME_TO_DTYPE = {}
@@ -299,11 +319,12 @@ for _alias, _enum in _ALIASES.items():
     _NAME_TO_DTYPE[_alias] = _INTERN[_enum]
     _NAME_TO_DTYPE[_alias + "_ref"] = _INTERN[_enum + _REF_OFFSET]
 
-# numpy dtype -> DType for every numpy-compatible type except string (handled by kind below).
+# numpy dtype -> DType for every numpy-compatible type except string (handled by kind below);
+# quantized types share their storage type, which keeps the plain integer type.
 _NUMPY_TO_DTYPE = {
     np.dtype(np_type): _INTERN[enum]
     for enum, (_, np_type) in _BASE_TYPES.items()
-    if np_type is not np.object_
+    if np_type is not np.object_ and enum not in _QUANTIZED_TYPES
 }
 
 

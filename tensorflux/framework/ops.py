@@ -646,6 +646,16 @@ class Graph:
         raise AttributeError("Use `with graph.as_default():`")
 
 
+def _input_shapes_text(op):
+    texts = []
+    for t in op._inputs:
+        shape = t.get_shape()
+        dims = None if shape.ndims is None else shape.as_list()
+        texts.append("?" if dims is None else
+                     "[" + ",".join("?" if d is None else str(d) for d in dims) + "]")
+    return ", ".join(texts)
+
+
 def _run_shape_fn(op):
     """Sets each output's static shape from the op's shape function; errors name the op."""
     shape_fn = op._op_def.shape_fn
@@ -654,9 +664,10 @@ def _run_shape_fn(op):
     try:
         shapes = shape_fn(op)
     except (ValueError, TypeError) as e:
-        inputs = ", ".join(f"{t.name}: {t.get_shape()} {t.dtype.name}" for t in op._inputs)
-        raise type(e)(f"{op.type} op '{op.name}': {e} (inputs: {inputs or 'none'}). "
-                      f"{op._created_at_text()}") from None
+        # TF's layout: the shape function's message, then "for 'name' (op: 'Type') with input
+        # shapes: [2], [2]." (shapes as TF prints them), then where the op was created.
+        raise type(e)(f"{str(e).rstrip('.')} for '{op.name}' (op: '{op.type}') with input "
+                      f"shapes: {_input_shapes_text(op)}. {op._created_at_text()}") from None
     if isinstance(shapes, tensor_shape.TensorShape) or shapes is None:
         shapes = [shapes]
     if len(shapes) != len(op._outputs):

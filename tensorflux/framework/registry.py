@@ -200,6 +200,7 @@ def _set_once(op_def, field, fn, what):
 
 
 _OPS = {}
+_PENDING_SHAPES = {}  # tf.RegisterShape for op types not registered yet
 
 
 def register_op(name, inputs=(), outputs=(), attrs=None, stateful=False):
@@ -210,7 +211,34 @@ def register_op(name, inputs=(), outputs=(), attrs=None, stateful=False):
                          f"second registration at {where}")
     op_def = OpDef(name, inputs, outputs, attrs or {}, stateful, where)
     _OPS[name] = op_def
+    if name in _PENDING_SHAPES:
+        op_def.shape_fn = _PENDING_SHAPES.pop(name)
     return op_def
+
+
+class RegisterShape:
+    """TF 0.9's decorator giving op type `op_type` its shape function.
+
+    The function takes the Operation and returns a list of TensorShapes, one per output.
+    `RegisterShape(t)(None)` (0.9: "use the C++ shape function") keeps the registered one.
+    """
+
+    def __init__(self, op_type):
+        if not isinstance(op_type, str):
+            raise TypeError(f"op_type must be a string, got {type(op_type).__name__}")
+        self._op_type = op_type
+
+    def __call__(self, fn):
+        if fn is None:
+            return fn
+        op_def = _OPS.get(self._op_type)
+        if self._op_type in _PENDING_SHAPES or (op_def is not None and op_def.shape_fn):
+            raise KeyError(f"Registering two shape functions with name {self._op_type!r}")
+        if op_def is None:
+            _PENDING_SHAPES[self._op_type] = fn
+        else:
+            op_def.shape_fn = fn
+        return fn
 
 
 def get_op_def(name):

@@ -234,6 +234,12 @@ Fill = registry.register_op("Fill", inputs=["dims: index_type", "value: T"],
 @Fill.shape
 def _fill_shape(op):
     op.inputs[1].get_shape().assert_has_rank(0)
+    rank = op.inputs[0].get_shape().ndims
+    if rank is not None and rank != 1:
+        raise ValueError(f"Shape must be rank 1 but is rank {rank}")
+    dims = tensor_util.constant_value(op.inputs[0])
+    if dims is not None and np.any(np.asarray(dims) < 0):
+        raise ValueError("Fill dimensions must be >= 0")
     return tensor_util.constant_value_as_shape(op.inputs[0])
 
 
@@ -245,6 +251,7 @@ def _fill_grad(op, grad):
 
 @Fill.kernel("CPU")
 def _fill_kernel(ctx, dims, value):
+<<<<<<< HEAD
     if np.ndim(dims) != 1 or np.ndim(value) != 0:
         raise errors.InvalidArgumentError(
             None, ctx.op, f"dims must be a vector and value must be a scalar, got dims shape "
@@ -253,6 +260,14 @@ def _fill_kernel(ctx, dims, value):
         raise errors.InvalidArgumentError(
             None, ctx.op, f"dims must be non-negative, got {np.asarray(dims).tolist()}")
     limits.check_allocation(ctx.op, dims.tolist(), np.asarray(value).dtype)
+=======
+    if np.ndim(dims) != 1:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"dims must be a vector, got shape {common.shape_text(np.shape(dims))}")
+    for d in dims:
+        if d < 0:
+            raise errors.InvalidArgumentError(None, ctx.op, f"Dimension {int(d)} must be >= 0")
+>>>>>>> main
     return np.full(dims, value, dtype=np.asarray(value).dtype)
 
 

@@ -168,13 +168,32 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     """One-hot vectors of length `depth` along `axis` (default last): on_value where the
     position equals the index, off_value elsewhere (default 1 and 0, float32)."""
     with ops.name_scope(name, "one_hot", [indices, depth, on_value, off_value]) as scope:
-        if dtype is None:
-            given = [v for v in (on_value, off_value) if isinstance(v, ops.Tensor)]
-            dtype = given[0].dtype.base_dtype if given else dtypes.float32
-        on = ops.convert_to_tensor(1 if on_value is None else on_value, dtype=dtype)
-        off = ops.convert_to_tensor(0 if off_value is None else off_value, dtype=dtype)
+        on = None if on_value is None else ops.convert_to_tensor(on_value, name="on_value")
+        off = None if off_value is None else ops.convert_to_tensor(off_value, name="off_value")
+        dtype = _one_hot_dtype(on, off, dtype)
+        on = ops.convert_to_tensor(1, dtype=dtype) if on is None else on
+        off = ops.convert_to_tensor(0, dtype=dtype) if off is None else off
         return apply_op("OneHot", indices, depth, on, off, axis=-1 if axis is None else axis,
                         name=scope)
+
+
+def _one_hot_dtype(on, off, dtype):
+    """The output type: `dtype`, else on_value's, else off_value's, else float32; TF's
+    TypeError when the given ones disagree."""
+    given = [(w, t.dtype.base_dtype) for w, t in (("on_value", on), ("off_value", off))
+             if t is not None]
+    if dtype is not None:
+        dtype = dtypes.as_dtype(dtype)
+        for which, value_dtype in given:
+            if value_dtype != dtype:
+                raise TypeError(f"dtype {value_dtype} of {which} does not match dtype "
+                                f"parameter {dtype}")
+    if len(given) == 2 and given[0][1] != given[1][1]:
+        raise TypeError(f"dtype {given[0][1]} of on_value does not match dtype {given[1][1]} "
+                        "of off_value")
+    if dtype is not None:
+        return dtype
+    return given[0][1] if given else dtypes.float32
 
 
 # ---- Where ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.lib.io import tensor_bundle
+from tensorflux.lib.io import tensor_slice_v1
 
 __all__ = [
     "save_v2",
@@ -145,7 +146,12 @@ def _restore_v2_kernel(ctx, prefix, tensor_names, shape_and_slices):
     wanted = ctx.attrs["dtypes"]
     names = _texts(tensor_names, "tensor_names", len(wanted))
     specs = _texts(shape_and_slices, "shape_and_slices", len(wanted))
-    reader = tensor_bundle.BundleReader(_scalar_text(prefix, "prefix"))
+    prefix = _scalar_text(prefix, "prefix")
+    # As TensorFlow's RestoreV2: without a V2 index, a V1 checkpoint (TF 0.9's) is read.
+    if tensor_slice_v1.is_v1_checkpoint(prefix):
+        reader = tensor_slice_v1.V1Reader(prefix)
+    else:
+        reader = tensor_bundle.BundleReader(prefix)
     values = tuple(_restore_one(reader, n, s, d) for n, s, d in zip(names, specs, wanted))
     return values[0] if len(values) == 1 else values  # one output is returned bare
 

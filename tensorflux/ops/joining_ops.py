@@ -118,6 +118,10 @@ def _check_concat(ctx, values, axis):
     """TF's ConcatOp errors: axis out of range, ranks or other dimensions not matching."""
     shapes = [np.shape(v) for v in values]
     rank = len(shapes[0])
+    if rank == 0:  # check_dimension lets axis 0 of rank 0 pass; TF's ConcatOp does not
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"ConcatOp : Expected concatenating dimensions in the range [0, 0), "
+                          f"but got {axis}")
     common.check_dimension(ctx, axis, rank,
                            "ConcatOp : Expected concatenating dimensions")
     axis %= max(rank, 1)
@@ -481,16 +485,27 @@ def _padded_shape(op):
         return tensor_shape.unknown_shape(in_shape.ndims if n is None else n)
     if paddings.ndim != 2 or paddings.shape[1] != 2:
         raise ValueError(f"paddings must be a matrix of shape [rank, 2], got {paddings.shape}")
+    if np.any(paddings < 0):
+        raise ValueError(_negative_paddings_text(paddings))
     dims = in_shape.with_rank(paddings.shape[0]).as_list()
     return tensor_shape.TensorShape([None if d is None else d + int(p.sum())
                                      for d, p in zip(dims, paddings)])
 
 
+def _negative_paddings_text(paddings):
+    """TF's message, naming the first row with a negative padding."""
+    row = next(r for r in np.asarray(paddings) if np.any(r < 0))
+    return f"Paddings must be non-negative: {int(row[0])} {int(row[1])}"
+
+
 def _pad_width(ctx, x, paddings):
-    if np.shape(paddings) != (np.ndim(x), 2) or np.any(paddings < 0):
+    if np.shape(paddings) != (np.ndim(x), 2):
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"paddings must be a non-negative matrix of shape [{np.ndim(x)}, 2] "
-                          f"(rank of input, 2), got {np.asarray(paddings).tolist()}")
+            None, ctx.op, f"The first dimension of paddings must be the rank of inputs"
+                          f"{common.shape_text(np.shape(paddings))} "
+                          f"{common.shape_text(np.shape(x))}")
+    if np.any(paddings < 0):
+        raise errors.InvalidArgumentError(None, ctx.op, _negative_paddings_text(paddings))
     return [(int(a), int(b)) for a, b in paddings]
 
 

@@ -159,6 +159,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
             raise ValueError(f"Only one of transpose_{which} and adjoint_{which} can be True.")
     a = ops.convert_to_tensor(a, name="a")
     b = ops.convert_to_tensor(b, dtype=a.dtype.base_dtype, name="b")
+    _check_matrices(a, b, name)
     is_complex = a.dtype.base_dtype.is_complex
     rank_2 = (a.get_shape().ndims, b.get_shape().ndims) == (2, 2)
     if rank_2 and not (is_complex and (adjoint_a or adjoint_b)):
@@ -170,6 +171,23 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
         return batch_matmul(a, b, adj_x=adjoint_a, adj_y=adjoint_b, name=name)
     return batch_matmul(a, b, adj_x=transpose_a or adjoint_a, adj_y=transpose_b or adjoint_b,
                         name=name)
+
+
+def _check_matrices(a, b, name):
+    """TF's MatMul refuses operands of rank < 2 (a vector product is not a matrix product)."""
+    ranks = [t.get_shape().ndims for t in (a, b)]
+    for rank in ranks:
+        if rank is not None and rank < 2:
+            shapes = ", ".join(_shape_text(t.get_shape()) for t in (a, b))
+            op_name = name or "MatMul"
+            raise ValueError(f"Shape must be rank 2 but is rank {rank} for '{op_name}' "
+                             f"(op: 'MatMul') with input shapes: {shapes}.")
+
+
+def _shape_text(shape):
+    if shape.ndims is None:
+        return "?"
+    return "[" + ",".join("?" if d is None else str(d) for d in shape.as_list()) + "]"
 
 
 def _swap_last_two(x):

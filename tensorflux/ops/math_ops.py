@@ -684,7 +684,11 @@ def _cast_grad(op, grad):
 
 @Cast.kernel("CPU")
 def _cast_kernel(ctx, x):
-    return np.asarray(x).astype(ctx.attrs["DstT"].as_numpy_dtype)
+    src, dst = ctx.attrs["SrcT"], ctx.attrs["DstT"]
+    if (src == dtypes.string) != (dst == dtypes.string):  # TF has no such cast kernel
+        raise errors.UnimplementedError(
+            None, ctx.op, f"Cast {src.name} to {dst.name} is not supported")
+    return np.asarray(x).astype(dst.as_numpy_dtype)
 
 
 def cast(x, dtype, name=None):

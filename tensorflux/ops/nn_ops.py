@@ -447,6 +447,9 @@ def _in_top_k_kernel(ctx, predictions, targets):
     _check_matrix(ctx, predictions, targets, 1)
     classes = predictions.shape[1]
     valid = (targets >= 0) & (targets < classes)
+    if not np.all(valid):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"targets[{int(np.argmin(valid))}] is out of range")
     chosen = predictions[np.arange(targets.shape[0]), np.where(valid, targets, 0)]
     higher = np.sum(predictions > chosen[:, None], axis=1)
     return valid & np.isfinite(chosen) & (higher < ctx.attrs["k"])

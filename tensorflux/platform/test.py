@@ -15,6 +15,7 @@ import contextlib
 import math
 import re
 import tempfile
+import threading
 import unittest
 
 import numpy as np
@@ -120,6 +121,7 @@ class TestCase(unittest.TestCase):
         super().__init__(methodName)
         self._cached_session = None
         self._temp_dir = None
+        self._threads = []
 
     def setUp(self):
         self._clear_cached_session()
@@ -127,6 +129,20 @@ class TestCase(unittest.TestCase):
 
     def tearDown(self):
         self._clear_cached_session()
+        threads, self._threads = self._threads, []
+        for thread in threads:  # as TF: a test must join every checkedThread it started
+            thread.check_termination()
+
+    def checkedThread(self, target, args=None, kwargs=None):  # noqa: N802 (TF's name)
+        """A thread running `target` whose failure fails the test when it is joined.
+
+        Returns:
+          An object with `start()`, `join()`, `is_alive()` (and `isAlive()`): `join()` re-raises
+          an exception (an assertion included) that `target` raised.
+        """
+        thread = _CheckedThread(self, target, args, kwargs)
+        self._threads.append(thread)
+        return thread
 
     def _clear_cached_session(self):
         if self._cached_session is not None:
@@ -205,9 +221,18 @@ class TestCase(unittest.TestCase):
         for f1, f2 in zip(farray1, farray2):
             self.assertNear(float(f1), float(f2), err, msg=msg)
 
+    def _NDArrayNear(self, ndarray1, ndarray2, err):  # noqa: N802 (TF's helper name)
+        """Whether the Euclidean norm of the difference is at most `err`."""
+        return bool(np.linalg.norm(np.asarray(ndarray1) - np.asarray(ndarray2)) <= err)
+
     def assertNDArrayNear(self, ndarray1, ndarray2, err, msg=None):  # noqa: N802
-        self.assertTrue(np.linalg.norm(np.asarray(ndarray1) - np.asarray(ndarray2)) <= err,
+        """The norm of ndarray1 - ndarray2 is at most `err`."""
+        self.assertTrue(self._NDArrayNear(ndarray1, ndarray2, err),
                         msg or f"arrays differ by more than {err}")
+
+    def _GetNdArray(self, a):  # noqa: N802 (TF's helper name, used by TF's own tests)
+        """`a` as a NumPy array (arrays unchanged)."""
+        return a if isinstance(a, np.ndarray) else np.array(a)
 
     def assertAllClose(self, a, b, rtol=1e-6, atol=1e-6, msg=None):  # noqa: N802
         """Element-wise |a - b| <= atol + rtol * |b|, also over nested dicts/lists/tuples."""
@@ -295,6 +320,10 @@ class TestCase(unittest.TestCase):
         """The block raises a tf.errors.OpError matching the regex (or predicate)."""
         return self.assertRaisesWithPredicateMatch(errors.OpError, expected_err_re_or_predicate)
 
+    def _AssertProtoEquals(self, a, b, msg=None):  # noqa: N802 (TF 0.9's helper)
+        """Two messages of one type are equal (their text forms shown otherwise)."""
+        self.assertProtoEquals(a, b, msg)
+
     def assertProtoEquals(self, expected_message_maybe_ascii, message, msg=None):  # noqa: N802
         """`message` equals the expected proto, given as a message or in text format."""
         expected = expected_message_maybe_ascii
@@ -307,4 +336,44 @@ class TestCase(unittest.TestCase):
             self.fail((msg + "\n" if msg else "") + "Protos differ.\nexpected:\n"
                       f"{text_format.MessageToString(expected)}\nactual:\n"
                       f"{text_format.MessageToString(message)}")
+
+
+class _CheckedThread:
+    """A thread for `TestCase.checkedThread`: keeps what `target` raised for `join()`."""
+
+    def __init__(self, testcase, target, args=None, kwargs=None):
+        self._testcase = testcase
+        self._target = target
+        self._args = () if args is None else args
+        self._kwargs = {} if kwargs is None else kwargs
+        self._exception = None
+        self._joined = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        try:
+            self._target(*self._args, **self._kwargs)
+        except BaseException as e:  # noqa: BLE001 (handed to the test thread by join)
+            self._exception = e
+
+    def start(self):
+        self._thread.start()
+
+    def join(self, timeout=None):
+        """Waits for the thread; fails the test with the target's exception, if any."""
+        self._thread.join(timeout)
+        self._joined = not self._thread.is_alive()
+        if self._exception is not None:
+            self._testcase.fail(f"checkedThread target raised {type(self._exception).__name__}: "
+                                f"{self._exception}")
+
+    def is_alive(self):
+        return self._thread.is_alive()
+
+    isAlive = is_alive  # noqa: N815 (the Python 2 spelling TF 0.9's tests call)
+
+    def check_termination(self):
+        """Fails the test if the thread was started and is still running."""
+        if self._thread.is_alive():
+            self._testcase.fail("A checkedThread did not terminate")
 

@@ -19,6 +19,7 @@ import re
 
 from tensorflux.framework import protos
 from tensorflux.lib.io import tensor_bundle
+from tensorflux.lib.io import tensor_slice_v1
 from tensorflux.platform import gfile
 from tensorflux.platform import tf_logging as logging
 
@@ -126,12 +127,24 @@ def generate_checkpoint_state_proto(save_dir, model_checkpoint_path,
                                     all_model_checkpoint_paths=None,
                                     all_model_checkpoint_timestamps=None,
                                     last_preserved_timestamp=None):
-    """A CheckpointState whose path list ends with `model_checkpoint_path`."""
+    """A CheckpointState whose path list ends with `model_checkpoint_path`.
+
+    When `save_dir` is relative, relative paths are rewritten relative to it (as TensorFlow
+    does): `save/model.ckpt-1` in `save` is stored as `model.ckpt-1`, which
+    `get_checkpoint_state("save")` joins back to `save/model.ckpt-1`.
+    """
     paths = list(all_model_checkpoint_paths or [])
     if not paths or paths[-1] != model_checkpoint_path:
         paths.append(model_checkpoint_path)
+    if save_dir and not _isabs(save_dir):
+        model_checkpoint_path = _relative_to_dir(model_checkpoint_path, save_dir)
+        paths = [_relative_to_dir(p, save_dir) for p in paths]
     return CheckpointState(model_checkpoint_path, paths, all_model_checkpoint_timestamps or (),
                            last_preserved_timestamp or 0.0)
+
+
+def _relative_to_dir(path, save_dir):
+    return path if _isabs(path) else os.path.relpath(path, save_dir)
 
 
 def _isabs(path):
@@ -203,9 +216,11 @@ def _absolute(path, directory):
 
 
 def checkpoint_exists(checkpoint_prefix):
-    """Whether a V2 (`prefix.index`) or V1 (file `prefix`) checkpoint exists."""
+    """Whether a V2 (`prefix.index`) or V1 (file `prefix`, or shards matching the pattern
+    `prefix-?????-of-N`) checkpoint exists."""
     prefix = str(checkpoint_prefix)
-    return _isfile(tensor_bundle.index_filename(prefix)) or _isfile(prefix)
+    return (_isfile(tensor_bundle.index_filename(prefix)) or _isfile(prefix)
+            or bool(tensor_slice_v1.matching_files(prefix)))
 
 
 def _isfile(path):
@@ -218,7 +233,8 @@ def get_checkpoint_mtimes(checkpoint_prefixes):
     """Modification times (seconds) of the given checkpoints that exist."""
     times = []
     for prefix in checkpoint_prefixes:
-        for path in (tensor_bundle.index_filename(prefix), prefix):
+        paths = [tensor_bundle.index_filename(prefix), prefix]
+        for path in paths + tensor_slice_v1.matching_files(prefix):
             if _isfile(path):
                 times.append(gfile.Stat(path).mtime_nsec / 1e9)
                 break
@@ -237,10 +253,14 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
 
 # ---- readers ------------------------------------------------------------------------------------
 class CheckpointReader:
-    """Reads tensors from a V2 checkpoint (tf.train.NewCheckpointReader's object)."""
+    """Reads tensors from a V2 or V1 checkpoint (tf.train.NewCheckpointReader's object)."""
 
     def __init__(self, filepattern):
-        self._reader = tensor_bundle.BundleReader(_prefix_of(filepattern))
+        prefix = _prefix_of(filepattern)
+        if tensor_slice_v1.is_v1_checkpoint(prefix):
+            self._reader = tensor_slice_v1.V1Reader(prefix)
+        else:
+            self._reader = tensor_bundle.BundleReader(prefix)
 
     def get_tensor(self, tensor_str):
         """The saved value of `tensor_str` as a NumPy array."""

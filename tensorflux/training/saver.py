@@ -10,6 +10,10 @@ the graph (a MetaGraphDef importer included):
     save/RestoreV2 + save/Assign_*   read the checkpoint and assign each variable
     save/restore_all      groups the assigns: `restore_op_name`
 
+`Saver(write_version=V1)` writes TF 0.9's V1 format instead: save/SaveSlices (one file, or one
+shard per device named by save/ShardedFilespec's `prefix-?????-of-N`), save/RestoreSlice per
+variable. RestoreV2 reads V1 checkpoints too, so a default Saver restores 0.9's checkpoints.
+
 `save()` writes the bundle (data then index, each via temp + fsync + rename), then the `.meta`
 file, then the `checkpoint` state file, and only then deletes checkpoints beyond `max_to_keep`;
 a crash at any point leaves the previous checkpoint readable and named by the state file.
@@ -17,6 +21,7 @@ a crash at any point leaves the previous checkpoint readable and named by the st
 import glob
 import numbers
 import os
+import re
 import time
 
 from tensorflux.framework import meta_graph
@@ -27,6 +32,7 @@ from tensorflux.ops import array_ops
 from tensorflux.ops import constant_op
 from tensorflux.ops import control_flow_ops
 from tensorflux.ops import io_ops
+from tensorflux.ops import io_v1_ops
 from tensorflux.ops import state_ops
 from tensorflux.ops import variables
 from tensorflux.platform import gfile
@@ -147,7 +153,17 @@ def saveables_for(names_to_vars):
 
 # ---- the graph ops ------------------------------------------------------------------------------
 class BaseSaverBuilder:
-    """Builds a Saver's save and restore ops; returns the SaverDef naming them."""
+    """Builds a Saver's save and restore ops; returns the SaverDef naming them.
+
+    Args:
+      write_version: V2 (SaveV2/RestoreV2) or V1 (TF 0.9's SaveSlices/RestoreSlice).
+    """
+
+    def __init__(self, write_version=V2):
+        if write_version not in (V1, V2):
+            raise ValueError(f"Unknown write_version {write_version!r}: expected "
+                             "SaverDef.V1 or SaverDef.V2")
+        self._write_version = write_version
 
     def build(self, names_to_vars, reshape=False, sharded=False, max_to_keep=5,
               keep_checkpoint_every_n_hours=10000.0, name=None, restore_sequentially=False,
@@ -165,12 +181,15 @@ class BaseSaverBuilder:
         return protos.SaverDef(
             filename_tensor_name=filename_tensor.name, save_tensor_name=save_tensor.name,
             restore_op_name=restore_op.name, max_to_keep=max_to_keep or 0, sharded=sharded,
-            keep_checkpoint_every_n_hours=keep_checkpoint_every_n_hours, version=V2)
+            keep_checkpoint_every_n_hours=keep_checkpoint_every_n_hours,
+            version=self._write_version)
 
-    @staticmethod
-    def _save_op(prefix, saveables, name="SaveV2"):
-        return io_ops.save_v2(prefix, [s.name for s in saveables], [s.spec for s in saveables],
-                              [s.ref for s in saveables], name=name)
+    def _save_op(self, prefix, saveables):
+        args = (prefix, [s.name for s in saveables], [s.spec for s in saveables],
+                [s.ref for s in saveables])
+        if self._write_version == V1:
+            return io_v1_ops.save_slices(*args)
+        return io_ops.save_v2(*args, name="SaveV2")
 
     def _add_save(self, filename_tensor, saveables):
         save = self._save_op(filename_tensor, saveables)
@@ -185,6 +204,8 @@ class BaseSaverBuilder:
                 prefixes.append(prefix)
                 saves.append(self._save_op(prefix, group))
         with ops.control_dependencies(saves):
+            if self._write_version == V1:  # the shards stay apart, named by one pattern
+                return io_ops.sharded_filespec(filename_tensor, len(by_device))
             merge = io_ops.merge_v2_checkpoints(array_ops.stack(prefixes), filename_tensor)
             with ops.control_dependencies([merge]):
                 return array_ops.identity(filename_tensor)
@@ -196,13 +217,19 @@ class BaseSaverBuilder:
             with ops.device(device):
                 for batch in ([[s] for s in group] if sequentially else [group]):
                     with ops.control_dependencies(previous):
-                        values = io_ops.restore_v2(filename_tensor, [s.name for s in batch],
-                                                   [s.spec for s in batch],
-                                                   [s.dtype for s in batch])
+                        values = self._restore_values(filename_tensor, batch)
                     new = [_assign(s, v, reshape) for s, v in zip(batch, values)]
                     assigns.extend(new)
                     previous = [a.op for a in new] if sequentially else []
         return control_flow_ops.group(*assigns, name="restore_all")
+
+
+    def _restore_values(self, filename_tensor, saveables):
+        if self._write_version == V1:  # one RestoreSlice per tensor, as TF 0.9's graphs
+            return [io_v1_ops.restore_slice(filename_tensor, s.name, s.spec, s.dtype)
+                    for s in saveables]
+        return io_ops.restore_v2(filename_tensor, [s.name for s in saveables],
+                                 [s.spec for s in saveables], [s.dtype for s in saveables])
 
 
 def _group_by_device(saveables):
@@ -242,7 +269,7 @@ class Saver:
       builder: a BaseSaverBuilder.
       defer_build: add the ops only when `build()` is called.
       allow_empty: with no variables, make a Saver that does nothing instead of raising.
-      write_version: V2 (V1 is read as V2: tensorflux writes only the V2 format).
+      write_version: V2 (default) or V1, TF 0.9's format (SaveSlices, RestoreSlice).
       pad_step_number: write the global step as 8 digits (model-00000010).
       save_relative_paths: write paths relative to the directory in the state file.
       filename: the default prefix of the filename tensor.
@@ -256,9 +283,7 @@ class Saver:
         if defer_build and var_list:
             raise ValueError("If `var_list` is provided then build cannot be deferred. Either "
                              "set defer_build=False or var_list=None.")
-        if write_version != V2:
-            logging.warning("tensorflux writes only V2 checkpoints; write_version=%s ignored",
-                            write_version)
+        self._write_version = write_version
         self._var_list = var_list
         self._reshape = reshape
         self._sharded = sharded
@@ -300,7 +325,7 @@ class Saver:
                 return
             raise ValueError("No variables to save")
         names_to_vars = op_list_to_dict(var_list)
-        self.saver_def = (self._builder or BaseSaverBuilder()).build(
+        self.saver_def = (self._builder or BaseSaverBuilder(self._write_version)).build(
             names_to_vars, reshape=self._reshape, sharded=self._sharded,
             max_to_keep=self._max_to_keep, keep_checkpoint_every_n_hours=self._keep_every_n_hours,
             name=self._name, restore_sequentially=self._restore_sequentially,
@@ -367,8 +392,8 @@ class Saver:
         checkpoint_file = self._checkpoint_file(sess, str(save_path), global_step,
                                                 latest_filename)
         parent = os.path.dirname(str(save_path))
-        if parent and not gfile.IsDirectory(parent) and not _is_object_store(parent):
-            raise ValueError(f"Parent directory of {save_path} doesn't exist, can't save.")
+        if parent and not _is_object_store(parent):  # TF's save ops create the folder
+            gfile.MakeDirs(parent)
         _check_session(sess)
         result = sess.run(self.saver_def.save_tensor_name,
                           {self.saver_def.filename_tensor_name: checkpoint_file})
@@ -469,8 +494,12 @@ def _delete_checkpoint_files(prefix, meta_graph_suffix="meta"):
         shards = gfile.Glob(prefix + ".data-?????-of-?????")
     else:
         shards = glob.glob(glob.escape(prefix) + ".data-?????-of-?????")
+        # a sharded V1 checkpoint is named by its pattern (prefix-?????-of-N)
+        shards += glob.glob(prefix) if glob.has_magic(prefix) else []
+    # its meta graph is named by the prefix before the pattern
+    meta_prefix = re.sub(r"-[\d?]+-of-\d+$", "", prefix)
     paths = shards + [
-        tensor_bundle.index_filename(prefix), f"{prefix}.{meta_graph_suffix}", prefix]
+        tensor_bundle.index_filename(prefix), f"{meta_prefix}.{meta_graph_suffix}", prefix]
     for path in paths:
         try:
             if gfile.is_url(path):

@@ -78,7 +78,7 @@ def test_as_dtype_accepts(value, expected):
 
 
 @pytest.mark.parametrize(
-    "value", ["floaty", "f4", 0, 11, 99, 200, True, 1.0, None, list, dict, [1], np.dtype("V4")]
+    "value", ["floaty", "f4", 0, 24, 99, 200, True, 1.0, None, list, dict, [1], np.dtype("V4")]
 )
 def test_as_dtype_rejects(value):
     with pytest.raises(TypeError, match="Cannot convert value .* to a TensorFlow DType."):
@@ -88,7 +88,7 @@ def test_as_dtype_rejects(value):
 def test_dtype_constructor():
     assert dtypes.DType(1) == dtypes.float32
     with pytest.raises(TypeError):
-        dtypes.DType(11)
+        dtypes.DType(24)
     with pytest.raises(TypeError):
         dtypes.DType("float32")
 
@@ -176,6 +176,29 @@ def test_groups():
     assert dtypes.COMPLEX == {dtypes.complex64, dtypes.complex128}
     assert dtypes.NUMBER == dtypes.FLOATING | dtypes.INTEGER | dtypes.COMPLEX
     assert dtypes.REAL_NUMBER == dtypes.FLOATING | dtypes.INTEGER
-    assert len(dtypes.QUANTIZED) == 0
+    assert len(dtypes.QUANTIZED) == 5 and not dtypes.QUANTIZED & dtypes.NUMBER
     assert dtypes.is_numeric(dtypes.float32_ref) and dtypes.is_numeric("complex64")
     assert not dtypes.is_numeric(dtypes.string) and not dtypes.is_numeric(dtypes.bool)
+
+
+QUANTIZED_NAMES = {"qint8": (11, np.int8), "quint8": (12, np.uint8), "qint32": (13, np.int32),
+                   "qint16": (15, np.int16), "quint16": (16, np.uint16)}
+
+
+@pytest.mark.parametrize("name,spec", sorted(QUANTIZED_NAMES.items()))
+def test_quantized_dtypes_have_tf_enums_and_storage_ranges(name, spec):
+    enum, storage = spec
+    dtype = getattr(dtypes, name)
+    assert dtype.as_datatype_enum == enum and dtype.name == name
+    assert dtypes.as_dtype(name) is dtype and dtypes.as_dtype(enum) is dtype
+    assert getattr(dtypes, name + "_ref").base_dtype is dtype
+    assert dtype.is_quantized and not dtype.is_integer and not dtype.is_floating
+    assert dtype.is_unsigned == name.startswith("qu")
+    assert dtype.min == np.iinfo(storage).min and dtype.max == np.iinfo(storage).max
+    assert dtype in dtypes.QUANTIZED_DTYPES
+
+
+def test_numpy_integers_still_map_to_plain_integer_types():
+    assert dtypes.as_dtype(np.int8) is dtypes.int8
+    assert dtypes.as_dtype(np.dtype("uint8")) is dtypes.uint8
+    assert not dtypes.int32.is_quantized

@@ -257,9 +257,11 @@ def test_in_top_k_ties_and_nonfinite():
     predictions = np.array([[0.1, 0.3, 0.3, 0.2], [np.nan, 0.0, 1.0, 2.0]], np.float32)
     targets = np.array([2, 0], np.int32)
     np.testing.assert_array_equal(_run(tf.nn.in_top_k(predictions, targets, 1)), [True, False])
-    out_of_range = np.array([4, 3], np.int64)
-    np.testing.assert_array_equal(_run(tf.nn.in_top_k(predictions, out_of_range, 1)),
-                                  [False, True])
+    out_of_range = np.array([3, 4], np.int64)  # TF 0.9/1.0 refuse it (later TF: False)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="^targets\\[1\\] is out of range"):
+        _run(tf.nn.in_top_k(predictions, out_of_range, 1))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="^targets\\[0\\] is out of range"):
+        _run(tf.nn.in_top_k(predictions, np.array([-1, 0], np.int32), 1))
 
 
 # ---- dropout, zero_fraction, moments, l2_normalize ---------------------------------------------
