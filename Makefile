@@ -4,11 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-<<<<<<< HEAD
-.PHONY: demo test interop bench lint mutants fuzz clean
-=======
-.PHONY: demo test interop bench bench-distributed lint mutants clean
->>>>>>> main
+.PHONY: demo test interop bench bench-distributed lint mutants fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

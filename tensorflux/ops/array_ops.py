@@ -251,23 +251,17 @@ def _fill_grad(op, grad):
 
 @Fill.kernel("CPU")
 def _fill_kernel(ctx, dims, value):
-<<<<<<< HEAD
-    if np.ndim(dims) != 1 or np.ndim(value) != 0:
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"dims must be a vector and value must be a scalar, got dims shape "
-                          f"{list(np.shape(dims))} and value shape {list(np.shape(value))}")
-    if np.any(dims < 0):
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"dims must be non-negative, got {np.asarray(dims).tolist()}")
-    limits.check_allocation(ctx.op, dims.tolist(), np.asarray(value).dtype)
-=======
     if np.ndim(dims) != 1:
         raise errors.InvalidArgumentError(
             None, ctx.op, f"dims must be a vector, got shape {common.shape_text(np.shape(dims))}")
+    if np.ndim(value) != 0:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"value must be a scalar, got shape "
+                          f"{common.shape_text(np.shape(value))}")
     for d in dims:
         if d < 0:
             raise errors.InvalidArgumentError(None, ctx.op, f"Dimension {int(d)} must be >= 0")
->>>>>>> main
+    limits.check_allocation(ctx.op, dims.tolist(), np.asarray(value).dtype)
     return np.full(dims, value, dtype=np.asarray(value).dtype)
 
 

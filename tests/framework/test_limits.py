@@ -81,5 +81,5 @@ def test_negative_sizes_are_invalid_arguments():
         with tf.Graph().as_default():
             p = tf.placeholder(tf.int32)
             with tf.Session() as sess, pytest.raises(tf.errors.InvalidArgumentError,
-                                                     match="non-negative"):
+                                                     match="non-negative|must be >= 0"):
                 sess.run(fn(p), {p: np.array(feed)})
