@@ -24,7 +24,6 @@ import time
 
 from tensorflux.framework import device as pydev
 from tensorflux.framework import errors
-from tensorflux.framework import importer
 from tensorflux.framework import ops
 from tensorflux.framework import protos
 from tensorflux.framework import attr_values
@@ -34,7 +33,7 @@ from tensorflux.runtime import executor
 from tensorflux.runtime import partition as partition_lib
 from tensorflux.runtime import placer as placer_lib
 from tensorflux.distributed import wire
-from tensorflux.distributed.worker import FEED_PREFIX, task_of
+from tensorflux.distributed.worker import FEED_PREFIX, import_graph, task_of
 
 _log = logging.getLogger("tensorflux.distributed")
 _WAIT_LOG_SECS = 10.0
@@ -421,7 +420,7 @@ class Master:
         return session
 
     def create_session_from_graph_def(self, graph_def, config=None):
-        return self.create_session(_imported(graph_def), config)
+        return self.create_session(import_graph(graph_def, "CreateSession"), config)
 
     def session(self, handle):
         with self._lock:
@@ -435,7 +434,8 @@ class Master:
     def extend_session(self, handle, graph_def):
         """Replaces a remote client's graph by a larger one (its ops so far plus new ones)."""
         old = self.session(handle)
-        session = MasterSession(self, handle, _imported(graph_def), old.config)
+        session = MasterSession(self, handle, import_graph(graph_def, "ExtendSession"),
+                                old.config)
         with self._lock:
             self._sessions[handle] = session
         old.close()
@@ -475,16 +475,6 @@ def _task_matches(filter_spec, task_spec):
         if want is not None and want != getattr(task_spec, field):
             return False
     return True
-
-
-def _imported(graph_def):
-    graph = ops.Graph()
-    with graph.as_default():
-        try:
-            importer.import_graph_def(graph_def, name="")
-        except ValueError as e:
-            raise errors.InvalidArgumentError(None, None, f"CreateSession: {e}") from None
-    return graph
 
 
 class MasterServicer:

@@ -35,6 +35,17 @@ CHUNKS_SUFFIX = "#chunks"
 _STALE_STEP_SECS = 600.0
 
 
+def import_graph(graph_def, what):
+    """A new Graph holding `graph_def`; InvalidArgumentError naming the call if it is bad."""
+    graph = ops.Graph()
+    with graph.as_default():
+        try:
+            importer.import_graph_def(graph_def, name="")
+        except ValueError as e:
+            raise errors.InvalidArgumentError(None, None, f"{what}: {e}") from None
+    return graph
+
+
 def task_of(device_name):
     """'/job:ps/replica:0/task:1' of a full device name."""
     return device_name.rsplit("/device:", 1)[0]
@@ -161,12 +172,7 @@ class Worker:
     def register_graph(self, graph_def, session_handle, incarnation=0):
         """Imports a task's subgraph; returns its handle."""
         self._check_incarnation(incarnation)
-        graph = ops.Graph()
-        with graph.as_default():
-            try:
-                importer.import_graph_def(graph_def, name="")
-            except ValueError as e:
-                raise errors.InvalidArgumentError(None, None, f"RegisterGraph: {e}") from None
+        graph = import_graph(graph_def, "RegisterGraph")
         handle = f"{self.incarnation:016x}/{next(self._counter)}"
         with self._lock:
             self._graphs[handle] = WorkerGraph(handle, graph, session_handle)

@@ -8,23 +8,11 @@ import time
 
 import pytest
 
-from procs import Cluster, summary
+from procs import summary
 
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.fixture
-def cluster_of(tmp_path):
-    made = []
-
-    def make(num_ps, num_workers, *args):
-        cluster = Cluster(tmp_path, num_ps, num_workers,
-                          args=["--out", str(tmp_path / "out.json")] + list(args))
-        made.append(cluster)
-        return cluster
-    yield make
-    for cluster in made:
-        cluster.close()
 
 
 def _wait_for(predicate, timeout, what):

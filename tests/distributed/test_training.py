@@ -6,7 +6,7 @@ import importlib.util
 import pytest
 
 import tensorflux as tf
-from procs import Cluster, TRAIN_MLP, summary
+from procs import TRAIN_MLP, summary
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -20,18 +20,6 @@ def _local_accuracy(steps):
         return module.train(args, "", "worker", 0, 1, 0)["accuracy"]
 
 
-@pytest.fixture
-def cluster_of(tmp_path):
-    made = []
-
-    def make(num_ps, num_workers, *args):
-        cluster = Cluster(tmp_path, num_ps, num_workers,
-                          args=["--out", str(tmp_path / "out.json")] + list(args))
-        made.append(cluster)
-        return cluster
-    yield make
-    for cluster in made:
-        cluster.close()
 
 
 def test_async_training_one_ps_two_workers_reaches_local_accuracy(cluster_of, tmp_path):

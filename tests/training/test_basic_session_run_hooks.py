@@ -1,7 +1,6 @@
 """The standard hooks, each run inside a MonitoredSession on a small model."""
 import glob
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -11,15 +10,7 @@ import tensorflux as tf
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(autouse=True)
-def _no_leaked_threads():
-    before = set(threading.enumerate())
-    yield
-    tf.summary.FileWriterCache.clear()
-    for t in set(threading.enumerate()) - before:
-        t.join(timeout=5)  # a closed session's inter-op pool exits on its own, soon after
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not leaked, f"threads leaked: {leaked}"
+from thread_leaks import _no_leaked_threads  # noqa: E402,F401 (autouse fixture)
 
 
 def _train_op():

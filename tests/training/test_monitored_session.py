@@ -9,15 +9,7 @@ import tensorflux as tf
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(autouse=True)
-def _no_leaked_threads():
-    before = set(threading.enumerate())
-    yield
-    tf.summary.FileWriterCache.clear()
-    for t in set(threading.enumerate()) - before:
-        t.join(timeout=5)  # a closed session's inter-op pool exits on its own, soon after
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-    assert not leaked, f"threads leaked: {leaked}"
+from thread_leaks import _no_leaked_threads  # noqa: E402,F401 (autouse fixture)
 
 
 def _train_op(extra_deps=()):
