@@ -14,6 +14,7 @@ the grace period), so no task and no process a task started outlives the launche
 import argparse
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -27,14 +28,27 @@ _POLL_SECONDS = 0.05
 
 
 def free_ports(count, host=LOOPBACK):
-    """`count` distinct ports that are free now: the kernel picks them when binding to port 0.
+    """`count` distinct ports that are free now.
 
-    All sockets stay open until every port is chosen, so the kernel cannot hand out one twice.
-    Another process may still take a port before a task binds it; that race is inherent.
+    They are drawn at random below the kernel's ephemeral range (where outgoing connections
+    take their local ports, so a client socket cannot grab one before its task binds it), and
+    each is bound until all are chosen. Another process may still take one before its task
+    binds it; that race is inherent but rare. Falls back to ports the kernel picks.
     """
+    low, high = 10000, _ephemeral_low()
     sockets = []
     try:
-        for _ in range(count):
+        tries = 0
+        while len(sockets) < count and high - low > 1000 and tries < 200:
+            tries += 1
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind((host, random.randrange(low, high)))
+            except OSError:
+                sock.close()
+                continue
+            sockets.append(sock)
+        while len(sockets) < count:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind((host, 0))
             sockets.append(sock)
@@ -42,6 +56,15 @@ def free_ports(count, host=LOOPBACK):
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _ephemeral_low():
+    """The lowest port of the kernel's ephemeral range (32768 if it cannot be read)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def make_cluster(num_ps, num_workers, chief=False, port_base=None, host=LOOPBACK):

@@ -15,11 +15,14 @@ pytestmark = pytest.mark.timeout(300)
 
 
 
-def _wait_for(predicate, timeout, what):
+def _wait_for(predicate, timeout, what, cluster=None):
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            logs = "" if cluster is None else "\n".join(
+                f"--- {name} (exit {proc.poll()}):\n{cluster.output(name)[-2000:]}"
+                for name, proc in cluster.procs.items())
+            raise AssertionError(f"timed out waiting for {what}\n{logs}")
         time.sleep(0.1)
 
 
@@ -28,7 +31,8 @@ def test_async_worker_killed_mid_training_the_others_finish(cluster_of, tmp_path
     cluster = cluster_of(1, 3, "--train_steps", str(steps), "--log_every", "5",
                          "--stall_task", "2", "--stall_secs", "0.05")
     cluster.start_all()
-    _wait_for(lambda: "local step 5," in cluster.output("worker2"), 120, "worker 2 to train")
+    _wait_for(lambda: "local step 5," in cluster.output("worker2"), 120, "worker 2 to train",
+              cluster)
     cluster.kill("worker2")
     for k in (0, 1):
         assert cluster.wait(f"worker{k}", 200) == 0, cluster.output(f"worker{k}")
@@ -62,7 +66,8 @@ def test_ps_killed_and_restarted_the_chief_restores_and_training_finishes(cluste
                          "--stall_secs", "0.02", "--stall_task", "0")
     cluster.start_all()
     _wait_for(lambda: (checkpoints / "checkpoint").exists()
-              and "local step 20," in cluster.output("worker0"), 150, "a checkpoint")
+              and "local step 20," in cluster.output("worker0"), 150, "a checkpoint",
+              cluster)
     cluster.kill("ps0")
     saved = int(re.search(r'model_checkpoint_path: ".*-(\d+)"',
                           (checkpoints / "checkpoint").read_text()).group(1))
@@ -121,7 +126,8 @@ def test_sync_chief_killed_and_restarted_training_goes_on(cluster_of, tmp_path):
                          "--stall_task", "0", "--stall_secs", "0.05")
     cluster.start_all()
     _wait_for(lambda: (checkpoints / "checkpoint").exists()
-              and "local step 10," in cluster.output("worker0"), 150, "a checkpoint")
+              and "local step 10," in cluster.output("worker0"), 150, "a checkpoint",
+              cluster)
     cluster.kill("worker0")
     time.sleep(1.0)
     cluster.start("worker", 0)
