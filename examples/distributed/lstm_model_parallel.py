@@ -13,6 +13,7 @@ it). With --local the same graph runs in one process, with no device constraints
 """
 import argparse
 import sys
+import time
 
 import numpy as np
 
@@ -87,7 +88,12 @@ def main(argv=None):
         return 0
     run(args, server.target, distributed=True)
     with tf.Session(server.target) as sess:  # (made after the model: op seeds stay the same)
-        sess.run(done_queue().enqueue_many([list(range(LAYERS - 1))]))
+        done = done_queue()
+        sess.run(done.enqueue_many([list(range(LAYERS - 1))]))
+        size = done.size()
+        deadline = time.monotonic() + 60
+        while sess.run(size) and time.monotonic() < deadline:  # every task took its token
+            time.sleep(0.05)
     return 0
 
 

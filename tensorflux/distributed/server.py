@@ -184,7 +184,7 @@ def _stop_servers():
     with _servers_lock:
         servers = list(_servers.values())
     for server in servers:
-        server.stop(grace=0)
+        server.stop(grace=1.0)  # answers already computed (a peer's last RunGraph) still go out
 
 
 threading._register_atexit(_stop_servers)  # noqa: SLF001 - runs before concurrent.futures'
