@@ -184,3 +184,19 @@ class LooperThread(threading.Thread):
         """Called every interval; calls the target by default."""
         if self._target:
             self._target(*self._args, **self._kwargs)
+
+
+def cancel_blocked_steps(coord, session, threads=(), after_secs=1.0, why="a stop"):
+    """After a stop request: waits `after_secs` for `threads` and the coordinator's registered
+    threads, then cancels the steps still running in `session` (a queue runner blocked on a
+    queue or accumulator no one will fill), so joining them does not wait out a grace period
+    (TensorFlow waits, 120 s by default, then gives up)."""
+    with coord._lock:
+        threads = list(threads or ()) + list(coord._registered_threads)
+    deadline = time.monotonic() + after_secs
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    cancel = getattr(session, "cancel_running_steps", None)
+    if cancel is not None and any(t.is_alive() for t in threads):
+        cancel(errors.CancelledError(None, None, f"{why}: the step of a thread still running "
+                                                 "was cancelled"))

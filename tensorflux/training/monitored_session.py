@@ -17,7 +17,6 @@ caller's `run` returns the result of one complete step on the new session. Steps
 checkpoint are lost; the global step shows it.
 """
 import sys
-import time
 
 from tensorflux.framework import errors
 from tensorflux.framework import ops
@@ -278,32 +277,14 @@ class _CoordinatedSession(_WrappedSession):
     def _check_stop(self):
         return self._coord.should_stop()
 
-    _UNBLOCK_AFTER_SECS = 1.0
-
-    def _unblock_threads(self):
-        """Threads still in a step a moment after the stop request (a queue runner waiting on
-        a queue or accumulator no one will fill) get their steps cancelled, so close() does not
-        wait out the grace period (TensorFlow waits, 120 s by default, then gives up)."""
-        deadline = time.monotonic() + self._UNBLOCK_AFTER_SECS
-        with self._coord._lock:
-            threads = list(self._coord._registered_threads)
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        if not any(t.is_alive() for t in threads):
-            return
-        sess = self._sess
-        while isinstance(sess, _WrappedSession):
-            sess = sess._sess
-        cancel = getattr(sess, "cancel_running_steps", None)
-        error = errors.CancelledError(None, None, "The monitored session is closing: the step "
-                                                  "of a thread still running was cancelled")
-        if cancel is not None:
-            cancel(error)
-
     def close(self):
         self._coord.request_stop()
         try:
-            self._unblock_threads()
+            sess = self._sess
+            while isinstance(sess, _WrappedSession):
+                sess = sess._sess
+            coordinator.cancel_blocked_steps(self._coord, sess,
+                                             why="The monitored session is closing")
             self._coord.join(stop_grace_period_secs=self._stop_grace_period_secs,
                              ignore_live_threads=True)
         finally:

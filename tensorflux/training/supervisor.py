@@ -17,7 +17,6 @@ import os
 import time
 
 from tensorflux.framework import dtypes
-from tensorflux.framework import errors
 from tensorflux.framework import graph_io
 from tensorflux.framework import meta_graph
 from tensorflux.framework import ops
@@ -298,7 +297,8 @@ class Supervisor:
         summary writer."""
         self._coord.request_stop()
         try:
-            self._unblock_threads(threads)
+            coordinator.cancel_blocked_steps(self._coord, getattr(self, "_managed_sess", None),
+                                             threads, why="Supervisor.stop()")
             self._coord.join(threads, stop_grace_period_secs=self._stop_grace_secs,
                              ignore_live_threads=ignore_live_threads)
         finally:
@@ -308,23 +308,6 @@ class Supervisor:
                     protos.SessionLog(status=protos.SessionLog.STOP))
                 self._summary_writer.close()
                 self._graph_added_to_summary = False
-
-    _UNBLOCK_AFTER_SECS = 1.0
-
-    def _unblock_threads(self, threads):
-        """Threads still in a step a moment after the stop request (the sync chief's queue
-        runner waiting for gradients that will not come) get their steps cancelled, so stop()
-        does not wait out stop_grace_secs and fail (TensorFlow's Supervisor does)."""
-        with self._coord._lock:
-            threads = list(threads or ()) + list(self._coord._registered_threads)
-        deadline = time.monotonic() + self._UNBLOCK_AFTER_SECS
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        sess = getattr(self, "_managed_sess", None)
-        if sess is not None and any(t.is_alive() for t in threads):
-            sess.cancel_running_steps(errors.CancelledError(
-                None, None, "Supervisor.stop(): the step of a thread still running was "
-                            "cancelled"))
 
     def request_stop(self, ex=None):
         self._coord.request_stop(ex=ex)

@@ -20,7 +20,7 @@ cancels the chief's waiting take (CancelledError in its thread, which then ends)
 the session cancels every waiting take and dequeue; RunOptions(timeout_in_ms) bounds a
 replica's wait for its token (DeadlineExceededError).
 """
-from tensorflux.framework import dtypes, errors, ops
+from tensorflux.framework import dtypes, errors, ops, protos
 from tensorflux.ops import accumulator_ops, array_ops, control_flow_ops, data_flow_ops
 from tensorflux.ops import state_ops, variables
 from tensorflux.platform import tf_logging as logging
@@ -226,11 +226,6 @@ class SyncReplicasOptimizer(optimizer_lib.Optimizer):
         return _SyncReplicasOptimizerHook(self, is_chief, num_tokens)
 
 
-def config_pb2_run_options(seconds):
-    from tensorflux.framework import protos
-    return protos.RunOptions(timeout_in_ms=int(seconds * 1000))
-
-
 class _SyncReplicasOptimizerHook(session_run_hook.SessionRunHook):
     """Runs the replica's init ops after the session is created; the chief also puts the
     initial tokens and starts the chief queue runner, which end() stops."""
@@ -287,7 +282,8 @@ class _SyncReplicasOptimizerHook(session_run_hook.SessionRunHook):
                 and not getattr(session, "_closed", False):
             try:
                 session.run(self._release_tokens_op,
-                            options=config_pb2_run_options(self._STOP_GRACE_SECS))
+                            options=protos.RunOptions(
+                                timeout_in_ms=int(self._STOP_GRACE_SECS * 1000)))
             except (errors.OpError, RuntimeError) as e:
                 logging.warning("SyncReplicasOptimizer hook: could not release waiting "
                                 "workers: %s", e)
