@@ -4,6 +4,12 @@
 of shape [x_size, y_size] whose entry [i, j] is dy_j/dx_i (x and y flattened in row-major
 order), as TensorFlow's `tf.test.compute_gradient` documents. The graph runs in the default
 session, as in TensorFlow.
+
+A complex x or y counts as twice as many reals, as in TensorFlow: element k is the pair of
+entries (2k, 2k + 1), its real and imaginary part, and the Jacobians are real. A column of the
+theoretical Jacobian is the backprop of a one-hot grad_ys of 1 (the real part) or i (the
+imaginary part): TF's convention makes the gradient dL/dRe x + i dL/dIm x, which lands on the
+rows (2k, 2k + 1) when viewed as reals.
 """
 import numpy as np
 
@@ -22,10 +28,22 @@ def _check_dtype(tensor, what):
     if not (dtype.is_floating or dtype.is_complex):
         raise TypeError(f"compute_gradient needs a floating point {what}; {tensor.name} has "
                         f"dtype {dtype.name}")
-    if dtype.is_complex:
-        raise TypeError(f"compute_gradient does not support complex {what} ({tensor.name}, "
-                        f"{dtype.name}) yet")
     return dtype
+
+
+def _real_size(tensor, shape):
+    """How many reals the tensor holds (a complex element is two)."""
+    return _size(shape) * (2 if tensor.dtype.base_dtype.is_complex else 1)
+
+
+def _real_type(tensor):
+    return np.dtype(tensor.dtype.base_dtype.as_numpy_dtype(0).real.dtype)
+
+
+def _as_reals(array):
+    """A flat real view: complex entries become (real, imaginary) pairs."""
+    flat = np.ascontiguousarray(array).reshape(-1)
+    return flat.view(flat.real.dtype) if flat.dtype.kind == "c" else flat
 
 
 def _dense(value, shape):
@@ -39,13 +57,13 @@ def _dense(value, shape):
 
 def _theoretical_jacobian(sess, x, x_shape, x_data, y, y_shape, dx, dy, feed):
     """Row-by-row backprop of one-hot dy: jacobian[:, j] = d y_j / d x."""
-    y_size = _size(y_shape)
-    x_size = _size(x_shape)
-    jacobian = np.zeros((x_size, y_size), dtype=x.dtype.base_dtype.as_numpy_dtype)
+    y_size = _real_size(y, y_shape)
+    x_size = _real_size(x, x_shape)
+    jacobian = np.zeros((x_size, y_size), dtype=_real_type(x))
     if dx is None or y_size == 0 or x_size == 0:
         return jacobian  # y does not depend on x (or nothing to check)
     dy_data = np.zeros(y_shape, dtype=y.dtype.base_dtype.as_numpy_dtype)
-    flat_dy = dy_data.reshape(-1)
+    flat_dy = _as_reals(dy_data)  # a view: writing it writes dy_data
     run_feed = dict(feed)
     run_feed[x] = x_data
     for j in range(y_size):
@@ -53,29 +71,28 @@ def _theoretical_jacobian(sess, x, x_shape, x_data, y, y_shape, dx, dy, feed):
         flat_dy[j] = 1
         run_feed[dy] = dy_data
         grad = _dense(sess.run(dx, run_feed), x_shape)
-        jacobian[:, j] = grad.reshape(-1)
+        jacobian[:, j] = _as_reals(grad)
     return jacobian
 
 
 def _numerical_jacobian(sess, x, x_shape, x_data, y, y_shape, delta, feed):
     """Central differences: jacobian[i, :] = (y(x + delta e_i) - y(x - delta e_i)) / 2 delta."""
-    x_size = _size(x_shape)
-    y_size = _size(y_shape)
-    np_dtype = x.dtype.base_dtype.as_numpy_dtype
-    jacobian = np.zeros((x_size, y_size), dtype=np_dtype)
+    x_size = _real_size(x, x_shape)
+    y_size = _real_size(y, y_shape)
+    jacobian = np.zeros((x_size, y_size), dtype=_real_type(x))
     run_feed = dict(feed)
-    x_pos = np.array(x_data, dtype=np_dtype)
-    flat = x_pos.reshape(-1)
+    x_pos = np.array(x_data, dtype=x.dtype.base_dtype.as_numpy_dtype)
+    flat = _as_reals(x_pos)  # a view: each real (or real/imaginary part) in turn
+
+    def y_at(value):
+        flat[i] = value
+        run_feed[x] = x_pos
+        return _as_reals(np.asarray(sess.run(y, run_feed))).astype(np.float64)
     for i in range(x_size):
         original = flat[i]
-        flat[i] = original + delta
-        run_feed[x] = x_pos
-        y_plus = np.asarray(sess.run(y, run_feed), dtype=np.float64)
-        flat[i] = original - delta
-        run_feed[x] = x_pos
-        y_minus = np.asarray(sess.run(y, run_feed), dtype=np.float64)
+        y_plus, y_minus = y_at(original + delta), y_at(original - delta)
         flat[i] = original
-        jacobian[i, :] = ((y_plus - y_minus) / (2 * delta)).reshape(-1)
+        jacobian[i, :] = (y_plus - y_minus) / (2 * delta)
     return jacobian
 
 
@@ -89,7 +106,10 @@ def _check_shape(tensor, shape, what):
 def _init_value(x, x_shape, x_init_value):
     np_dtype = x.dtype.base_dtype.as_numpy_dtype
     if x_init_value is None:
-        return np.random.random_sample(x_shape).astype(np_dtype)
+        value = np.random.random_sample(x_shape)
+        if np.dtype(np_dtype).kind == "c":
+            value = value + 1j * np.random.random_sample(x_shape)
+        return value.astype(np_dtype)
     value = np.asarray(x_init_value, dtype=np_dtype)
     if tuple(value.shape) != tuple(x_shape):
         raise ValueError(f"x_init_value for {x.name} has shape {value.shape}, required "

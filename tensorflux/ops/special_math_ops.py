@@ -17,6 +17,7 @@ from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
 from tensorflux.ops import math_ops
+from tensorflux.ops.complex_ops import conj
 
 __all__ = ["lgamma", "digamma", "erf", "erfc", "asin", "acos", "atan", "tan", "igamma",
            "igammac", "zeta", "polygamma", "betainc"]
@@ -79,17 +80,42 @@ Erf.gradient(lambda op, grad: [grad * _gaussian(op.inputs[0])])
 Erfc = _unary("Erfc", special.erfc)
 Erfc.gradient(lambda op, grad: [-grad * _gaussian(op.inputs[0])])
 
-Asin = _unary("Asin", np.arcsin)
-Asin.gradient(lambda op, grad: [grad * math_ops.rsqrt(1 - math_ops.square(op.inputs[0]))])
+# ---- inverse trigonometry and tan: also integer and complex, as TF 1.x's OpDefs --------------
+_TRIG_TYPES = _HALF_FLOAT_DOUBLE | common.COMPLEX | {dtypes.int32, dtypes.int64}
 
-Acos = _unary("Acos", np.arccos)
-Acos.gradient(lambda op, grad: [-grad * math_ops.rsqrt(1 - math_ops.square(op.inputs[0]))])
 
-Atan = _unary("Atan", np.arctan)
-Atan.gradient(lambda op, grad: [grad / (1 + math_ops.square(op.inputs[0]))])
+def _trig_kernel(numpy_fn):
+    """Real types in float64 (cast back: integers truncate, as a C++ kernel on ints would);
+    complex types with NumPy's principal branches (TF's std:: functions use the same)."""
+    def kernel(ctx, x):
+        x = np.asarray(x)
+        wide = x if x.dtype.kind == "c" else x.astype(np.float64)
+        with np.errstate(all="ignore"):
+            return np.asarray(numpy_fn(wide)).astype(ctx.attrs["T"].as_numpy_dtype)
+    return kernel
 
-Tan = _unary("Tan", np.tan)
-Tan.gradient(lambda op, grad: [grad * (1 + math_ops.square(op.outputs[0]))])
+
+def _trig(name, numpy_fn, derivative):
+    """`derivative(x, y)` is f'(x); the gradient multiplies by its conjugate (TF's complex
+    convention; a no-op for real types)."""
+    op_def = registry.register_op(name, inputs=["x: T"], outputs=["y: T"],
+                                  attrs={"T": _TRIG_TYPES})
+    op_def.shape(common.unchanged_shape)
+    op_def.kernel("CPU")(_trig_kernel(numpy_fn))
+    op_def.gradient(lambda op, grad: [
+        grad * conj(derivative(op.inputs[0], op.outputs[0]))])
+    return op_def
+
+
+def _one_minus_square(x):
+    return array_ops.ones_like(x) - math_ops.square(x)
+
+
+Asin = _trig("Asin", np.arcsin, lambda x, y: math_ops.rsqrt(_one_minus_square(x)))
+Acos = _trig("Acos", np.arccos, lambda x, y: -math_ops.rsqrt(_one_minus_square(x)))
+Atan = _trig("Atan", np.arctan,
+             lambda x, y: math_ops.reciprocal(array_ops.ones_like(x) + math_ops.square(x)))
+Tan = _trig("Tan", np.tan, lambda x, y: array_ops.ones_like(y) + math_ops.square(y))
 
 
 # ---- two inputs: the gradient in the second (the argument) only -------------------------------

@@ -17,8 +17,14 @@ def _cast(x, dtype):
 
 
 def inside(rng, shape, dtype):
-    """Values in [-0.8, 0.8): inside asin/acos's domain, away from their infinite slopes."""
-    return _cast(rng.uniform(-0.8, 0.8, size=shape), dtype)
+    """Values in [-0.8, 0.8): inside asin/acos's domain, away from their infinite slopes
+    (complex: an imaginary part in [-0.5, 0.5) too; integers: -1, 0, 1)."""
+    if tf.as_dtype(dtype).is_integer:
+        return _cast(rng.integers(-1, 2, size=shape), dtype)
+    x = rng.uniform(-0.8, 0.8, size=shape)
+    if tf.as_dtype(dtype).is_complex:
+        x = x + 1j * rng.uniform(-0.5, 0.5, size=shape)
+    return _cast(x, dtype)
 
 
 def above_one(rng, shape, dtype):
@@ -36,6 +42,14 @@ def fractions(rng, shape, dtype):
     return _cast(rng.uniform(0.1, 0.9, size=shape), dtype)
 
 
+def _trig(fn):
+    """The reference in float64 (or complex), truncated back to an integer input's type."""
+    def ref(x):
+        out = fn(x if x.dtype.kind == "c" else x.astype(np.float64))
+        return out.astype(x.dtype) if x.dtype.kind in "iu" else out
+    return ref
+
+
 def _unary(op, fn, ref, inputs=uniform):
     return OpSpec(op, fn, ref, UN, inputs=inputs)
 
@@ -45,10 +59,10 @@ SPECS = [
     _unary("Digamma", tf.digamma, special.digamma, positive),
     _unary("Erf", tf.erf, special.erf),
     _unary("Erfc", tf.erfc, special.erfc),
-    _unary("Asin", tf.asin, np.arcsin, inside),
-    _unary("Acos", tf.acos, np.arccos, inside),
-    _unary("Atan", tf.atan, np.arctan),
-    _unary("Tan", tf.tan, np.tan),
+    _unary("Asin", tf.asin, _trig(np.arcsin), inside),
+    _unary("Acos", tf.acos, _trig(np.arccos), inside),
+    _unary("Atan", tf.atan, _trig(np.arctan), inside),
+    _unary("Tan", tf.tan, _trig(np.tan), inside),
     OpSpec("Igamma", tf.igamma, special.gammainc, BIN, dtypes=FD, inputs=positive, grad=(1,)),
     OpSpec("Igammac", tf.igammac, special.gammaincc, BIN, dtypes=FD, inputs=positive,
            grad=(1,)),
