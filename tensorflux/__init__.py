@@ -85,3 +85,6 @@ from tensorflux import saved_model  # noqa: F401,E402
 from tensorflux.ops.string_ops import *  # noqa: F401,F403,E402
 from tensorflux.ops.complex_ops import complex, real, imag, angle  # noqa: F401,E402,A004
 from tensorflux.ops.spectral_ops import *  # noqa: F401,F403,E402
+from tensorflux.ops.matrix_diag_ops import *  # noqa: F401,F403,E402
+from tensorflux.ops.linalg_solve_ops import *  # noqa: F401,F403,E402
+from tensorflux.ops.numeric_ops import *  # noqa: F401,F403,E402

@@ -295,6 +295,31 @@ class QueueBase:
         self._queue_ref = queue_ref
         self._name = queue_ref.op.name.split("/")[-1]
 
+    @staticmethod
+    def from_list(index, queues):
+        """The queue `queues[index]`, chosen when the graph runs (`index` may be a tensor).
+
+        The queues must share dtypes and names; shapes are kept where all agree.
+        """
+        if not queues or not all(isinstance(q, QueueBase) for q in queues):
+            raise TypeError("A list of queues expected")
+        first = queues[0]
+        for i, q in enumerate(queues[1:], 1):
+            if q.dtypes != first.dtypes:
+                raise TypeError(f"Queue at index {i} has different component types: "
+                                f"{[d.name for d in q.dtypes]} vs. "
+                                f"{[d.name for d in first.dtypes]}")
+            if q.names != first.names:
+                raise TypeError(f"Queue at index {i} has different names: {q.names} vs. "
+                                f"{first.names}")
+        same_shapes = all(_same_shapes(q.shapes, first.shapes) for q in queues)
+        shapes = first.shapes if same_shapes else None
+        # Queue handles are resource tensors: stack them and pick one at run time.
+        from tensorflux.ops import array_ops, indexing_ops
+        refs = array_ops.stack([q.queue_ref for q in queues])
+        selected = indexing_ops.gather(refs, index)
+        return QueueBase(first.dtypes, shapes, first.names, selected)
+
     queue_ref = property(lambda self: self._queue_ref, doc="The queue's resource handle.")
     name = property(lambda self: self._queue_ref.op.name, doc="The queue op's name.")
     dtypes = property(lambda self: self._dtypes, doc="The component dtypes.")
@@ -441,3 +466,8 @@ class RandomShuffleQueue(QueueBase):
         ref = _queue_op("RandomShuffleQueueV2", dtypes, shapes, capacity, shared_name, name,
                         min_after_dequeue=min_after_dequeue, seed=seed1 or 0, seed2=seed2 or 0)
         super().__init__(dtypes, shapes, names, ref)
+
+
+def _same_shapes(a, b):
+    return len(a) == len(b) and all(x.as_list() == y.as_list() if x.ndims is not None
+                                    else y.ndims is None for x, y in zip(a, b))

@@ -149,6 +149,10 @@ class Variable:
     def _ref(self):
         return self._variable
 
+    def ref(self):
+        """The variable's reference tensor (TF 0.9's public name for `_ref`)."""
+        return self._variable
+
     def _as_graph_element(self):
         return self._variable
 

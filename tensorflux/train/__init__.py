@@ -48,3 +48,4 @@ from tensorflux.training.monitored_session import (  # noqa: F401
     Scaffold, SessionCreator, ChiefSessionCreator, WorkerSessionCreator, MonitoredSession,
     SingularMonitoredSession, MonitoredTrainingSession)
 from tensorflux.training.supervisor import Supervisor  # noqa: F401
+from tensorflux.training.checkpoint_state import generate_checkpoint_state_proto  # noqa: F401,E402
