@@ -88,3 +88,4 @@ from tensorflux.ops.spectral_ops import *  # noqa: F401,F403,E402
 from tensorflux.ops.matrix_diag_ops import *  # noqa: F401,F403,E402
 from tensorflux.ops.linalg_solve_ops import *  # noqa: F401,F403,E402
 from tensorflux.ops.numeric_ops import *  # noqa: F401,F403,E402
+from tensorflux.ops import pool_argmax_ops, linalg_solve_ops  # noqa: F401,E402

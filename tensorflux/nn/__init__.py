@@ -21,3 +21,6 @@ from tensorflux.ops.nn_impl import (  # noqa: F401
 from tensorflux.nn import rnn_cell, seq2seq  # noqa: F401,E402
 from tensorflux.rnn.rnn import (  # noqa: F401,E402
     rnn, dynamic_rnn, bidirectional_rnn, bidirectional_dynamic_rnn)
+from tensorflux.ops.pool_argmax_ops import max_pool_with_argmax  # noqa: F401,E402
+from tensorflux.ops.conv_backprop_api import (  # noqa: F401,E402
+    depthwise_conv2d_native_backprop_input, depthwise_conv2d_native_backprop_filter)
