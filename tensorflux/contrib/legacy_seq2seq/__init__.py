@@ -12,3 +12,5 @@ from tensorflux.rnn.seq2seq import (  # noqa: F401
     sequence_loss_by_example,
     tied_rnn_seq2seq,
 )
+from tensorflux.rnn.seq2seq_multi import (  # noqa: F401,E402
+    embedding_tied_rnn_seq2seq, one2many_rnn_seq2seq)
