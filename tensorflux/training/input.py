@@ -21,6 +21,7 @@ from tensorflux.ops import (
     summary_ops,
     variables,
 )
+from tensorflux.ops import parsing_ops, sparse_serialization_ops
 from tensorflux.training import queue_runner
 
 __all__ = [
@@ -153,10 +154,44 @@ def _as_original_type(original, dequeued):
 def _validate(tensor_list, what):
     if not tensor_list:
         raise ValueError(f"Expected at least one tensor in {what}().")
-    for t in tensor_list:
-        if hasattr(t, "indices") and hasattr(t, "dense_shape"):
-            raise TypeError(f"{what}() of a SparseTensor is not supported by tensorflux yet")
     return [ops.convert_to_tensor(t) for t in tensor_list]
+
+
+# ---- SparseTensors travel through the queue serialized (as TF 0.9 did) -------------------------
+def _is_sparse(t):
+    return isinstance(t, parsing_ops.SparseTensor)
+
+
+def _serialize_sparse(tensor_list_list, enqueue_many):
+    """Each SparseTensor replaced by its serialization (one string [3] per example);
+    returns the new lists and, per position, the SparseTensor's (dtype, rank) or None."""
+    first = tensor_list_list[0]
+    kinds = [(t.dtype.base_dtype, _sparse_rank(t)) if _is_sparse(t) else None for t in first]
+    for other in tensor_list_list[1:]:
+        if [_is_sparse(t) for t in other] != [k is not None for k in kinds]:
+            raise TypeError("All tensor lists must have SparseTensors at the same positions")
+    serialize = (sparse_serialization_ops.serialize_many_sparse if enqueue_many
+                 else sparse_serialization_ops.serialize_sparse)
+    converted = [[serialize(t) if _is_sparse(t) else t for t in tl] for tl in tensor_list_list]
+    return converted, kinds
+
+
+def _sparse_rank(t):
+    return t.dense_shape.get_shape().with_rank(1)[0].value
+
+
+def _deserialize_sparse(dequeued, kinds, enqueue_many):
+    """The dequeued batch with each serialized SparseTensor joined back into one, batched."""
+    single = not isinstance(dequeued, (list, tuple))
+    dequeued = [dequeued] if single else list(dequeued)
+    for i, kind in enumerate(kinds):
+        if kind is not None:
+            dtype, rank = kind
+            # A batch of examples adds a dimension; enqueue_many's rows already had it.
+            batched_rank = None if rank is None else rank + (0 if enqueue_many else 1)
+            dequeued[i] = sparse_serialization_ops.deserialize_many_sparse(
+                dequeued[i], dtype, rank=batched_rank)
+    return dequeued[0] if single else dequeued
 
 
 def _dtypes(tensor_list_list):
@@ -168,9 +203,11 @@ def _dtypes(tensor_list_list):
     return types
 
 
-def _shapes(tensor_list_list, shapes, enqueue_many):
+def _shapes(tensor_list_list, shapes, enqueue_many, kinds=()):
     if shapes is not None:
-        return [tensor_shape.as_shape(s) for s in shapes]
+        # A SparseTensor's place in the queue holds its serialization, a string [3].
+        return [tensor_shape.vector(3) if i < len(kinds) and kinds[i] is not None
+                else tensor_shape.as_shape(s) for i, s in enumerate(shapes)]
     result = []
     for i in range(len(tensor_list_list[0])):
         merged = tensor_shape.unknown_shape()
@@ -206,10 +243,13 @@ def _dequeue(queue, batch_size, allow_smaller_final_batch, name):
 
 def _fifo_batch(tensors_lists, batch_size, capacity, enqueue_many, shapes, dynamic_pad,
                 allow_smaller_final_batch, shared_name, name, what, copies):
+    tensors_lists, kinds = _serialize_sparse(tensors_lists, enqueue_many)
+
     def make_queue(types, tll):
         queue_class = data_flow_ops.PaddingFIFOQueue if dynamic_pad else data_flow_ops.FIFOQueue
         return queue_class(capacity=capacity, dtypes=types,
-                           shapes=_shapes(tll, shapes, enqueue_many), shared_name=shared_name)
+                           shapes=_shapes(tll, shapes, enqueue_many, kinds),
+                           shared_name=shared_name)
 
     def enqueue_ops_for(queue, tll):
         return _enqueue_ops(queue, tll, enqueue_many) * copies
@@ -217,15 +257,18 @@ def _fifo_batch(tensors_lists, batch_size, capacity, enqueue_many, shapes, dynam
     queue = _batch_queue(tensors_lists, enqueue_ops_for, make_queue, what)
     _fraction_summary(f"queue/{queue.name}/fraction_of_{capacity}_full", queue.size(),
                       capacity)
-    return _dequeue(queue, batch_size, allow_smaller_final_batch, name)
+    dequeued = _dequeue(queue, batch_size, allow_smaller_final_batch, name)
+    return _deserialize_sparse(dequeued, kinds, enqueue_many)
 
 
 def _shuffle_batch(tensors_lists, batch_size, capacity, min_after_dequeue, seed, enqueue_many,
                    shapes, allow_smaller_final_batch, shared_name, name, what, copies):
+    tensors_lists, kinds = _serialize_sparse(tensors_lists, enqueue_many)
+
     def make_queue(types, tll):
         return data_flow_ops.RandomShuffleQueue(
             capacity=capacity, min_after_dequeue=min_after_dequeue, seed=seed, dtypes=types,
-            shapes=_shapes(tll, shapes, enqueue_many), shared_name=shared_name)
+            shapes=_shapes(tll, shapes, enqueue_many, kinds), shared_name=shared_name)
 
     def enqueue_ops_for(queue, tll):
         return _enqueue_ops(queue, tll, enqueue_many) * copies
@@ -235,7 +278,8 @@ def _shuffle_batch(tensors_lists, batch_size, capacity, min_after_dequeue, seed,
     _fraction_summary(f"queue/{queue.name}/fraction_over_{min_after_dequeue}_of_"
                       f"{capacity - min_after_dequeue}_full", full,
                       max(1, capacity - min_after_dequeue))
-    return _dequeue(queue, batch_size, allow_smaller_final_batch, name)
+    dequeued = _dequeue(queue, batch_size, allow_smaller_final_batch, name)
+    return _deserialize_sparse(dequeued, kinds, enqueue_many)
 
 
 def batch(tensors, batch_size, num_threads=1, capacity=32, enqueue_many=False, shapes=None,
