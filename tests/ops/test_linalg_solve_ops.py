@@ -139,3 +139,38 @@ def test_errors_use_tensorflow_wording():
         tf.cholesky(tf.zeros([2, 3]))
     with pytest.raises(ValueError, match="do not fit"):
         tf.matrix_solve(tf.zeros([3, 3]), tf.zeros([2, 1]))
+
+
+def _gradients(m, values):
+    """Gradients of each op under module `m` (tensorflux or TF 1.x): TF's conventions
+    (symmetrized Cholesky, lower-triangle eigen gradients) must give the same numbers. The
+    eigenvector loss is sign-invariant: LAPACK builds may pick opposite eigenvector signs."""
+    a, rhs, u3, u32, ue, rect, rhs4 = (m.constant(v) for v in values)
+    e, v = m.self_adjoint_eig(a)
+    return {
+        "cholesky": m.gradients(m.reduce_sum(m.cholesky(a) * u3), a),
+        "eig": m.gradients(m.reduce_sum(e * ue) + m.reduce_sum(m.square(m.matmul(v, u3) * v)),
+                           a),
+        "solve": m.gradients(m.reduce_sum(m.matrix_solve(a, rhs, adjoint=True) * u32),
+                             [a, rhs]),
+        "triangular": m.gradients(m.reduce_sum(
+            m.matrix_triangular_solve(a, rhs, lower=False) * u32), [a, rhs]),
+        "solve_ls": m.gradients(m.reduce_sum(m.matrix_solve_ls(rect, rhs4, 0.1) * u32),
+                                [rect, rhs4]),
+    }
+
+
+@pytest.mark.tensorflow
+def test_gradients_match_tensorflow():
+    tf1 = pytest.importorskip("tensorflow").compat.v1
+    rng = np.random.default_rng(0)
+    b = rng.standard_normal((3, 3))
+    values = [b @ b.T + 3 * np.eye(3)] + [rng.standard_normal(s) for s in
+                                          ((3, 2), (3, 3), (3, 2), (3,), (4, 3), (4, 2))]
+    graph = tf1.Graph()
+    with graph.as_default(), tf1.Session(graph=graph) as sess:
+        want = sess.run(_gradients(tf1, values))
+    got = _run(_gradients(tf, values))
+    for name in want:
+        for w, g in zip(want[name], got[name]):
+            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12, err_msg=name)
