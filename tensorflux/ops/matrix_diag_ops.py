@@ -1,5 +1,6 @@
 """Diagonals and bands of (batches of) matrices: MatrixDiag, MatrixDiagPart, MatrixSetDiag,
-MatrixBandPart (TF 1.0's ops; TF 0.9 called their functions `batch_matrix_*`).
+MatrixBandPart (TF 1.0's ops; TF 0.9 called their functions `batch_matrix_*`); the tensor
+diagonals Diag and DiagPart (`tf.diag`, `tf.diag_part`), `tf.trace` and `tf.matrix_transpose`.
 
 Each works on the two innermost dimensions; the leading ones are a batch. Matrices need not
 be square: the diagonal has min(M, N) entries (TF 1.0 accepts that too for diag_part and
@@ -16,7 +17,8 @@ from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
 
-__all__ = ["matrix_diag", "matrix_diag_part", "matrix_set_diag", "matrix_band_part",
+__all__ = ["matrix_diag", "matrix_diag_part", "matrix_set_diag", "matrix_band_part", "diag",
+           "diag_part", "trace", "matrix_transpose",
            "batch_matrix_diag", "batch_matrix_diag_part", "batch_matrix_set_diag",
            "batch_matrix_band_part"]
 
@@ -158,7 +160,86 @@ def _matrix_band_part_kernel(ctx, x, num_lower, num_upper):
     return np.where(keep, x, np.zeros((), x.dtype)).astype(x.dtype, copy=False)
 
 
+# ---- Diag / DiagPart: a tensor of shape s <-> the diagonal of one of shape s + s ----------------
+_DIAG_TYPES = common.FLOATS | common.COMPLEX | {dtypes.int32, dtypes.int64}
+Diag = registry.register_op("Diag", inputs=["diagonal: T"], outputs=["output: T"],
+                            attrs={"T": _DIAG_TYPES})
+Diag.gradient(lambda op, grad: [diag_part(grad)])
+
+
+@Diag.shape
+def _diag_shape(op):
+    shape = op.inputs[0].get_shape()
+    if shape.ndims is None:
+        return shape
+    if shape.ndims == 0:
+        raise ValueError("Input must be at least rank 1, got a scalar")
+    return shape.concatenate(shape)
+
+
+@Diag.kernel("CPU")
+def _diag_kernel(ctx, x):
+    if x.ndim == 0:
+        raise errors.InvalidArgumentError(None, ctx.op, "Input must be at least rank 1, got 0")
+    out = np.zeros((x.size, x.size), dtype=x.dtype)
+    out[np.arange(x.size), np.arange(x.size)] = x.reshape(-1)
+    return out.reshape(x.shape + x.shape)
+
+
+DiagPart = registry.register_op("DiagPart", inputs=["input: T"], outputs=["diagonal: T"],
+                                attrs={"T": _DIAG_TYPES})
+DiagPart.gradient(lambda op, grad: [diag(grad)])
+
+
+@DiagPart.shape
+def _diag_part_shape(op):
+    shape = op.inputs[0].get_shape()
+    if shape.ndims is None:
+        return shape
+    half = shape.ndims // 2
+    if shape.ndims == 0 or shape.ndims % 2 or not shape[:half].is_compatible_with(shape[half:]):
+        raise ValueError(f"Input must have an even rank and shape s + s, got {shape}")
+    return shape[:half].merge_with(shape[half:])
+
+
+@DiagPart.kernel("CPU")
+def _diag_part_kernel(ctx, x):
+    half = x.ndim // 2
+    if x.ndim == 0 or x.ndim % 2 or x.shape[:half] != x.shape[half:]:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Invalid shape {common.shape_text(x.shape)}: dimensions [:{half}] "
+                          f"and [{half}:] must be equal")
+    size = int(np.prod(x.shape[:half], dtype=np.int64))
+    return np.diagonal(x.reshape(size, size)).reshape(x.shape[:half]).copy()
+
+
 # ---- the public functions ------------------------------------------------------------------
+def diag(diagonal, name=None):
+    """The tensor of shape s + s with `diagonal` (shape s) on its diagonal, zeros elsewhere."""
+    return apply_op("Diag", diagonal, name=name)
+
+
+def diag_part(input, name=None):  # noqa: A002 - TF's name
+    """The diagonal (shape s) of a tensor of shape s + s."""
+    return apply_op("DiagPart", input, name=name)
+
+
+def trace(x, name=None):
+    """The sum of each innermost matrix's main diagonal (TF 1.0: batched)."""
+    from tensorflux.ops import reduction_ops
+    return reduction_ops.reduce_sum(matrix_diag_part(x), [-1], name=name or "trace")
+
+
+def matrix_transpose(a, name="matrix_transpose"):
+    """`a` with its two innermost dimensions swapped."""
+    from tensorflux.ops import linalg_ops
+    from tensorflux.framework import ops
+    with ops.name_scope(name, "matrix_transpose", [a]):
+        a = ops.convert_to_tensor(a, name="a")
+        if a.get_shape().ndims is not None and a.get_shape().ndims < 2:
+            raise ValueError(f"Argument 'a' should be a (batch) matrix, with rank >= 2.  "
+                             f"Found: {a.get_shape()}")
+        return linalg_ops._swap_last_two(a)
 def matrix_diag(diagonal, name=None):
     """Matrices [..., M, M] with `diagonal` ([..., M]) on their diagonals, zeros elsewhere."""
     return apply_op("MatrixDiag", diagonal, name=name)

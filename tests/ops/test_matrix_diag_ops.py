@@ -46,6 +46,12 @@ SPECS = [
     _band_spec(-1, 0, [((3, 3),)], "MatrixBandPart_lower"),
     _band_spec(0, -1, [((2, 3, 3),)], "MatrixBandPart_upper"),
     _band_spec(2, 1, [((5, 4),)], "MatrixBandPart_2_1"),
+    OpSpec("Diag", tf.diag, lambda d: np.diag(d.reshape(-1)).reshape(d.shape + d.shape),
+           [((3,),), ((2, 2),)], dtypes=ALL),
+    OpSpec("DiagPart", tf.diag_part,
+           lambda x: np.diagonal(x.reshape(x.shape[0] * (x.shape[1] if x.ndim == 4 else 1),
+                                           -1)).reshape(x.shape[:x.ndim // 2]),
+           [((3, 3),), ((2, 3, 2, 3),)], dtypes=ALL),
 ]
 
 
@@ -61,6 +67,18 @@ def test_tf_0_9_names_and_int64_band_limits():
     band = tf.batch_matrix_band_part(x, tf.constant(0, tf.int64), tf.constant(0, tf.int64))
     np.testing.assert_array_equal(_run(band), np.diag(np.diag(x)))
     np.testing.assert_array_equal(_run(tf.batch_matrix_diag_part(x)), [0, 4, 8])
+
+
+def test_trace_and_matrix_transpose():
+    x = np.arange(18, dtype=np.float64).reshape(2, 3, 3)
+    got = _run([tf.trace(x), tf.matrix_transpose(x), tf.trace(x[0])])
+    np.testing.assert_array_equal(got[0], np.trace(x, axis1=1, axis2=2))
+    np.testing.assert_array_equal(got[1], np.swapaxes(x, 1, 2))
+    assert got[2] == np.trace(x[0])
+    with pytest.raises(ValueError, match="rank >= 2"):
+        tf.matrix_transpose([1.0, 2.0])
+    with pytest.raises(ValueError, match="even rank"):
+        tf.diag_part(tf.zeros([2, 3]))
 
 
 def test_shape_and_run_time_errors():
