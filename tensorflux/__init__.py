@@ -83,3 +83,4 @@ from tensorflux.ops.accumulator_ops import *  # noqa: F401,F403,E402
 from tensorflux.ops.complex_ops import conj  # noqa: F401,E402
 from tensorflux import saved_model  # noqa: F401,E402
 from tensorflux.ops.string_ops import *  # noqa: F401,F403,E402
+from tensorflux import python  # noqa: F401,E402  (tf.python, as TF 0.9 exposed it)

@@ -1,0 +1,22 @@
+"""TF 0.9-style scripts run unchanged on tensorflux through the `tensorflow` alias."""
+import re
+
+import pytest
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_softmax_tutorial_trains(run_tf_script):
+    out = run_tf_script("tf09_softmax.py", "--max_steps=150")
+    first, last = map(float, re.search(r"accuracy ([\d.]+) -> ([\d.]+)", out).groups())
+    assert first < 0.5 and last > 0.9, out
+
+
+def test_keras_backend_calls(run_tf_script):
+    assert "OK keras backend calls" in run_tf_script("tf09_keras_backend_calls.py")
+
+
+def test_tf09_unit_test_file_passes(run_tf_script):
+    out = run_tf_script("tf09_reshape_tests.py")
+    ran = int(re.search(r"Ran (\d+) tests", out).group(1))
+    assert ran >= 3 and "\nOK" in out and "FAILED" not in out, out
