@@ -21,6 +21,12 @@ def run_with_alias(args, cwd, extra_path=(), timeout=240, env=None):
 
 
 @pytest.fixture
+def alias_runner():
+    """run_with_alias, for tests that check a failing or module run themselves."""
+    return run_with_alias
+
+
+@pytest.fixture
 def run_tf_script(tmp_path):
     """Runs tests/compat/scripts/<name> with the alias; fails with its output unless rc 0."""
     def run(name, *args, **kwargs):

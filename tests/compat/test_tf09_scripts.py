@@ -20,3 +20,14 @@ def test_tf09_unit_test_file_passes(run_tf_script):
     out = run_tf_script("tf09_reshape_tests.py")
     ran = int(re.search(r"Ran (\d+) tests", out).group(1))
     assert ran >= 3 and "\nOK" in out and "FAILED" not in out, out
+
+
+@pytest.mark.parametrize("module", ["tensorflow.models.image.cifar10.cifar10_train",
+                                    "tensorflow.models.rnn.ptb.ptb_word_lm",
+                                    "tensorflow.models.rnn.translate.translate"])
+def test_tutorial_modules_run_at_tf09_paths(module, tmp_path, alias_runner):
+    """`python -m tensorflow.models...` (through the alias) reaches the tutorial's flags."""
+    proc = alias_runner(["-m", module, "--help"], cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "--max_steps" in proc.stdout or "--data_path" in proc.stdout or (
+        "--data_dir" in proc.stdout), proc.stdout
