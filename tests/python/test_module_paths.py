@@ -99,7 +99,7 @@ GEN_MODULES = ["gen_array_ops", "gen_math_ops", "gen_nn_ops", "gen_state_ops",
                "gen_data_flow_ops", "gen_io_ops", "gen_control_flow_ops", "gen_random_ops",
                "gen_logging_ops", "gen_image_ops", "gen_parsing_ops",
                "gen_candidate_sampling_ops", "gen_string_ops", "gen_script_ops",
-               "gen_training_ops"]
+               "gen_training_ops", "gen_ctc_ops"]
 
 
 def test_every_op_outside_sendrecv_is_in_one_gen_module():
@@ -176,3 +176,13 @@ def test_rnn_cell_private_linear_takes_tf09_scope():
     names = sorted(v.op.name for v in tf.global_variables())
     assert names == ["proj/biases", "proj/weights"]
     assert y.get_shape().as_list() == [2, 4]
+
+
+def test_device_lib_lists_the_devices_a_session_gets():
+    from tensorflux.python.client import device_lib
+    devices = device_lib.list_local_devices()
+    with tf.Session() as sess:
+        assert [d.name for d in devices] == [d.name for d in sess.list_devices()]
+    assert devices[0].device_type == "CPU" and devices[0].memory_limit > 0
+    two = device_lib.list_local_devices(tf.ConfigProto(device_count={"CPU": 2}))
+    assert [d.name[-5:] for d in two] == ["CPU:0", "CPU:1"]
