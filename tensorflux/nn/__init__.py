@@ -21,4 +21,5 @@ from tensorflux.ops.nn_impl import (  # noqa: F401
 from tensorflux.nn import rnn_cell, seq2seq  # noqa: F401,E402
 from tensorflux.rnn.rnn import (  # noqa: F401,E402
     rnn, dynamic_rnn, bidirectional_rnn, bidirectional_dynamic_rnn)
-from tensorflux.ops.ctc_ops import ctc_loss, ctc_greedy_decoder  # noqa: F401,E402
+from tensorflux.ops.ctc_ops import (  # noqa: F401,E402
+    ctc_beam_search_decoder, ctc_greedy_decoder, ctc_loss)

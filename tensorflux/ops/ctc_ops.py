@@ -1,4 +1,5 @@
-"""Connectionist temporal classification (Graves et al. 2006): CTCLoss and CTCGreedyDecoder.
+"""Connectionist temporal classification (Graves et al. 2006): CTCLoss, CTCGreedyDecoder and
+CTCBeamSearchDecoder.
 
 Inputs are time-major logits [max_time, batch, num_classes]; class num_classes - 1 is the blank.
 Labels come as a SparseTensor's parts (indices [N, 2] of (batch, position), int32 values).
@@ -16,7 +17,7 @@ from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops.parsing_ops import SparseTensor
 
-__all__ = ["ctc_loss", "ctc_greedy_decoder"]
+__all__ = ["ctc_loss", "ctc_greedy_decoder", "ctc_beam_search_decoder"]
 
 CTCLoss = registry.register_op(
     "CTCLoss",
@@ -193,6 +194,84 @@ def _ctc_greedy_kernel(ctx, inputs, seq_len):
             np.array([batch, longest], np.int64), log_prob)
 
 
+CTCBeamSearchDecoder = registry.register_op(
+    "CTCBeamSearchDecoder", inputs=["inputs: T", "sequence_length: int32"],
+    outputs=["decoded_indices: top_paths * int64", "decoded_values: top_paths * int64",
+             "decoded_shape: top_paths * int64", "log_probability: T"],
+    attrs={"beam_width": registry.Attr("int"), "top_paths": registry.Attr("int"),
+           "merge_repeated": True,
+           "T": registry.Attr("type", dtypes.float32, allowed=[dtypes.float32, dtypes.float64])})
+CTCBeamSearchDecoder.not_differentiable()
+
+
+@CTCBeamSearchDecoder.shape
+def _ctc_beam_shape(op):
+    inputs = op.inputs[0].get_shape().with_rank(3)
+    batch = inputs[1].merge_with(op.inputs[1].get_shape().with_rank(1)[0])
+    k = op.get_attr("top_paths")
+    return ([tensor_shape.TensorShape([None, 2])] * k + [tensor_shape.TensorShape([None])] * k
+            + [tensor_shape.TensorShape([2])] * k + [tensor_shape.TensorShape([batch, k])])
+
+
+def _prefix_beam_search(logp, beam_width):
+    """{labeling: log p} of the surviving beams: CTC prefix search, each prefix keeping the
+    log probabilities of its paths ending in a blank and in its last label."""
+    blank = logp.shape[1] - 1
+    beams = {(): (0.0, -np.inf)}
+    for step in logp:
+        grown = {}
+
+        def add(prefix, blank_part, label_part):
+            pb, pl = grown.get(prefix, (-np.inf, -np.inf))
+            grown[prefix] = (np.logaddexp(pb, blank_part), np.logaddexp(pl, label_part))
+        for prefix, (pb, pl) in beams.items():
+            total = np.logaddexp(pb, pl)
+            add(prefix, total + step[blank], -np.inf)
+            for c in range(blank):
+                if prefix and prefix[-1] == c:  # a repeat extends only after a blank
+                    add(prefix + (c,), -np.inf, pb + step[c])
+                    add(prefix, -np.inf, pl + step[c])
+                else:
+                    add(prefix + (c,), -np.inf, total + step[c])
+        best = sorted(grown.items(), key=lambda kv: -np.logaddexp(*kv[1]))[:beam_width]
+        beams = dict(best)
+    return {prefix: float(np.logaddexp(pb, pl)) for prefix, (pb, pl) in beams.items()}
+
+
+def _merged(labels):
+    return tuple(v for i, v in enumerate(labels) if i == 0 or v != labels[i - 1])
+
+
+@CTCBeamSearchDecoder.kernel("CPU")
+def _ctc_beam_kernel(ctx, inputs, seq_len):
+    steps, batch, _ = inputs.shape
+    width, k = ctx.attrs["beam_width"], ctx.attrs["top_paths"]
+    if not 0 < k <= width:
+        raise errors.InvalidArgumentError(None, ctx.op, f"top_paths must be in [1, beam_width "
+                                                        f"= {width}], got {k}")
+    paths = [[] for _ in range(k)]
+    log_prob = np.full((batch, k), -np.inf)
+    for b in range(batch):
+        scores = _prefix_beam_search(_log_softmax(inputs[:int(seq_len[b]), b].astype(np.float64)),
+                                     width)
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])[:k]
+        for i, (labels, score) in enumerate(ranked):
+            # TF: with merge_repeated, repeats in a beam's output are merged once more
+            paths[i].append(_merged(labels) if ctx.attrs["merge_repeated"] else labels)
+            log_prob[b, i] = score
+        for i in range(len(ranked), k):
+            paths[i].append(())
+    out = []
+    for part in range(3):
+        for labelings in paths:
+            ix = [[b, j] for b, seq in enumerate(labelings) for j in range(len(seq))]
+            vals = [v for seq in labelings for v in seq]
+            shape = [batch, max([len(seq) for seq in labelings] + [0])]
+            out.append([np.array(ix, np.int64).reshape(-1, 2), np.array(vals, np.int64),
+                        np.array(shape, np.int64)][part])
+    return tuple(out) + (log_prob.astype(inputs.dtype),)
+
+
 def _time_major(inputs, time_major):
     inputs = ops.convert_to_tensor(inputs, name="inputs")
     return inputs if time_major else array_ops.transpose(inputs, [1, 0, 2])
@@ -229,3 +308,16 @@ def ctc_greedy_decoder(inputs, sequence_length, merge_repeated=True):
     ix, val, shape, log_prob = apply_op("CTCGreedyDecoder", inputs, sequence_length,
                                         merge_repeated=merge_repeated)
     return [SparseTensor(ix, val, shape)], log_prob
+
+
+def ctc_beam_search_decoder(inputs, sequence_length, beam_width=100, top_paths=1,
+                            merge_repeated=True):
+    """The top_paths most likely labelings by CTC prefix beam search.
+
+    Returns:
+      ([top_paths SparseTensors of int64 labels], [batch, top_paths] log probabilities).
+    """
+    outs = apply_op("CTCBeamSearchDecoder", inputs, sequence_length, beam_width=beam_width,
+                    top_paths=top_paths, merge_repeated=merge_repeated)
+    ix, vals, shapes, log_prob = outs
+    return [SparseTensor(i, v, s) for i, v, s in zip(ix, vals, shapes)], log_prob

@@ -36,6 +36,23 @@ def brute_force_loss(logits, labels, seq_len=None):
     return np.array(losses)
 
 
+def brute_force_labelings(logits):
+    """{labeling: log p} over every labeling of one [T, C] sequence (exact CTC scores)."""
+    steps, classes = logits.shape
+    logp = np_log_softmax(logits.astype(np.float64))
+    scores = {}
+    for path in itertools.product(range(classes), repeat=steps):
+        key = tuple(collapse(list(path), classes - 1))
+        scores[key] = np.logaddexp(scores.get(key, -np.inf), logp[np.arange(steps), path].sum())
+    return scores
+
+
+def top_log_probs(x, k):
+    """[batch, k]: the k best exact labeling scores per batch entry of [T, B, C] logits."""
+    return np.array([sorted(brute_force_labelings(x[:, b]).values(), reverse=True)[:k]
+                     for b in range(x.shape[1])])
+
+
 def sparse_labels(labels):
     indices = [[b, i] for b, seq in enumerate(labels) for i in range(len(seq))]
     values = [v for seq in labels for v in seq]
@@ -62,6 +79,11 @@ SPECS = [
     OpSpec("CTCGreedyDecoder", lambda x: tf.nn.ctc_greedy_decoder(x, [4, 2])[1],
            lambda x: -np.stack([x[:4, 0].max(1).sum(), x[:2, 1].max(1).sum()])[:, None],
            [((4, 2, 3),)], inputs=uniform, name="CTCGreedyDecoder_log_probability"),
+    # a beam wider than the number of prefixes makes prefix search exact
+    OpSpec("CTCBeamSearchDecoder",
+           lambda x: tf.nn.ctc_beam_search_decoder(x, [4, 4], 64, 3, merge_repeated=False)[1],
+           lambda x: top_log_probs(x, 3), [((4, 2, 3),)], inputs=uniform,
+           name="CTCBeamSearchDecoder_log_probability"),
 ]
 
 
@@ -130,3 +152,34 @@ def test_greedy_decoder_merges_repeats_and_scores_like_tf():
     assert m.indices.tolist() == [[0, 0], [0, 1], [0, 2]]
     assert r.values.tolist() == [0, 0, 0, 1, 1]
     np.testing.assert_allclose(lp, [[-12.0]])
+
+
+def test_beam_search_finds_the_exact_best_labelings():
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((5, 2, 4)).astype(np.float32) * 2
+    decoded, log_prob = tf.nn.ctc_beam_search_decoder(logits, [5, 3], beam_width=200,
+                                                      top_paths=2, merge_repeated=False)
+    with tf.Session() as sess:
+        paths, lp = sess.run([decoded, log_prob])
+    for b, steps in enumerate([5, 3]):
+        exact = sorted(brute_force_labelings(logits[:steps, b]).items(), key=lambda kv: -kv[1])
+        for i in range(2):
+            got = [v for (row, _), v in zip(paths[i].indices.tolist(), paths[i].values.tolist())
+                   if row == b]
+            assert tuple(got) == exact[i][0]
+            np.testing.assert_allclose(lp[b, i], exact[i][1], rtol=1e-5)
+
+
+def test_beam_search_merge_repeated_merges_the_output_as_tf():
+    # the best path is "0 blank 0": labeling (0, 0); TF's merge_repeated then emits (0,)
+    logits = np.full((3, 1, 2), -5.0, np.float32)
+    logits[[0, 2], 0, 0] = 5.0
+    logits[1, 0, 1] = 5.0
+    (merged,), _ = tf.nn.ctc_beam_search_decoder(logits, [3], beam_width=10)
+    (raw,), _ = tf.nn.ctc_beam_search_decoder(logits, [3], beam_width=10, merge_repeated=False)
+    with tf.Session() as sess:
+        m, r = sess.run([merged, raw])
+    assert m.values.tolist() == [0] and r.values.tolist() == [0, 0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="top_paths must be"):
+        with tf.Session() as sess:
+            sess.run(tf.nn.ctc_beam_search_decoder(logits, [3], beam_width=2, top_paths=3)[1])
