@@ -1,4 +1,5 @@
 """TF 0.9-style scripts run unchanged on tensorflux through the `tensorflow` alias."""
+import importlib.util
 import re
 
 import pytest
@@ -31,3 +32,18 @@ def test_tutorial_modules_run_at_tf09_paths(module, tmp_path, alias_runner):
     assert proc.returncode == 0, proc.stderr
     assert "--max_steps" in proc.stdout or "--data_path" in proc.stdout or (
         "--data_dir" in proc.stdout), proc.stdout
+
+
+def test_rnn_library_from_models_rnn_trains_saves_and_restores(run_tf_script, tmp_path):
+    out = run_tf_script("tf09_rnn_saver.py", str(tmp_path / "train"))
+    first, last, restored = map(float, re.search(
+        r"cost ([\d.]+) -> ([\d.]+) restored ([\d.]+)", out).groups())
+    assert last < 0.3 * first and restored < 0.3 * first, out
+    assert "saved model.ckpt-150" in out and "event files 1" in out, out
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
+                    reason="the MNIST stand-in is built from scikit-learn's digits")
+def test_mnist_beginners_tutorial_through_input_data(run_tf_script, tmp_path):
+    out = run_tf_script("tf09_input_data.py", str(tmp_path / "MNIST_data"))
+    assert float(re.search(r"accuracy ([\d.]+)", out).group(1)) > 0.8, out
