@@ -35,3 +35,4 @@ def test_keras1_models_train_on_tensorflux(run_tf_script, tmp_path):
     assert f"keras {version} tensorflow module: tensorflux" in out, out
     assert float(re.search(r"mlp accuracy ([\d.]+)", out).group(1)) > 0.9, out
     assert float(re.search(r"conv accuracy ([\d.]+)", out).group(1)) > 0.8, out
+    assert float(re.search(r"lstm accuracy ([\d.]+)", out).group(1)) > 0.4, out  # chance 0.1

@@ -1,5 +1,6 @@
 # Keras 1.x (2016-17, unmodified) on its TensorFlow backend, with `tensorflow` aliased to
-# tensorflux: an MLP and a small conv net on scikit-learn's 8x8 digits.
+# tensorflux: an MLP, a small conv net with batch normalization and an LSTM (rows as time
+# steps: Keras's K.rnn while_loop) on scikit-learn's 8x8 digits.
 import collections
 import collections.abc
 import sys
@@ -15,8 +16,10 @@ from sklearn.datasets import load_digits  # noqa: E402
 
 import keras  # noqa: E402
 from keras import backend as K  # noqa: E402
-from keras.layers import Convolution2D, Dense, Dropout, Flatten, MaxPooling2D  # noqa: E402
+from keras.layers import (  # noqa: E402
+    LSTM, BatchNormalization, Convolution2D, Dense, Dropout, Flatten, MaxPooling2D)
 from keras.models import Sequential  # noqa: E402
+from keras.optimizers import RMSprop  # noqa: E402
 from keras.utils import np_utils  # noqa: E402
 
 assert K.backend() == "tensorflow", K.backend()
@@ -40,8 +43,18 @@ images = x.reshape(-1, 8, 8, 1)
 conv = Sequential()
 conv.add(Convolution2D(8, 3, 3, activation="relu", border_mode="same", input_shape=(8, 8, 1)))
 conv.add(MaxPooling2D((2, 2)))
+conv.add(BatchNormalization())
 conv.add(Flatten())
 conv.add(Dense(10, activation="softmax"))
 conv.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
 conv.fit(images[train], y[train], nb_epoch=int(sys.argv[1]), batch_size=32, verbose=0)
 print("conv accuracy %.4f" % conv.evaluate(images[test], y[test], verbose=0)[1])
+
+lstm = Sequential()
+lstm.add(LSTM(16, input_shape=(8, 8)))
+lstm.add(Dense(10, activation="softmax"))
+lstm.compile(loss="categorical_crossentropy", optimizer=RMSprop(lr=0.01), metrics=["accuracy"])
+rows = x.reshape(-1, 8, 8)
+lstm.fit(rows[train[:600]], y[train[:600]], nb_epoch=int(sys.argv[1]) // 2, batch_size=32,
+         verbose=0)
+print("lstm accuracy %.4f" % lstm.evaluate(rows[test], y[test], verbose=0)[1])
