@@ -11,6 +11,7 @@ learning rate decayed by 0.95 once per epoch. Batches are fed through placeholde
 trains on fake data (all-zero images of class 1, as the tutorial's) and checks the test
 error is 0. --conv1_filters, --conv2_filters, --fc_units and --train_size make it small.
 """
+import os
 import sys
 import time
 
@@ -73,6 +74,14 @@ def error_rate(predictions, labels):
     return 100.0 - 100.0 * np.sum(np.argmax(predictions, 1) == labels) / predictions.shape[0]
 
 
+def _locate(data_dir, filename):
+    """The path of `filename` in data_dir, or of its un-gzip'd twin; None if neither exists."""
+    for candidate in (filename, filename[:-len(".gz")]):
+        if tf.gfile.Exists(os.path.join(data_dir, candidate)):
+            return os.path.join(data_dir, candidate)
+    return None
+
+
 def _load():
     """(train, validation, test) as (images, labels) pairs."""
     if FLAGS.self_test:
@@ -82,7 +91,7 @@ def _load():
     paths = {}
     for name in (input_data.TRAIN_IMAGES, input_data.TRAIN_LABELS, input_data.TEST_IMAGES,
                  input_data.TEST_LABELS):
-        path = input_data._locate(FLAGS.data_dir, name)
+        path = _locate(FLAGS.data_dir, name)
         if path is None:
             sys.exit("No %s in --data_dir %s: copy the four MNIST files there (nothing is "
                      "downloaded), or run with --self_test" % (name, FLAGS.data_dir))
