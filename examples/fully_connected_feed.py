@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflux as tf  # noqa: E402 (after the path set-up)
 from tensorflux.examples.tutorials.mnist import input_data  # noqa: E402
 
-import mnist  # noqa: E402 (examples/mnist.py, next to this file)
+from tensorflux.examples.tutorials.mnist import mnist  # noqa: E402
 
 flags = tf.app.flags
 FLAGS = flags.FLAGS

@@ -93,3 +93,4 @@ from tensorflux.ops.identity_reader_ops import IdentityReader  # noqa: F401,E402
 from tensorflux.ops.sequence_parsing_ops import *  # noqa: F401,F403,E402
 from tensorflux.ops.sparse_serialization_ops import *  # noqa: F401,F403,E402
 from tensorflux.ops import batch_linalg_ops  # noqa: F401,E402  (TF 0.9 Batch* op types)
+from tensorflux import python  # noqa: F401,E402  (tf.python, as TF 0.9 exposed it)

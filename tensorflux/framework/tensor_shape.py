@@ -34,11 +34,15 @@ class Dimension:
         return "?" if self._value is None else str(self._value)
 
     def __int__(self):
+        # TF 0.9-1.x return the value, None included: Keras 1.x's int_shape calls
+        # `d.__int__()` for each dimension to get (None, 28, 28, 1); int(d) of an unknown
+        # dimension still raises TypeError (Python refuses a non-int from __int__).
+        return self._value
+
+    def __index__(self):
         if self._value is None:
             raise TypeError("Cannot convert an unknown Dimension to an int.")
         return self._value
-
-    __index__ = __int__
 
     def __hash__(self):
         return hash(self._value)

@@ -24,3 +24,5 @@ from tensorflux.rnn.rnn import (  # noqa: F401,E402
 from tensorflux.ops.pool_argmax_ops import max_pool_with_argmax  # noqa: F401,E402
 from tensorflux.ops.conv_backprop_api import (  # noqa: F401,E402
     depthwise_conv2d_native_backprop_input, depthwise_conv2d_native_backprop_filter)
+from tensorflux.ops.ctc_ops import (  # noqa: F401,E402
+    ctc_beam_search_decoder, ctc_greedy_decoder, ctc_loss)

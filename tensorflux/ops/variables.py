@@ -211,8 +211,8 @@ class Variable:
     def __iter__(self):
         raise TypeError("'Variable' object is not iterable.")
 
-    def __bool__(self):
-        raise TypeError("Using a `tf.Variable` as a Python `bool` is not allowed.")
+    # No __bool__: a TF 0.9-1.x Variable is truthy like any object (only Tensor refuses), and
+    # Keras 1.x relies on it (`if b:` for an optional bias Variable).
 
     @classmethod
     def _overload_all_operators(cls):

@@ -87,6 +87,11 @@ class DeviceAttributes:
         self.memory_limit_bytes = memory_limit_bytes
         self.incarnation = incarnation
 
+    @property
+    def memory_limit(self):
+        """The DeviceAttributes proto's name for memory_limit_bytes (device_lib returns these)."""
+        return self.memory_limit_bytes
+
     def __repr__(self):
         return (f"_DeviceAttributes({self.name}, {self.device_type}, {self.memory_limit_bytes}, "
                 f"{self.incarnation})")

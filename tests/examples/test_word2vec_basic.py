@@ -1,6 +1,5 @@
 """word2vec_basic learns skip-gram embeddings: the NCE loss falls and words of one topic of a
 generated text8-like corpus become each other's nearest neighbours by cosine similarity."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -34,10 +33,9 @@ def _corpus(num_words, seed=1):
 
 
 def _load_example():
-    spec = importlib.util.spec_from_file_location("word2vec_basic_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # examples/word2vec_basic.py launches the tutorial at TF's import path
+    from tensorflux.examples.tutorials.word2vec import word2vec_basic
+    return word2vec_basic
 
 
 def test_build_dataset_and_batches():

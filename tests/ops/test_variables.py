@@ -97,9 +97,10 @@ def test_variable_validate_shape_false():
 def test_variable_errors():
     with pytest.raises(ValueError, match="initial_value must be specified"):
         tf.Variable()
-    v = tf.Variable(1.0)
+    v = tf.Variable(0.0)
+    assert bool(v) is True  # TF 0.9-1.x: a Variable is truthy (Keras 1.x writes `if b:`)
     with pytest.raises(TypeError, match="as a Python `bool` is not allowed"):
-        bool(v)
+        bool(v.value())  # a Tensor still refuses
     with pytest.raises(TypeError, match="not iterable"):
         iter(v)
 

@@ -1,0 +1,1 @@
+"""The MNIST convolutional model tutorial (tensorflow.models.image.mnist)."""

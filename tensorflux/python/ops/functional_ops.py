@@ -1,0 +1,2 @@
+"""tensorflow.python.ops.functional_ops -> tensorflux.ops.functional_ops."""
+from tensorflux.ops.functional_ops import *  # noqa: F401,F403

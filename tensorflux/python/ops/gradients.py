@@ -1,0 +1,2 @@
+"""tensorflow.python.ops.gradients -> tensorflux.autodiff.gradients."""
+from tensorflux.autodiff.gradients import *  # noqa: F401,F403

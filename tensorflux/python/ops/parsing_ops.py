@@ -1,0 +1,2 @@
+"""tensorflow.python.ops.parsing_ops -> tensorflux.ops.parsing_ops."""
+from tensorflux.ops.parsing_ops import *  # noqa: F401,F403

@@ -1,0 +1,2 @@
+"""tensorflow.python.training.adagrad -> tensorflux.training.adagrad."""
+from tensorflux.training.adagrad import *  # noqa: F401,F403

@@ -1,0 +1,2 @@
+"""tensorflow.python.training.ftrl -> tensorflux.training.ftrl."""
+from tensorflux.training.ftrl import *  # noqa: F401,F403

@@ -1,0 +1,2 @@
+"""tensorflow.python.training.input -> tensorflux.training.input."""
+from tensorflux.training.input import *  # noqa: F401,F403

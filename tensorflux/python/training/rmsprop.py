@@ -1,0 +1,2 @@
+"""tensorflow.python.training.rmsprop -> tensorflux.training.rmsprop."""
+from tensorflux.training.rmsprop import *  # noqa: F401,F403

@@ -1,0 +1,2 @@
+"""tensorflow.python.training.saver -> tensorflux.training.saver."""
+from tensorflux.training.saver import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""TensorFlow import-path shims (tensorflow.python.*): re-exports only."""
