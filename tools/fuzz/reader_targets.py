@@ -18,8 +18,6 @@ import readers
 import tensorflux as tf
 from tensorflux.distributed import wire
 from tensorflux.examples.tutorials.mnist import input_data
-from tensorflux.framework import protos
-from tensorflux.lib import png
 from tensorflux.lib.io import table
 from tensorflux.lib.io import tensor_bundle as tb
 from tensorflux.lib.io import tensor_slice_v1
@@ -398,8 +396,10 @@ class IdxTarget(Target):
 
     def lie(self, name, data, rng):
         raw = bytearray(gzip.decompress(data) if self.compressed else data)
-        field = rng.randrange(1, 2 if self.labels else 4)
-        raw[4 * field:4 * field + 4] = (_huge(rng) % 2**32).to_bytes(4, "big")
+        for field in rng.sample(range(1, 2 if self.labels else 4), rng.randint(1, 1 + 2 * (
+                not self.labels))):  # dimension fields; the product may pass 2**64
+            raw[4 * field:4 * field + 4] = rng.choice((2**31, 2**32 - 1, 2**16, 0, 7)).to_bytes(
+                4, "big")
         raw = bytes(raw)
         return (gzip.compress(raw, mtime=0), True) if self.compressed else (raw, False)
 
@@ -528,10 +528,12 @@ def _png_lie(data, rng):
 def _jpeg_lie(data, rng):
     """The frame header's height/width, or a segment length, replaced."""
     sof = max(data.find(b"\xff\xc0"), data.find(b"\xff\xc2"))
-    if sof >= 0 and rng.random() < 0.6:
-        field = sof + rng.choice((5, 7))  # height, width (big-endian uint16)
-        return data[:field] + rng.choice((65535, 0, 50000, 1)).to_bytes(2, "big") \
-            + data[field + 2:]
+    if sof >= 0 and rng.random() < 0.6:  # height, width (big-endian uint16)
+        size = [rng.choice((65535, 0, 50000, 20000, 1)) for _ in range(2)]
+        if rng.random() < 0.5:
+            size[rng.randrange(2)] = int.from_bytes(data[sof + 5:sof + 7], "big")
+        return data[:sof + 5] + size[0].to_bytes(2, "big") + size[1].to_bytes(2, "big") \
+            + data[sof + 9:]
     marker = data.find(b"\xff", rng.randrange(2, len(data) - 4))
     if marker < 0:
         marker = 2

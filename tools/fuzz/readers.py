@@ -145,10 +145,12 @@ def _where(exc):
 
 
 def raised_by_tensorflux(exc):
-    """Whether the innermost frame of `exc` is tensorflux code (a deliberate `raise`), not
-    NumPy, protobuf or the standard library failing underneath."""
+    """Whether `exc` comes from a `raise` statement in tensorflux code: not NumPy, protobuf or
+    the standard library failing underneath (a C function adds no frame, so the innermost
+    frame's line must be the raise itself)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_PACKAGE_DIR)
+    return (bool(frames) and os.path.abspath(frames[-1].filename).startswith(_PACKAGE_DIR)
+            and (frames[-1].line or "").lstrip().startswith("raise"))
 
 
 _RAW_PREFIXES = ("IndexError", "ValueError", "TypeError", "KeyError", "AttributeError",
