@@ -77,9 +77,17 @@ def _record_offsets(stream):
 
 
 def _lie_in_records(stream, rng):
-    """A record's length replaced, with its length CRC forged so the lie is believed."""
+    """A record's length replaced, with its length CRC forged so the lie is believed; or a
+    record's data replaced by junk with both CRCs forged (the parser behind gets junk)."""
     pos = rng.choice(_record_offsets(stream))
     (length,) = struct.unpack_from("<Q", stream, pos)
+    if rng.random() < 0.3:
+        junk = bytearray(stream[pos + 12:pos + 12 + length])
+        for _ in range(rng.randint(1, 4)):
+            if junk:
+                junk[rng.randrange(len(junk))] = rng.randrange(256)
+        junk += rng.randbytes(rng.choice((0, 0, 1, 5)))
+        return stream[:pos] + tf_record.encode_record(bytes(junk)) + stream[pos + 16 + length:]
     value = rng.choice((_huge(rng), length + 1, max(length - 1, 0), 0, length + 4))
     field = struct.pack("<Q", value & (2**64 - 1))
     head = field + struct.pack("<I", tf_record.masked_crc32c(field))
@@ -110,6 +118,8 @@ class TFRecordTarget(Target):
     def lie(self, name, data, rng):
         if self.compression == "GZIP":
             return gzip.compress(_lie_in_records(gzip.decompress(data), rng)), True
+        if self.compression == "ZLIB":
+            return zlib.compress(_lie_in_records(zlib.decompress(data), rng)), True
         return _lie_in_records(data, rng), True
 
 
@@ -640,7 +650,8 @@ class RunGraphRequestTarget(Target):
 
 
 def all_targets():
-    return [TFRecordTarget(), TFRecordTarget("GZIP"), TFRecordReaderTarget(), EventFileTarget(),
+    return [TFRecordTarget(), TFRecordTarget("GZIP"), TFRecordTarget("ZLIB"),
+            TFRecordReaderTarget(), EventFileTarget(),
             CheckpointV2Target(), CheckpointV1Target(),
             MetaGraphTarget(False), MetaGraphTarget(True), GraphDefTarget(),
             IdxTarget(False, False), IdxTarget(True, False), IdxTarget(False, True),

@@ -200,11 +200,12 @@ class _ZlibReader:
 
     def read(self, size):
         while len(self._buffer) < size and not self._decompressor.eof:
-            chunk = self._raw.read(_READ_CHUNK)
+            chunk = self._decompressor.unconsumed_tail or self._raw.read(_READ_CHUNK)
             if not chunk:
                 self._buffer += self._decompressor.flush()
                 break
-            self._buffer += self._decompressor.decompress(chunk)
+            # no more than asked for: a small chunk may inflate a thousandfold
+            self._buffer += self._decompressor.decompress(chunk, size - len(self._buffer))
         data, self._buffer = self._buffer[:size], self._buffer[size:]
         return data
 
