@@ -305,7 +305,9 @@ def _graph_summary(graph):
 
 class MetaGraphTarget(Target):
     family = "graphdef"
-    api_errors = (ValueError, TypeError, IOError)  # TF's import_meta_graph/import_graph_def
+    # TF's import_meta_graph/import_graph_def raise these; KeyError (TF's words) when a
+    # collection names a tensor the graph does not have
+    api_errors = (ValueError, TypeError, IOError, KeyError)
 
     def __init__(self, as_text):
         self.as_text = as_text
@@ -566,13 +568,13 @@ class RecvTensorTarget(Target):
 
     def read(self, workdir):
         with open(os.path.join(workdir, self.file), "rb") as f:
-            value, is_dead, _ = wire.decode_response(f.read())
-        return [value, is_dead]
+            value, is_dead, header = wire.decode_response(f.read())
+        return [value, is_dead, header.chunked]
 
     def check(self, result):
-        value, is_dead = result
-        if is_dead:
-            return None if value is None else "a dead tensor with a value"
+        value, is_dead, chunked = result
+        if is_dead or chunked:  # chunked: the value follows in RecvTensorChunks frames
+            return None if value is None else "a dead or chunked tensor with a value"
         return None if isinstance(value, np.ndarray) else f"value {type(value).__name__}"
 
     def lie(self, name, data, rng):

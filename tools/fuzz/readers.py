@@ -180,8 +180,15 @@ def classify_error(target, exc):
 Case = collections.namedtuple("Case", "target index file kind forged outcome detail")
 
 
+def _max_rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux counts KiB
+
+
 def run_reader(target, workdir, budget):
-    """(result, exception, peak bytes, seconds) of one guarded read."""
+    """(result, exception, peak bytes, seconds) of one guarded read. The peak is the larger of
+    what tracemalloc saw (Python and NumPy) and the growth of the process's peak resident size
+    (C libraries such as Pillow and zlib allocate where tracemalloc cannot see)."""
+    rss_before = _max_rss()
     tracemalloc.start()
     start = time.monotonic()
     result = exc = None
@@ -195,7 +202,7 @@ def run_reader(target, workdir, budget):
     finally:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    return result, exc, peak, time.monotonic() - start
+    return result, exc, max(peak, _max_rss() - rss_before), time.monotonic() - start
 
 
 def classify(target, baseline, result, exc, peak, budget, kind, forged):
