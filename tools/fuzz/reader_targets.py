@@ -129,7 +129,7 @@ class TFRecordReaderTarget(TFRecordTarget):
     def __init__(self):
         super().__init__()
         self.name = "tfrecord_reader_op"
-        self._graph = None
+        self._graph = self._workdir = None
 
     def _build(self, workdir):
         self._graph = tf.Graph()
@@ -140,7 +140,8 @@ class TFRecordReaderTarget(TFRecordTarget):
             _, self._value = tf.TFRecordReader().read(queue)
 
     def read(self, workdir):
-        if self._graph is None:
+        if self._graph is None or self._workdir != workdir:  # the file's path is in the graph
+            self._workdir = workdir
             self._build(workdir)
         out = []
         with tf.Session(graph=self._graph) as sess:
@@ -448,11 +449,11 @@ class CifarReaderTarget(CifarTarget):
     api_errors = ()
 
     def __init__(self):
-        self._graph = None
+        self._graph = self._workdir = None
 
     def read(self, workdir):
-        if self._graph is None:
-            self._graph = tf.Graph()
+        if self._graph is None or self._workdir != workdir:  # the file's path is in the graph
+            self._workdir, self._graph = workdir, tf.Graph()
             with self._graph.as_default():
                 queue = tf.FIFOQueue(1, tf.string)
                 self._feed = [queue.enqueue([os.path.join(workdir, self.file)]), queue.close()]
