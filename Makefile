@@ -50,10 +50,15 @@ mutants: $(STAMP)
 
 # A long op-fuzzing campaign over every registered op (tests/op_fuzz.py): counts per op family
 # and outcome, then any failure. EXAMPLES=n Hypothesis cases per target, SEED=s.
+# Then the reader mutation fuzzer (tools/fuzz/readers.py): MUTATIONS=n mutated files per
+# reader target (docs/FUZZING_AND_LIMITS.md).
 EXAMPLES ?= 12
 SEED ?= 0
+MUTATIONS ?= 1000
 fuzz: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/fuzz/run.py --examples $(EXAMPLES) --seed $(SEED)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/fuzz/readers.py --mutations $(MUTATIONS) \
+	    --seed $(SEED)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

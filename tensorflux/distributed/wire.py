@@ -14,10 +14,12 @@ import grpc
 import numpy as np
 from google.protobuf import descriptor_pb2
 from google.protobuf import descriptor_pool
+from google.protobuf import message as protobuf_message
 from google.protobuf import message_factory
 
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import protos
 from tensorflux.framework import tensor_util
 
@@ -124,7 +126,19 @@ def to_proto(value):
 
 
 def from_proto(proto):
-    return tensor_util.MakeNdarray(proto)
+    """The array a TensorProto from another process holds.
+
+    Raises:
+      errors.DataLossError: for a proto that does not decode (a dtype without a NumPy
+        counterpart, values that do not fit the shape).
+      errors.ResourceExhaustedError: for a tensor over the per-tensor limit."""
+    try:
+        return tensor_util.MakeNdarray(proto)
+    except errors.OpError:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError) as e:
+        raise errors.DataLossError(
+            None, None, f"A TensorProto received does not decode: {e}") from None
 
 
 def named(name, value):
@@ -168,39 +182,62 @@ def encode_response(value, is_dead, chunk=CHUNK_BYTES):
 
 
 def decode_response(data):
-    """(value, is_dead, header) of RecvTensor's answer; value None when `header.chunked`."""
+    """(value, is_dead, header) of RecvTensor's answer; value None when `header.chunked`.
+
+    Raises:
+      errors.DataLossError: for an answer that does not hold what its header says (checked
+        before the tensor is allocated).
+      errors.ResourceExhaustedError: for a tensor over the per-tensor limit."""
     if len(data) < 4:
         raise errors.DataLossError(None, None, f"RecvTensor answer of {len(data)} bytes")
     size = int.from_bytes(data[:4], "little")
     if size > len(data) - 4:
         raise errors.DataLossError(
             None, None, f"RecvTensor header of {size} bytes in an answer of {len(data)}")
-    header = M.RecvTensorHeader.FromString(data[4:4 + size])
+    try:
+        header = M.RecvTensorHeader.FromString(bytes(data[4:4 + size]))
+    except protobuf_message.DecodeError as e:
+        raise errors.DataLossError(
+            None, None, f"RecvTensor answer with a malformed {size}-byte header: {e}") from None
     if header.is_dead:
         return None, True, header
     if header.HasField("tensor"):
         return from_proto(header.tensor), False, header
     if header.chunked:
         return None, False, header
-    out = _empty_for(header)
     raw = memoryview(data)[4 + size:]
-    buffer = memoryview(out.reshape(-1).view(np.uint8))
-    if raw.nbytes != buffer.nbytes:
-        raise errors.DataLossError(
-            None, None, f"RecvTensor sent {raw.nbytes} bytes for a {list(out.shape)} "
-                        f"{out.dtype.name} tensor of {buffer.nbytes}")
-    buffer[:] = raw
+    out = _empty_for(header, available=raw.nbytes)
+    memoryview(out.reshape(-1).view(np.uint8))[:] = raw
     return out, False, header
 
 
-def _empty_for(header):
-    dtype = dtypes.as_dtype(header.dtype).as_numpy_dtype
-    out = np.empty(tuple(header.shape), dtype=dtype)
-    if header.nbytes != out.nbytes:
+def _empty_for(header, available=None):
+    """An empty array for the tensor `header` announces, once its dtype, shape and size agree
+    (and agree with the `available` bytes, when known)."""
+    try:
+        dtype = dtypes.as_dtype(header.dtype)
+        np_dtype = np.dtype(dtype.as_numpy_dtype)
+    except (TypeError, ValueError, KeyError):
+        raise errors.DataLossError(
+            None, None, f"RecvTensor header names dtype enum {header.dtype}, which cannot "
+                        "travel as raw bytes") from None
+    shape = list(header.shape)
+    if np_dtype == object or any(d < 0 for d in shape):
+        raise errors.DataLossError(
+            None, None, f"RecvTensor header announces a {dtype.name} tensor of shape {shape}")
+    nbytes = np_dtype.itemsize
+    for d in shape:
+        nbytes *= d
+    if header.nbytes != nbytes:
         raise errors.DataLossError(
             None, None, f"RecvTensor header says {header.nbytes} bytes for a "
-                        f"{list(out.shape)} {out.dtype.name} tensor, which has {out.nbytes}")
-    return out
+                        f"{shape} {np_dtype.name} tensor, which has {nbytes}")
+    if available is not None and available != nbytes:
+        raise errors.DataLossError(
+            None, None, f"RecvTensor sent {available} bytes for a {shape} "
+                        f"{np_dtype.name} tensor of {nbytes}")
+    limits.check_allocation(None, shape, np_dtype)
+    return np.empty(tuple(shape), dtype=np_dtype)
 
 
 def encode_chunks(array, chunk=CHUNK_BYTES):
@@ -283,13 +320,21 @@ def handlers(service, servicer, methods, stream_methods=(), raw_methods=()):
     return grpc.method_handlers_generic_handler(service, table)
 
 
+def decode_request(request_cls, raw, what):
+    """`raw` decoded as a `request_cls` message; InvalidArgumentError if it does not decode."""
+    try:
+        return request_cls.FromString(raw)
+    except Exception as e:  # noqa: BLE001 - any decode failure is the caller's
+        raise errors.InvalidArgumentError(
+            None, None, f"Malformed {what} request ({len(raw)} bytes): {e}") from None
+
+
 def _guarded(what, fn, request_cls):
     def handle(raw, context):
         try:
-            request = request_cls.FromString(raw)
-        except Exception as e:  # noqa: BLE001 - any decode failure is the caller's
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"Malformed {what} request ({len(raw)} bytes): {e}")
+            request = decode_request(request_cls, raw, what)
+        except errors.InvalidArgumentError as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, e.message)
         try:
             return fn(request, context)
         except Exception as e:  # noqa: BLE001 - reported to the caller with its code

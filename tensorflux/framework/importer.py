@@ -601,7 +601,9 @@ def _renamed_colocation(groups, new_names):
         return groups
     renamed = []
     for group in groups:
-        text = group.decode() if isinstance(group, bytes) else str(group)
+        # a group that is not UTF-8 names no node; kept (escaped) rather than failing here
+        text = (group.decode("utf-8", errors="backslashreplace") if isinstance(group, bytes)
+                else str(group))
         if text.startswith("loc:@") and text[5:] in new_names:
             text = "loc:@" + new_names[text[5:]]
         renamed.append(text)

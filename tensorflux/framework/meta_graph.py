@@ -249,10 +249,18 @@ def _import_collection(graph, key, collection, created, import_scope):
         proto_type = functions[0] or VariableDef
         scope = _actual_scope(created, import_scope)
         for data in values:
-            graph.add_to_collection(key, functions[2](proto_type.FromString(data), scope))
+            graph.add_to_collection(key, functions[2](_parse_item(proto_type, data, key), scope))
     else:
         for value in values:
             graph.add_to_collection(key, value)
+
+
+def _parse_item(proto_type, data, key):
+    try:
+        return proto_type.FromString(data)
+    except Exception as e:  # noqa: BLE001 - protobuf's DecodeError
+        raise ValueError(f"Collection {key!r} holds an item that is not a "
+                         f"{proto_type.__name__}: {e}") from None
 
 
 def _actual_scope(created, import_scope):

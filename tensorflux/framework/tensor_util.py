@@ -5,6 +5,7 @@ import numpy as np
 
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import protos
 from tensorflux.framework import tensor_shape
 
@@ -299,7 +300,11 @@ def MakeNdarray(tensor_proto):  # noqa: N802 (TensorFlow's name)
     dtype = dtypes.as_dtype(tensor_proto.dtype).base_dtype
     _typed_field(dtype)  # refuses resource, variant
     dims = _proto_shape(tensor_proto, dtype)
-    size = int(np.prod(dims, dtype=np.int64))
+    size = 1
+    for d in dims:  # Python ints: NumPy's int64 product wraps for shapes that lie
+        size *= d
+    # An empty typed field means `size` zeros: a few bytes may ask for any size.
+    limits.check_allocation(None, dims, dtype.as_numpy_dtype)
     if tensor_proto.tensor_content and dtype != dtypes.string:
         return _from_content(tensor_proto, dtype, dims, size)
     return _from_typed_field(tensor_proto, dtype, dims, size)

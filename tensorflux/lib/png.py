@@ -25,6 +25,8 @@ import zlib
 import numpy as np
 from PIL import Image
 
+from tensorflux.framework import limits
+
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # colour type -> channels; 3 is palette (one index per pixel).
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
@@ -242,6 +244,10 @@ def decode(data, channels=0):
             idat.append(body)
     if header is None or not idat:
         raise ValueError("Corrupt PNG: IHDR or IDAT chunk missing")
+    # Deflate packs ~1000:1: a small file may claim a huge image, so ask the cap first.
+    channels_out = 4 if header[3] == 3 else _CHANNELS[header[3]]  # palettes become RGB(A)
+    limits.check_allocation(None, [header[1], header[0], channels_out],
+                            np.uint16 if header[2] == 16 else np.uint8)
     if header[3] == 3 and palette is None:
         raise ValueError("Corrupt PNG: palette image without a valid PLTE chunk")
     if header[2] == 16 and header[3] != 0:

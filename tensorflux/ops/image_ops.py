@@ -343,6 +343,8 @@ def _decode_png_kernel(ctx, contents):
         image = png.decode(data, 0)
     except ValueError as e:
         raise errors.InvalidArgumentError(None, ctx.op, f"Invalid PNG data: {e}") from None
+    except errors.ResourceExhaustedError as e:  # the header's size, over the tensor cap
+        raise errors.ResourceExhaustedError(None, ctx.op, e.message) from None
     image = _png_channels(image, ctx.attrs["channels"])
     want = ctx.attrs["dtype"].as_numpy_dtype
     if image.dtype == np.uint16 and want == np.uint8:
@@ -427,8 +429,10 @@ def _decode_jpeg_kernel(ctx, contents):
         mode = {1: "L", 3: "RGB"}.get(channels) or ("L" if img.mode == "L" else "RGB")
         if ratio > 1:  # libjpeg scales by 1/ratio while decoding
             img.draft(mode, (-(-img.width // ratio), -(-img.height // ratio)))
+        # the frame header's size, before Pillow allocates it (a few bytes may claim 65535^2)
+        limits.check_allocation(ctx.op, [img.height, img.width, len(mode)], np.uint8)
         pixels = np.asarray(img.convert(mode), dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError) as e:
+    except (OSError, ValueError, SyntaxError, image_module.DecompressionBombError) as e:
         raise errors.InvalidArgumentError(None, ctx.op, f"Invalid JPEG data: {e}") from None
     return pixels.reshape(pixels.shape[0], pixels.shape[1], -1)
 

@@ -277,7 +277,15 @@ class Table:
         if _U64.unpack_from(footer, FOOTER_SIZE - 8)[0] != MAGIC:
             raise ValueError("bad magic number in footer (not an SSTable, or truncated)")
         _, _, pos = decode_block_handle(footer)  # the metaindex block is not needed
-        offset, length, _ = decode_block_handle(footer, pos)
+        offset, length, pos = decode_block_handle(footer, pos)
+        # The footer has no checksum. Writers put the index block right before it and pad the
+        # handles with zeros: checking both catches a footer that shifted or changed, which
+        # could otherwise point at another valid block (the metaindex) and read as empty.
+        if any(footer[pos:FOOTER_SIZE - 8]):
+            raise ValueError("footer padding is not zero (corrupted footer)")
+        if offset + length + BLOCK_TRAILER_SIZE != size - FOOTER_SIZE:
+            raise ValueError(f"the index block ({offset}, {length}) does not end where the "
+                             f"footer starts, at byte {size - FOOTER_SIZE}")
         index = self._read_block(offset, length, "index block")
         self._index_keys = index.keys
         self._handles = []

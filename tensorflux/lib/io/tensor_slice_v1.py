@@ -19,6 +19,7 @@ import glob
 import os
 
 import numpy as np
+from google.protobuf import message as protobuf_message
 
 from tensorflux.framework import dtypes
 from tensorflux.framework import errors
@@ -62,10 +63,22 @@ def _value_proto(array, dtype):
     return proto
 
 
+def _count(shape):
+    """Elements of `shape`, in Python ints (NumPy's int64 product wraps for lying shapes)."""
+    count = 1
+    for d in shape:
+        count *= int(d)
+    return count
+
+
 def _array_from_proto(proto, dtype, shape, what):
     field, stored = _VALUE_FIELDS[dtype]
-    count = int(np.prod(shape, dtype=np.int64))
-    values = list(getattr(proto, field))
+    count = _count(shape)
+    values = getattr(proto, field)
+    if len(values) != count * (2 if dtype.is_complex else 1):
+        raise ValueError(f"{what}: {len(values)} values stored for a slice of shape "
+                         f"{list(shape)}")
+    values = list(values)
     if dtype.is_complex:
         pairs = np.asarray(values, stored).reshape(-1, 2)
         flat = (pairs[:, 0] + 1j * pairs[:, 1]).astype(dtype.as_numpy_dtype)
@@ -228,7 +241,11 @@ class V1Reader:
                 else:
                     name, tensor_slice, proto = _parse_data(value)
                     self._slices.setdefault(name, []).append((tensor_slice, proto))
-        except (ValueError, KeyError, TypeError) as e:
+            for name, (dtype, _, _) in self._meta.items():
+                if dtype not in _VALUE_FIELDS:
+                    raise ValueError(f"tensor {name} has dtype {dtype.name}, which V1 "
+                                     "checkpoints cannot hold")
+        except (ValueError, KeyError, TypeError, protobuf_message.DecodeError) as e:
             raise errors.DataLossError(None, None, f"Unable to read V1 checkpoint {path}: "
                                                    f"{e}") from None
 
@@ -245,20 +262,42 @@ class V1Reader:
         return list(self._meta[name][1])
 
     def lookup(self, name):
-        """The whole tensor `name`, assembled from its saved slices."""
+        """The whole tensor `name`, assembled from its saved slices.
+
+        The slices are decoded and checked before the tensor is allocated, so a meta entry
+        claiming a shape far larger than the values stored is DataLossError, not a giant
+        allocation."""
         dtype, shape, _ = self._meta[name]
+        what = f"{self.prefix}:{name}"
+        try:
+            parts = [(tuple(slice(s, s + n) for s, n in extents),
+                      _array_from_proto(proto, dtype, [n for _, n in extents], what))
+                     for extents, proto in self._resolved_slices(name, shape)]
+        except ValueError as e:
+            raise errors.DataLossError(None, None, f"Unable to read V1 checkpoint: {e}") \
+                from None
+        if sum(value.size for _, value in parts) < _count(shape):
+            raise errors.DataLossError(None, None, f"V1 checkpoint {self.prefix} does not hold "
+                                                   f"every element of {name} {shape}")
         out = np.zeros(shape, dtype=object if dtype == dtypes.string else dtype.as_numpy_dtype)
         covered = np.zeros(shape, dtype=bool)
-        for tensor_slice, proto in self._slices.get(name, []):
-            where = tuple(slice(s, s + n) for s, n in tensor_slice.resolved(shape))
-            sub_shape = [n for _, n in tensor_slice.resolved(shape)]
-            out[where] = _array_from_proto(proto, dtype, sub_shape, f"{self.prefix}:{name}")
+        for where, value in parts:
+            out[where] = value
             covered[where] = True
         if not covered.all():
             raise errors.DataLossError(None, None, f"V1 checkpoint {self.prefix} does not hold "
                                                    f"every element of {name}")
         return out
 
+    def _resolved_slices(self, name, shape):
+        return [(tensor_slice.resolved(shape), proto)
+                for tensor_slice, proto in self._slices.get(name, [])]
+
     def lookup_slice(self, name, tensor_slice):
-        where = tuple(slice(s, s + n) for s, n in tensor_slice.resolved(self.shape(name)))
+        try:
+            extents = tensor_slice.resolved(self.shape(name))
+        except ValueError as e:
+            raise errors.InvalidArgumentError(None, None, f"Requested slice {tensor_slice} of "
+                                                          f"{name}: {e}") from None
+        where = tuple(slice(s, s + n) for s, n in extents)
         return np.ascontiguousarray(self.lookup(name)[where])

@@ -14,6 +14,7 @@ import zlib
 import google_crc32c
 
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.platform import gfile
 
 _HEADER = struct.Struct("<QI")  # length, masked crc of the length
@@ -199,11 +200,12 @@ class _ZlibReader:
 
     def read(self, size):
         while len(self._buffer) < size and not self._decompressor.eof:
-            chunk = self._raw.read(_READ_CHUNK)
+            chunk = self._decompressor.unconsumed_tail or self._raw.read(_READ_CHUNK)
             if not chunk:
                 self._buffer += self._decompressor.flush()
                 break
-            self._buffer += self._decompressor.decompress(chunk)
+            # no more than asked for: a small chunk may inflate a thousandfold
+            self._buffer += self._decompressor.decompress(chunk, size - len(self._buffer))
         data, self._buffer = self._buffer[:size], self._buffer[size:]
         return data
 
@@ -227,11 +229,20 @@ def _open_for_read(path, compression):
 
 
 def _read_exactly(stream, size, path, offset, what):
+    # In pieces, so that a length field that lies (2**63) costs only the bytes really there:
+    # asked for at once, read(n) allocates n bytes before it knows the file is shorter.
+    pieces, got = [], 0
     try:
-        data = stream.read(size)
+        while got < size:
+            piece = stream.read(min(size - got, _READ_CHUNK * 16))
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
     except (OSError, EOFError, zlib.error) as e:
         raise errors.DataLossError(None, None, f"Corrupted compressed TFRecord file {path} "
                                    f"reading {what} at offset {offset}: {e}") from None
+    data = b"".join(pieces)
     if len(data) != size:
         raise errors.DataLossError(None, None, f"Truncated record in {path} at offset "
                                    f"{offset}: {what}: needed {size} bytes, the file has "
@@ -254,6 +265,11 @@ def _read_record(stream, path, offset):
     if masked_crc32c(header[:8]) != length_crc:
         raise errors.DataLossError(None, None, f"Corrupted record in {path} at offset "
                                    f"{offset}: the CRC of the length field does not match")
+    if length > limits.get_max_tensor_bytes():
+        raise errors.ResourceExhaustedError(
+            None, None, f"Record in {path} at offset {offset} claims {length} bytes, over the "
+                        f"per-tensor limit of {limits.get_max_tensor_bytes()} bytes "
+                        f"(tensorflux.framework.limits, {limits.ENV_VAR})")
     body = _read_exactly(stream, length + _FOOTER.size, path, offset,
                          f"{length} data bytes plus a {_FOOTER.size}-byte CRC")
     data, (data_crc,) = body[:length], _FOOTER.unpack(body[length:])

@@ -65,7 +65,11 @@ def _parse_idx(data, name, expected_magic, kind):
         raise ValueError("MNIST %s file %s is truncated: %d bytes, the header needs %d"
                          % (kind, name, len(data), header_size))
     dims = [int.from_bytes(data[4 * i:4 * i + 4], "big") for i in range(1, ndim + 1)]
-    expected = int(np.prod(dims))
+    if max(dims) >= 1 << 31:  # (NumPy cannot even shape an empty array [0, 2**32-1, 2**32-1])
+        raise ValueError("MNIST %s file %s is corrupt: header says shape %s" % (kind, name, dims))
+    expected = 1
+    for d in dims:  # Python ints: np.prod wraps past 2**63 and a lying header would pass
+        expected *= d
     body = len(data) - header_size
     if body < expected:
         raise ValueError("MNIST %s file %s is truncated: header says shape %s (%d bytes of "
