@@ -20,7 +20,8 @@ test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 tests
 
 # TensorFlow 2.21 in a virtualenv of its own (never a dependency of tensorflux), created when
-# absent: tests/interop and every test marked `tensorflow` run against it. There TensorFlow must
+# absent (with Keras 1.2.2 beside it, for the `keras1` tests): tests/interop and every test
+# marked `tensorflow` run against it. There TensorFlow must
 # import and nothing may skip (TENSORFLUX_INTEROP=1, see tests/conftest.py); `make test` skips
 # the tests that need TensorFlow instead.
 PEERS ?= .peers
@@ -31,13 +32,16 @@ $(PEERS_STAMP): pyproject.toml Makefile
 	test -x $(PEERS)/bin/python || $(PY) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install -q --upgrade pip
 	$(PEERS)/bin/python -m pip install -q '$(TENSORFLOW)' -e '.[test]'
+	$(PEERS)/bin/python -m pip install -q --no-deps --target $(PEERS)/keras1 \
+	    keras==1.2.2 pyyaml six
 	touch $(PEERS_STAMP)
 
 interop: $(PEERS_STAMP)
 	$(PEERS)/bin/python -c "import tensorflow as t; print('TensorFlow', t.__version__); \
 	    assert t.__version__.startswith('2.21.'), 'make interop needs TensorFlow 2.21'"
 	TENSORFLUX_INTEROP=1 TF_CPP_MIN_LOG_LEVEL=2 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
-	    $(PEERS)/bin/python -m pytest -m "interop or tensorflow" tests
+	    TENSORFLUX_KERAS1_PATH=$(CURDIR)/$(PEERS)/keras1 \
+	    $(PEERS)/bin/python -m pytest -m "interop or tensorflow or keras1" tests
 
 # Pyflakes checks and the 100-column limit over the package and the tests.
 lint: $(STAMP)

@@ -20,6 +20,7 @@ _skipped = []
 def pytest_configure(config):
     config.addinivalue_line("markers", "tensorflow: needs a real TensorFlow beside tensorflux")
     config.addinivalue_line("markers", "interop: under tests/interop (goldens and TensorFlow)")
+    config.addinivalue_line("markers", "keras1: needs Keras 1.x (make interop installs it)")
     if _INTEROP:
         try:
             import tensorflow  # noqa: F401

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.keras1]
 KERAS_PATH = os.environ.get("TENSORFLUX_KERAS1_PATH", "")
 
 
