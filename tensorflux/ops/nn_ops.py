@@ -58,6 +58,12 @@ def _relu_grad(op, grad):
 
 @ReluGrad.kernel("CPU")
 def _relu_grad_kernel(ctx, g, x):
+    # gradients * (features > 0), as TensorFlow computes it (so NaN * 0 stays NaN); a multiply
+    # by the mask is ~10x faster than np.where.
+    g, x = np.asarray(g), np.asarray(x)
+    dtype = np.result_type(g, x)
+    if g.shape == x.shape and dtype == g.dtype and dtype.kind in "fiu":
+        return _as_t(ctx, np.multiply(g, np.greater(x, 0)))
     return _as_t(ctx, np.where(x > 0, g, 0))
 
 

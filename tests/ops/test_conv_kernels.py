@@ -1,0 +1,68 @@
+"""The fast NumPy kernels of conv_ops (GEMM convolutions, reshape pooling, band-matrix LRN) and
+ReluGrad checked against plain loop references, on the odd shapes the harness entries do not
+cover: tiling windows with padding, ties, batch 1, one channel, zero-size, wide depths."""
+import numpy as np
+import pytest
+
+import tensorflux as tf
+from test_conv_ops import (_numeric_lrn_grad,
+                           ref_lrn, ref_max_pool_grad, ref_pool)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _run(fetch, feed=None):
+    with tf.Session() as sess:
+        return sess.run(fetch, feed)
+
+
+POOLS = [  # (x shape, window = stride, padding): the reshape path; then overlapping windows
+    ((1, 7, 5, 1), 2, 2, "SAME"), ((3, 6, 4, 2), 2, 2, "VALID"), ((2, 7, 7, 3), 3, 3, "VALID"),
+    ((2, 5, 8, 2), 3, 3, "SAME"), ((0, 4, 4, 2), 2, 2, "SAME"), ((2, 9, 7, 3), 3, 2, "SAME"),
+    ((1, 6, 6, 1), 3, 2, "VALID"), ((1, 1, 1, 2), 2, 2, "SAME")]
+
+
+@pytest.mark.parametrize("xs,k,s,pad", POOLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_max_pool_and_grad_with_ties_match_reference(xs, k, s, pad, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.integers(-1, 2, xs).astype(dtype)  # few values: many ties, as after a ReLU
+    ks, st = [1, k, k, 1], [1, s, s, 1]
+    want = ref_pool(x.astype(np.float64), ks, st, pad, np.max)
+    dy = rng.standard_normal(want.shape).astype(dtype)
+    xt = tf.constant(x)
+    y = tf.nn.max_pool(xt, ks, st, pad)
+    got_y, got_dx = _run([y, tf.gradients(y, xt, tf.constant(dy))[0]])
+    assert got_y.dtype == dtype and got_dx.dtype == dtype
+    np.testing.assert_array_equal(got_y, want)
+    ref = ref_max_pool_grad(x.astype(np.float64), dy.astype(np.float64), ks, st, pad)
+    np.testing.assert_allclose(got_dx, ref, rtol=1e-3 if dtype == np.float16 else 1e-6)
+
+
+@pytest.mark.parametrize("shape,r,beta", [((2, 3, 2, 64), 4, 0.75), ((1, 2, 2, 40), 0, 0.75),
+                                          ((1, 1, 3, 9), 2, 0.5), ((2, 2, 1, 5), 1, 1.0),
+                                          ((1, 2, 2, 7), 3, 0.6), ((0, 2, 2, 8), 2, 0.75)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lrn_band_matrix_and_loop_paths_match_reference(shape, r, beta, dtype):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    xt = tf.constant(x)
+    y = tf.nn.lrn(xt, r, 1.5, 0.2, beta)
+    got_y, got_dx = _run([y, tf.gradients(y, xt, tf.constant(dy))[0]])
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(got_y, ref_lrn(x.astype(np.float64), r, 1.5, 0.2, beta),
+                               rtol=tol, atol=tol)
+    if x.size and x.size <= 100:
+        np.testing.assert_allclose(got_dx, _numeric_lrn_grad(x, dy, r, 1.5, 0.2, beta),
+                                   rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32])
+def test_relu_grad_is_gradients_times_positive_mask(dtype):
+    x = np.array([[-2, 0, 3], [5, -1, 0]], dtype=dtype)
+    g = np.array([[1, 2, 3], [4, 5, 6]], dtype=dtype)
+    from tensorflux.ops import nn_ops
+    got = _run(nn_ops.relu_grad(tf.constant(g), tf.constant(x)))
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, np.where(x > 0, g, 0))
