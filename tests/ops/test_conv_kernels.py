@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from test_conv_ops import (_numeric_lrn_grad,
+from test_conv_ops import (_numeric_lrn_grad, ref_conv, ref_conv_filter, ref_conv_input,
                            ref_lrn, ref_max_pool_grad, ref_pool)
 
 pytestmark = pytest.mark.timeout(120)
@@ -66,3 +66,33 @@ def test_relu_grad_is_gradients_times_positive_mask(dtype):
     got = _run(nn_ops.relu_grad(tf.constant(g), tf.constant(x)))
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, np.where(x > 0, g, 0))
+
+
+CONVS = [  # (x shape, filter shape, strides, padding): both backprop-input paths, odd shapes
+    ((2, 7, 5, 16), (3, 2, 16, 3), [1, 1, 1, 1], "SAME"),   # flipped-filter conv (C >= 16)
+    ((1, 6, 6, 17), (5, 5, 17, 2), [1, 1, 1, 1], "VALID"),
+    ((3, 5, 6, 1), (5, 5, 1, 4), [1, 1, 1, 1], "SAME"),      # one channel: tap-wise add back
+    ((1, 9, 7, 2), (3, 3, 2, 2), [1, 2, 2, 1], "SAME"),      # strides 2
+    ((2, 8, 5, 18), (2, 3, 18, 1), [1, 2, 1, 1], "VALID"),
+    ((0, 5, 5, 16), (3, 3, 16, 2), [1, 1, 1, 1], "SAME")]    # zero-size batch
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 64])  # one chunk; one image (or less) a chunk
+@pytest.mark.parametrize("xs,ws,st,pad", CONVS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_conv_and_gradients_match_loop_references(xs, ws, st, pad, dtype, chunk, monkeypatch):
+    from tensorflux.ops import conv_ops
+    monkeypatch.setattr(conv_ops, "_CHUNK_ELEMENTS", chunk)
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+    want = ref_conv(x.astype(np.float64), w.astype(np.float64), st, pad)
+    dy = rng.standard_normal(want.shape).astype(dtype)
+    xt, wt = tf.constant(x), tf.constant(w)
+    y = tf.nn.conv2d(xt, wt, st, pad)
+    got = _run([y] + tf.gradients(y, [xt, wt], tf.constant(dy)))
+    refs = [want, ref_conv_input(xs, w.astype(np.float64), dy.astype(np.float64), st, pad),
+            ref_conv_filter(x.astype(np.float64), ws, dy.astype(np.float64), st, pad)]
+    tol = {np.float16: 2e-2, np.float32: 1e-4, np.float64: 1e-10}[dtype]
+    for g, r in zip(got, refs):
+        assert g.dtype == dtype and g.shape == r.shape
+        np.testing.assert_allclose(g, r, rtol=tol, atol=tol * np.abs(r).max(initial=1.0))
