@@ -281,6 +281,9 @@ def _bias_add_grad_shape(op):
 @BiasAddGrad.kernel("CPU")
 def _bias_add_grad_kernel(ctx, g):
     axis = _channel_axis(ctx.attrs["data_format"], g.ndim)
+    if axis == g.ndim - 1 and g.dtype in (np.float32, np.float64) and g.flags.c_contiguous \
+            and g.size:  # ones @ g: BLAS's GEMV sums rows ~5x faster than np.sum over axes
+        return np.ones(g.size // g.shape[-1], dtype=g.dtype) @ g.reshape(-1, g.shape[-1])
     return _as_t(ctx, np.sum(g, axis=tuple(i for i in range(g.ndim) if i != axis)))
 
 

@@ -96,3 +96,21 @@ def test_conv_and_gradients_match_loop_references(xs, ws, st, pad, dtype, chunk,
     for g, r in zip(got, refs):
         assert g.dtype == dtype and g.shape == r.shape
         np.testing.assert_allclose(g, r, rtol=tol, atol=tol * np.abs(r).max(initial=1.0))
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (7, 1), (1, 1, 3), (0, 4), (3, 0), (6,)])
+@pytest.mark.parametrize("keep", [False, True])
+def test_bias_gradient_sums_match_np_sum(shape, keep):
+    """The GEMV paths of Sum over the leading axes and of BiasAddGrad against np.sum."""
+    from tensorflux.ops import nn_ops
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.float64, np.int32):
+        g = rng.integers(-5, 6, shape).astype(dtype)  # integers: every path sums exactly
+        lead = list(range(len(shape) - 1))
+        got_sum = _run(tf.reduce_sum(tf.constant(g), lead, keep_dims=keep))
+        np.testing.assert_array_equal(got_sum, np.sum(g, axis=tuple(lead), keepdims=keep))
+        assert got_sum.dtype == dtype
+        if len(shape) >= 2:
+            got_bias = _run(nn_ops.bias_add_grad(tf.constant(g)))
+            np.testing.assert_array_equal(got_bias, np.sum(g, axis=tuple(lead)))
+            assert got_bias.dtype == dtype
