@@ -22,9 +22,12 @@ POOLS = [  # (x shape, window = stride, padding): the reshape path; then overlap
     ((1, 6, 6, 1), 3, 2, "VALID"), ((1, 1, 1, 2), 2, 2, "SAME")]
 
 
+@pytest.mark.parametrize("chunk", [1 << 16, 1])  # the whole batch; one image a chunk
 @pytest.mark.parametrize("xs,k,s,pad", POOLS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
-def test_max_pool_and_grad_with_ties_match_reference(xs, k, s, pad, dtype):
+def test_max_pool_and_grad_with_ties_match_reference(xs, k, s, pad, dtype, chunk, monkeypatch):
+    from tensorflux.ops import conv_ops
+    monkeypatch.setattr(conv_ops, "_POOL_CHUNK_ELEMENTS", chunk)
     rng = np.random.default_rng(0)
     x = rng.integers(-1, 2, xs).astype(dtype)  # few values: many ties, as after a ReLU
     ks, st = [1, k, k, 1], [1, s, s, 1]
