@@ -13,8 +13,9 @@ the same columns with out_backprop; backprop to the input is, for stride 1 and 1
 channels, the convolution of the padded out_backprop with the flipped filter, and otherwise
 multiplies the other way and adds each tap's columns back (one strided add per filter tap).
 Every GEMM gets C-contiguous operands (or a transposed view, which BLAS takes as is) and works
-in float32 for half types; pooling over windows that tile the input is a reshape and a
-reduction. The plain loop references these are checked against are in tests/ops/."""
+in float32 for half types. Pooling takes np.maximum over strided tap views; over windows that
+tile the input, MaxPoolGrad writes disjoint slices of a reshaped view. The plain loop
+references these kernels are checked against are in tests/ops/."""
 import numpy as np
 
 from tensorflux.framework import errors
@@ -442,8 +443,8 @@ def _lowest(dtype):
 
 def _tiles(g):
     """True when the windows tile the padded input (k == stride: SAME pads to exactly out * k,
-    VALID's windows start at 0), so every pixel is in at most one window and pooling is a
-    reshape and a reduction (mnist_deep's 2x2 pools)."""
+    VALID's windows start at 0), so every pixel is in at most one window: MaxPoolGrad writes
+    each tap's share into a disjoint slice of a reshaped view (mnist_deep's 2x2 pools)."""
     return (g.kh, g.kw) == (g.sh, g.sw)
 
 
@@ -466,9 +467,8 @@ def _window_max(x, g):
     out = np.empty((g.n, g.oh, g.ow, g.c), dtype=x.dtype)
     for part in _pool_chunks(g) if out.size else ():
         xp = g.pad(x[part], _lowest(x.dtype))
-        if _tiles(g):
-            _tile_view(xp, g).max(axis=(2, 4), out=out[part])
-            continue
+        # np.maximum over strided tap views, also for tiling windows: 4x faster than a
+        # .max(axis=(2, 4)) reduction of their reshaped view
         taps, best = g.taps(), out[part]
         _, _, rows, cols = next(taps)
         np.copyto(best, xp[:, rows, cols, :])
