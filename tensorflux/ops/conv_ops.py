@@ -27,6 +27,7 @@ from tensorflux.framework import tensor_util
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
+from tensorflux.ops import intra_op
 from tensorflux.ops import math_ops
 
 __all__ = []  # everything here lives in tf.nn
@@ -146,25 +147,40 @@ class _Geometry:
             -1, self.kh * self.kw * self.c)
 
 
+def _gemm_flops(g, out_channels):
+    return 2.0 * g.n * g.oh * g.ow * g.kh * g.kw * g.c * out_channels
+
+
 def _conv_forward(x, w, g):
     out = np.empty((g.n, g.oh, g.ow, w.shape[3]), dtype=x.dtype)
     if out.size == 0:
         return out
     wf = w.reshape(-1, w.shape[3])
     xp = g.pad(x)
-    for part in g.chunks():  # each chunk's GEMM writes straight into its rows of `out`
-        np.matmul(g.columns(xp[part]), wf, out=out[part].reshape(-1, w.shape[3]))
+
+    def run(_, parts):  # each chunk's GEMM writes straight into its rows of `out`
+        for part in parts:
+            np.matmul(g.columns(xp[part]), wf, out=out[part].reshape(-1, w.shape[3]))
+    intra_op.run_split(run, g.chunks(), _gemm_flops(g, w.shape[3]))
     return out
 
 
 def _conv_backprop_filter(x, w_shape, dy, g):
-    dw = np.zeros((g.kh * g.kw * g.c, w_shape[3]), dtype=dy.dtype)
     if dy.size == 0:
-        return dw.reshape(w_shape)
+        return np.zeros(w_shape, dtype=dy.dtype)
     xp = g.pad(x)
-    for part in g.chunks():
-        dw += g.columns(xp[part]).T @ dy[part].reshape(-1, w_shape[3])
-    return dw.reshape(w_shape)
+    partial = {}  # per worker, summed in worker order below: the result is deterministic
+
+    def run(k, parts):
+        dw = np.zeros((g.kh * g.kw * g.c, w_shape[3]), dtype=dy.dtype)
+        for part in parts:
+            dw += g.columns(xp[part]).T @ dy[part].reshape(-1, w_shape[3])
+        partial[k] = dw
+    intra_op.run_split(run, g.chunks(), _gemm_flops(g, w_shape[3]))
+    total = partial[0]
+    for k in range(1, len(partial)):
+        total += partial[k]
+    return total.reshape(w_shape)
 
 
 def _transposed_geometry(dy_shape, g):
@@ -187,13 +203,16 @@ def _conv_backprop_input(w, dy, g):
     hp, wp = g.h + g.pt + g.pb, g.w + g.pl + g.pr
     dxp = np.zeros((g.n, hp, wp, g.c), dtype=dy.dtype)
     wf = w.reshape(-1, w.shape[3])
-    for part in g.chunks():
-        cols = (dy[part].reshape(-1, w.shape[3]) @ wf.T).reshape(
-            -1, g.oh, g.ow, g.kh, g.kw, g.c)
-        target = dxp[part]
-        for i, j, rows, cols_ in g.taps():
-            view = target[:, rows, cols_, :]
-            np.add(view, cols[:, :, :, i, j, :], out=view)
+
+    def run(_, parts):  # chunks add into disjoint images of dxp
+        for part in parts:
+            cols = (dy[part].reshape(-1, w.shape[3]) @ wf.T).reshape(
+                -1, g.oh, g.ow, g.kh, g.kw, g.c)
+            target = dxp[part]
+            for i, j, rows, cols_ in g.taps():
+                view = target[:, rows, cols_, :]
+                np.add(view, cols[:, :, :, i, j, :], out=view)
+    intra_op.run_split(run, g.chunks(), _gemm_flops(g, w.shape[3]))
     return np.ascontiguousarray(g.crop(dxp))
 
 

@@ -84,8 +84,12 @@ CONVS = [  # (x shape, filter shape, strides, padding): both backprop-input path
 @pytest.mark.parametrize("xs,ws,st,pad", CONVS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 def test_conv_and_gradients_match_loop_references(xs, ws, st, pad, dtype, chunk, monkeypatch):
-    from tensorflux.ops import conv_ops
+    from tensorflux.ops import conv_ops, intra_op
     monkeypatch.setattr(conv_ops, "_CHUNK_ELEMENTS", chunk)
+    if chunk == 64:  # small chunks also split over two threads (tests/ops/test_intra_op.py)
+        monkeypatch.setattr(intra_op, "MIN_FLOPS", 0)
+        monkeypatch.setattr(intra_op, "max_threads", 2)
+        monkeypatch.setattr(intra_op, "blas_threads", lambda: 1)
     rng = np.random.default_rng(2)
     x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
     want = ref_conv(x.astype(np.float64), w.astype(np.float64), st, pad)
