@@ -1,4 +1,4 @@
-"""The fast NumPy kernels of conv_ops (GEMM convolutions, reshape pooling, band-matrix LRN) and
+"""The fast NumPy kernels of conv_ops (window_kernels: GEMM convolutions, pooling, LRN) and
 ReluGrad checked against plain loop references, on the odd shapes the harness entries do not
 cover: tiling windows with padding, ties, batch 1, one channel, zero-size, wide depths."""
 import numpy as np
@@ -26,8 +26,8 @@ POOLS = [  # (x shape, window = stride, padding): the reshape path; then overlap
 @pytest.mark.parametrize("xs,k,s,pad", POOLS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 def test_max_pool_and_grad_with_ties_match_reference(xs, k, s, pad, dtype, chunk, monkeypatch):
-    from tensorflux.ops import conv_ops
-    monkeypatch.setattr(conv_ops, "_POOL_CHUNK_ELEMENTS", chunk)
+    from tensorflux.ops import window_kernels
+    monkeypatch.setattr(window_kernels, "POOL_CHUNK_ELEMENTS", chunk)
     rng = np.random.default_rng(0)
     x = rng.integers(-1, 2, xs).astype(dtype)  # few values: many ties, as after a ReLU
     ks, st = [1, k, k, 1], [1, s, s, 1]
@@ -84,8 +84,8 @@ CONVS = [  # (x shape, filter shape, strides, padding): both backprop-input path
 @pytest.mark.parametrize("xs,ws,st,pad", CONVS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 def test_conv_and_gradients_match_loop_references(xs, ws, st, pad, dtype, chunk, monkeypatch):
-    from tensorflux.ops import conv_ops, intra_op
-    monkeypatch.setattr(conv_ops, "_CHUNK_ELEMENTS", chunk)
+    from tensorflux.ops import intra_op, window_kernels
+    monkeypatch.setattr(window_kernels, "CHUNK_ELEMENTS", chunk)
     if chunk == 64:  # small chunks also split over two threads (tests/ops/test_intra_op.py)
         monkeypatch.setattr(intra_op, "MIN_FLOPS", 0)
         monkeypatch.setattr(intra_op, "max_threads", 2)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from tensorflux.ops import conv_ops
+from tensorflux.ops import window_kernels
 from tensorflux.ops import intra_op
 
 pytestmark = pytest.mark.timeout(60)
@@ -50,7 +50,7 @@ def test_run_split_covers_every_part_once_and_reraises(split_everything):
 
 
 def test_split_convolutions_match_serial_and_are_deterministic(split_everything, monkeypatch):
-    monkeypatch.setattr(conv_ops, "_CHUNK_ELEMENTS", 64)  # one image a chunk: 5 chunks
+    monkeypatch.setattr(window_kernels, "CHUNK_ELEMENTS", 64)  # one image a chunk: 5 chunks
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 6, 7, 3)).astype(np.float32)
     w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
