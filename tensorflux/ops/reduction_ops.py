@@ -83,7 +83,8 @@ def _sum(x, axis, keepdims):
     x = np.asarray(x)
     lead = tuple(range(x.ndim - 1))
     if x.ndim >= 2 and x.dtype in (np.float32, np.float64) and x.flags.c_contiguous and \
-            x.size and tuple(sorted(a % x.ndim for a in axis)) == lead:
+            x.size and all(-x.ndim <= a < x.ndim for a in axis) and \
+            tuple(sorted(a % x.ndim for a in axis)) == lead:
         total = np.ones(x.size // x.shape[-1], dtype=x.dtype) @ x.reshape(-1, x.shape[-1])
         return total.reshape((1,) * len(lead) + total.shape) if keepdims else total
     return np.sum(x, axis=axis, keepdims=keepdims)

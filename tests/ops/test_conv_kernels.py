@@ -121,3 +121,13 @@ def test_bias_gradient_sums_match_np_sum(shape, keep):
             got_bias = _run(nn_ops.bias_add_grad(tf.constant(g)))
             np.testing.assert_array_equal(got_bias, np.sum(g, axis=tuple(lead)))
             assert got_bias.dtype == dtype
+
+
+def test_sum_fast_path_keeps_tf_axis_errors():
+    x = tf.constant(np.ones((2, 3, 4), np.float32))
+    axes = tf.placeholder(tf.int32, [None])  # fed: checked by the kernel, not the shape fn
+    total = tf.reduce_sum(x, axes)
+    for bad in ([0, 4], [0, 0, 1]):  # 4 % 3 and a repeated axis would look like (0, 1)
+        with pytest.raises(tf.errors.InvalidArgumentError, match="reduction"):
+            _run(total, {axes: bad})
+    np.testing.assert_array_equal(_run(total, {axes: [1, -3]}), np.full(4, 6, np.float32))
