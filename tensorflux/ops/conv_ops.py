@@ -6,12 +6,8 @@ Padding follows TensorFlow: VALID output = ceil((in - k_eff + 1) / stride); SAME
 ceil(in / stride), padded with total = max((out - 1) * stride + k_eff - in, 0) of which
 total // 2 goes before, where k_eff = (k - 1) * dilation + 1.
 
-Kernels work in NHWC (NCHW is transposed around them). Convolutions use im2col: a
-sliding_window_view of the padded input copied, a chunk of the batch at a time, into a
-[pixels, kh * kw * C] matrix and multiplied with the filter. Backprop to the filter multiplies
-the same columns with out_backprop; backprop to the input is, for stride 1, the convolution of
-the padded out_backprop with the flipped filter, and otherwise multiplies the other way and
-adds each tap's columns back (one strided add per filter tap)."""
+Kernels work in NHWC (NCHW is transposed around them) and in float32 for half types; their
+NumPy cores (im2col GEMM convolutions, pooling, LRN's depth window) are in window_kernels.py."""
 import numpy as np
 
 from tensorflux.framework import errors
@@ -24,12 +20,14 @@ from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
 from tensorflux.ops import math_ops
+from tensorflux.ops import window_kernels as _wk
+from tensorflux.ops.window_kernels import Geometry as _Geometry
+from tensorflux.ops.window_kernels import out_and_pad as _out_and_pad
 
 __all__ = []  # everything here lives in tf.nn
 
 _PADDING = registry.Attr("string", allowed=("SAME", "VALID"))
 _FORMAT = registry.Attr("string", "NHWC", allowed=("NHWC", "NCHW"))
-_CHUNK_ELEMENTS = 1 << 22  # im2col columns per batch chunk (16 MiB in float32)
 
 
 def _s(value):
@@ -37,16 +35,6 @@ def _s(value):
 
 
 # ---- geometry -----------------------------------------------------------------------------------
-def _out_and_pad(size, k, stride, dilation, padding):
-    """(output size, pad before, pad after) along one spatial dimension."""
-    k_eff = (k - 1) * dilation + 1
-    if _s(padding) == "VALID":
-        return max(-(-(size - k_eff + 1) // stride), 0), 0, 0
-    out = -(-size // stride)
-    total = max((out - 1) * stride + k_eff - size, 0)
-    return out, total // 2, total - total // 2
-
-
 def _static_out(size, k, stride, dilation, padding):
     if size is None or k is None:
         return None
@@ -79,14 +67,6 @@ def _spatial_attrs(attrs, ksize_name=None):
     return k, strides[1:3], dil[1:3]
 
 
-def _taps(kh, kw, sh, sw, dh, dw, oh, ow):
-    """(i, j, rows slice, cols slice) of the padded input each filter tap reads."""
-    for i in range(kh):
-        for j in range(kw):
-            yield (i, j, slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
-                   slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))
-
-
 def _compute_dtype(dtype):
     return np.float64 if dtype == np.float64 else np.float32
 
@@ -102,89 +82,6 @@ def _to_nhwc_array(x, fmt):
 
 def _from_nhwc_array(x, fmt):
     return np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2))) if _s(fmt) == "NCHW" else x
-
-
-# ---- the NumPy convolution core (NHWC) ----------------------------------------------------------
-class _Geometry:
-    """Everything a 2-D window op needs about one call: sizes, strides, dilations, padding."""
-
-    def __init__(self, in_shape, kh, kw, strides, dilations, padding):
-        self.n, self.h, self.w, self.c = in_shape
-        self.kh, self.kw = kh, kw
-        (self.sh, self.sw), (self.dh, self.dw) = strides, dilations
-        self.oh, self.pt, self.pb = _out_and_pad(self.h, kh, self.sh, self.dh, padding)
-        self.ow, self.pl, self.pr = _out_and_pad(self.w, kw, self.sw, self.dw, padding)
-
-    def pad(self, x, value=0):
-        widths = ((0, 0), (self.pt, self.pb), (self.pl, self.pr), (0, 0))
-        return np.pad(x, widths, constant_values=value) if any(sum(p) for p in widths) else x
-
-    def crop(self, xp):
-        return xp[:, self.pt:self.pt + self.h, self.pl:self.pl + self.w, :]
-
-    def taps(self):
-        return _taps(self.kh, self.kw, self.sh, self.sw, self.dh, self.dw, self.oh, self.ow)
-
-    def chunks(self):
-        per_image = max(self.oh * self.ow * self.kh * self.kw * self.c, 1)
-        step = max(1, _CHUNK_ELEMENTS // per_image)
-        return [slice(s, s + step) for s in range(0, self.n, step)]
-
-    def columns(self, xp):
-        """im2col of a padded chunk: [n * oh * ow, kh * kw * C]."""
-        keh, kew = (self.kh - 1) * self.dh + 1, (self.kw - 1) * self.dw + 1
-        view = np.lib.stride_tricks.sliding_window_view(xp, (keh, kew), axis=(1, 2))
-        view = view[:, :(self.oh - 1) * self.sh + 1:self.sh, :(self.ow - 1) * self.sw + 1:self.sw,
-                    :, ::self.dh, ::self.dw]
-        return np.ascontiguousarray(view.transpose(0, 1, 2, 4, 5, 3)).reshape(
-            -1, self.kh * self.kw * self.c)
-
-
-def _conv_forward(x, w, g):
-    out = np.empty((g.n, g.oh, g.ow, w.shape[3]), dtype=x.dtype)
-    if out.size == 0:
-        return out
-    wf = w.reshape(-1, w.shape[3])
-    xp = g.pad(x)
-    for part in g.chunks():
-        out[part] = (g.columns(xp[part]) @ wf).reshape(-1, g.oh, g.ow, w.shape[3])
-    return out
-
-
-def _conv_backprop_filter(x, w_shape, dy, g):
-    dw = np.zeros((g.kh * g.kw * g.c, w_shape[3]), dtype=dy.dtype)
-    if dy.size == 0:
-        return dw.reshape(w_shape)
-    xp = g.pad(x)
-    for part in g.chunks():
-        dw += g.columns(xp[part]).T @ dy[part].reshape(-1, w_shape[3])
-    return dw.reshape(w_shape)
-
-
-def _transposed_geometry(dy_shape, g):
-    """For stride 1: the VALID conv of dy (padded by k_eff - 1 - pad) with the flipped filter
-    that gives the input gradient directly."""
-    t = _Geometry(dy_shape, g.kh, g.kw, (1, 1), (g.dh, g.dw), "VALID")
-    keh, kew = (g.kh - 1) * g.dh + 1, (g.kw - 1) * g.dw + 1
-    t.pt, t.pb, t.pl, t.pr = keh - 1 - g.pt, keh - 1 - g.pb, kew - 1 - g.pl, kew - 1 - g.pr
-    t.oh, t.ow = g.h, g.w
-    return t
-
-
-def _conv_backprop_input(w, dy, g):
-    if g.sh == g.sw == 1 and dy.size:
-        flipped = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
-        return _conv_forward(dy, flipped, _transposed_geometry(dy.shape, g))
-    hp, wp = g.h + g.pt + g.pb, g.w + g.pl + g.pr
-    dxp = np.zeros((g.n, hp, wp, g.c), dtype=dy.dtype)
-    wf = w.reshape(-1, w.shape[3])
-    for part in g.chunks():
-        cols = (dy[part].reshape(-1, w.shape[3]) @ wf.T).reshape(
-            -1, g.oh, g.ow, g.kh, g.kw, g.c)
-        target = dxp[part]
-        for i, j, rows, cols_ in g.taps():
-            target[:, rows, cols_, :] += cols[:, :, :, i, j, :]
-    return np.ascontiguousarray(g.crop(dxp))
 
 
 # ---- Conv2D and its backprop ops ----------------------------------------------------------------
@@ -353,7 +250,7 @@ class _ConvFamily:
 
 Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter = _ConvFamily(
     ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"),
-    (_conv_forward, _conv_backprop_input, _conv_backprop_filter),
+    (_wk.conv_forward, _wk.conv_backprop_input, _wk.conv_backprop_filter),
     lambda f_shape: f_shape[3], cudnn_attr=True).ops
 
 
@@ -426,38 +323,6 @@ def _pool_geometry(ctx, in_shape):
     return _Geometry(in_shape, kh, kw, strides, (1, 1), ctx.attrs["padding"])
 
 
-def _lowest(dtype):
-    # bfloat16 (ml_dtypes) is no np.floating subtype: ask for integers instead.
-    return np.iinfo(dtype).min if np.issubdtype(dtype, np.integer) else -np.inf
-
-
-def _window_max(x, g):
-    """The max over each window (MaxPool's forward)."""
-    xp = g.pad(x, _lowest(x.dtype))
-    best = None
-    for _, _, rows, cols in g.taps():
-        tap = xp[:, rows, cols, :]
-        best = tap.copy() if best is None else np.maximum(best, tap, out=best)
-    return np.zeros((g.n, g.oh, g.ow, g.c), dtype=x.dtype) if best is None else best
-
-
-def _max_and_argmax(x, g):
-    """Max over each window and the tap index of its first maximum (row-major in the window)."""
-    xp = g.pad(x, _lowest(x.dtype))
-    best, arg = None, np.zeros((g.n, g.oh, g.ow, g.c), dtype=np.int32)
-    for t, (_, _, rows, cols) in enumerate(g.taps()):
-        tap = xp[:, rows, cols, :]
-        if best is None:
-            best = tap.copy()
-            continue
-        better = tap > best
-        best = np.where(better, tap, best)
-        arg[better] = t
-    if best is None:
-        best = np.zeros((g.n, g.oh, g.ow, g.c), dtype=x.dtype)
-    return best, arg
-
-
 MaxPool = registry.register_op("MaxPool", inputs=["input: T"], outputs=["output: T"],
                                attrs=_pool_attrs(common.REALS))
 
@@ -471,7 +336,7 @@ def _max_pool_shape(op):
 def _max_pool_kernel(ctx, x):
     fmt = ctx.attrs["data_format"]
     x = _to_nhwc_array(x, fmt)
-    return _from_nhwc_array(_window_max(x, _pool_geometry(ctx, x.shape)), fmt)
+    return _from_nhwc_array(_wk.window_max(x, _pool_geometry(ctx, x.shape)), fmt)
 
 
 @MaxPool.gradient
@@ -495,18 +360,11 @@ def _max_pool_grad_kernel(ctx, x, y, dy):
     x, dy = _to_nhwc_array(x, fmt), _to_nhwc_array(dy, fmt)
     g = _pool_geometry(ctx, x.shape)
     y = _to_nhwc_array(y, fmt)
-    # Tap by tap in window order, the gradient goes where the tap equals the window's max
-    # and no earlier tap did: the first maximum wins ties, as in TensorFlow (ties are common
-    # after a ReLU).
-    xp = g.pad(x, _lowest(x.dtype))
-    dxp = np.zeros(xp.shape, dtype=dy.dtype)
-    taken = np.zeros(y.shape, dtype=bool)
-    for _, _, rows, cols in g.taps():
-        hit = xp[:, rows, cols, :] == y
-        hit &= ~taken
-        dxp[:, rows, cols, :] += np.where(hit, dy, 0)
-        taken |= hit
-    return _as_t(ctx, _from_nhwc_array(np.ascontiguousarray(g.crop(dxp)), fmt))
+    if y.shape != (g.n, g.oh, g.ow, g.c) or dy.shape != y.shape:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"orig_output and grad (NHWC) must be {[g.n, g.oh, g.ow, g.c]} for "
+                          f"input {list(x.shape)}, got {list(y.shape)} and {list(dy.shape)}")
+    return _as_t(ctx, _from_nhwc_array(_wk.max_pool_backprop(x, y, dy, g), fmt))
 
 
 @MaxPoolGrad.gradient
@@ -533,7 +391,7 @@ def _max_pool_grad_grad_kernel(ctx, x, y, gx):
     fmt = ctx.attrs["data_format"]
     x, gx = _to_nhwc_array(x, fmt), _to_nhwc_array(gx, fmt)
     g = _pool_geometry(ctx, x.shape)
-    _, arg = _max_and_argmax(x, g)
+    _, arg = _wk.max_and_argmax(x, g)
     gp = g.pad(gx)
     out = np.zeros((g.n, g.oh, g.ow, g.c), dtype=gx.dtype)
     for t, (_, _, rows, cols) in enumerate(g.taps()):
@@ -621,17 +479,6 @@ def _lrn_attrs():
     return {"T": common.FLOATS, "depth_radius": 5, "bias": 1.0, "alpha": 1.0, "beta": 0.5}
 
 
-def _depth_window_sum(v, r):
-    """sum of v[..., d - r : d + r + 1] along the last axis, for every d."""
-    r = min(r, v.shape[-1])  # a wider window covers nothing more: keeps huge radii cheap
-    padded = np.pad(v, [(0, 0)] * (v.ndim - 1) + [(r, r)])
-    depth = v.shape[-1]
-    total = padded[..., :depth].copy()
-    for k in range(1, 2 * r + 1):
-        total += padded[..., k:k + depth]
-    return total
-
-
 def _lrn_norm(ctx, x):
     if x.ndim != 4:
         raise errors.InvalidArgumentError(None, ctx.op, f"LRN input must be 4-D, got shape "
@@ -640,7 +487,10 @@ def _lrn_norm(ctx, x):
     if a["depth_radius"] < 0:
         raise errors.InvalidArgumentError(None, ctx.op, f"depth_radius must be non-negative, "
                                                         f"got {a['depth_radius']}")
-    return a["bias"] + a["alpha"] * _depth_window_sum(np.square(x), a["depth_radius"])
+    norm = _wk.depth_window_sum(np.square(x), a["depth_radius"])
+    norm *= x.dtype.type(a["alpha"])
+    norm += x.dtype.type(a["bias"])
+    return norm
 
 
 LRN = registry.register_op("LRN", inputs=["input: T"], outputs=["output: T"],
@@ -651,7 +501,7 @@ LRN.shape(lambda op: op.inputs[0].get_shape().with_rank(4))
 @LRN.kernel("CPU")
 def _lrn_kernel(ctx, x):
     x = x.astype(_compute_dtype(x.dtype), copy=False)
-    return _as_t(ctx, x * _lrn_norm(ctx, x) ** -ctx.attrs["beta"])
+    return _as_t(ctx, x * _wk.neg_pow(_lrn_norm(ctx, x), ctx.attrs["beta"]))
 
 
 def _lrn_attr_values(op):
@@ -675,9 +525,16 @@ def _lrn_grad_kernel(ctx, dy, x, y):
     x, dy = x.astype(cd, copy=False), dy.astype(cd, copy=False)
     norm = _lrn_norm(ctx, x)
     beta, alpha, r = ctx.attrs["beta"], ctx.attrs["alpha"], ctx.attrs["depth_radius"]
-    scaled = norm ** -beta  # N^-beta; N^(-beta - 1) = scaled / norm
-    inner = _depth_window_sum(dy * x * scaled / norm, r)
-    return _as_t(ctx, dy * scaled - (2 * alpha * beta) * x * inner)
+    scaled = _wk.neg_pow(norm.copy(), beta)  # N^-beta; N^(-beta - 1) = scaled / norm
+    inner = dy * x
+    inner *= scaled
+    inner /= norm
+    inner = _wk.depth_window_sum(inner, r)
+    inner *= x
+    inner *= cd(2 * alpha * beta)
+    out = np.multiply(dy, scaled, out=scaled)
+    out -= inner
+    return _as_t(ctx, out)
 
 
 def _lrn_grad_composite(dy, x, depth_radius, bias, alpha, beta):

@@ -58,6 +58,12 @@ def _relu_grad(op, grad):
 
 @ReluGrad.kernel("CPU")
 def _relu_grad_kernel(ctx, g, x):
+    # gradients * (features > 0), as TensorFlow computes it (so NaN * 0 stays NaN); a multiply
+    # by the mask is ~10x faster than np.where.
+    g, x = np.asarray(g), np.asarray(x)
+    dtype = np.result_type(g, x)
+    if g.shape == x.shape and dtype == g.dtype and dtype.kind in "fiu":
+        return _as_t(ctx, np.multiply(g, np.greater(x, 0)))
     return _as_t(ctx, np.where(x > 0, g, 0))
 
 
@@ -275,6 +281,9 @@ def _bias_add_grad_shape(op):
 @BiasAddGrad.kernel("CPU")
 def _bias_add_grad_kernel(ctx, g):
     axis = _channel_axis(ctx.attrs["data_format"], g.ndim)
+    if axis == g.ndim - 1 and g.dtype in (np.float32, np.float64) and g.flags.c_contiguous \
+            and g.size:  # ones @ g: BLAS's GEMV sums rows ~5x faster than np.sum over axes
+        return np.ones(g.size // g.shape[-1], dtype=g.dtype) @ g.reshape(-1, g.shape[-1])
     return _as_t(ctx, np.sum(g, axis=tuple(i for i in range(g.ndim) if i != axis)))
 
 

@@ -2,7 +2,8 @@
 
 Each kernel receives the VariableRefs of the variable and its slots and stores the updated
 arrays back into them, like TensorFlow's fused training kernels (Session.run hands out copies,
-so fetched values never change afterwards). Sparse updates and Adam's write into the buffers.
+so fetched values never change afterwards). Sparse updates, and the dense updates of gradient
+descent, Momentum and Adam, write into the buffers (the dense ones in cache-sized blocks).
 
 Every update rule is written once, over whole arrays; the sparse ops apply the same rule to the
 rows `indices` of the variable and its slots (in order, one index at a time when an index
@@ -49,13 +50,55 @@ def _adam(attrs, var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon,
     return var - step * alpha / (np.sqrt(v) + epsilon), m, v
 
 
+_BLOCK = 1 << 16  # elements per block of an in-place update: its temporaries stay in L2
+
+
+def _blocked(update):
+    """`update(attrs, *arrays_and_scalars, t=buffer)` run on blocks of the flattened buffers,
+    so the element-wise passes of an update rule hit the cache instead of memory (the
+    buffers must be C-contiguous: _writable_floats checks). Array inputs of the var's size
+    (the gradient) are cut the same way; scalars pass through."""
+    def run(attrs, var, *rest):
+        size = var.size
+        flat = [a.reshape(-1) if isinstance(a, np.ndarray) and a.size == size and a.ndim
+                else a for a in (var,) + rest]
+        t = np.empty(min(size, _BLOCK), dtype=var.dtype)
+        for start in range(0, size, _BLOCK):
+            part = slice(start, start + _BLOCK)
+            block = [a[part] if isinstance(a, np.ndarray) and a.ndim else a for a in flat]
+            update(attrs, *block, t=t[:len(block[0])])
+    return run
+
+
+@_blocked
+def _gradient_descent_in_place(attrs, var, alpha, delta, t):
+    np.multiply(delta, alpha, out=t)
+    var -= t
+
+
+@_blocked
+def _momentum_in_place(attrs, var, accum, lr, grad, momentum, t):
+    accum *= momentum                                 # accum = accum * momentum + grad
+    accum += grad
+    if attrs.get("use_nesterov"):                     # var -= grad * lr + accum * momentum * lr
+        np.multiply(grad, lr, out=t)
+        var -= t
+        np.multiply(accum, momentum, out=t)
+        t *= lr
+    else:                                             # var -= lr * accum
+        np.multiply(accum, lr, out=t)
+    var -= t
+
+
+@_blocked
 def _adam_in_place(attrs, var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon,
-                   grad):
-    """_adam computed into the existing buffers (one temporary instead of about ten: Adam is
-    the costliest op of a conv net's step on big fully connected layers)."""
+                   grad, t):
+    """_adam computed into the existing buffers (one block-sized temporary instead of about
+    ten full-size ones: Adam is the costliest op of a conv net's step on big fully connected
+    layers)."""
     dtype = var.dtype.type
     alpha = dtype(lr * np.sqrt(1 - beta2_power) / (1 - beta1_power))
-    t = np.subtract(grad, m, dtype=var.dtype)         # m += (grad - m) * (1 - beta1)
+    np.subtract(grad, m, out=t)                       # m += (grad - m) * (1 - beta1)
     t *= dtype(1 - beta1)
     m += t
     np.multiply(grad, grad, out=t)                    # v += (grad^2 - v) * (1 - beta2)
@@ -158,7 +201,7 @@ def _dense_kernel(rule, num_refs, grad_index, in_place=None):
 def _writable_floats(arrays):
     dtype = arrays[0].dtype
     return dtype.kind == "f" and all(a.dtype == dtype and a.ndim and a.flags.writeable
-                                     for a in arrays)
+                                     and a.flags.c_contiguous for a in arrays)
 
 
 def _sparse_kernel(rule, num_refs, dense_names):
@@ -235,9 +278,10 @@ _CENTERED_RMSPROP_IN = ["var", "mg", "ms", "mom", "lr", "rho", "momentum", "epsi
 _FTRL_IN = ["var", "accum", "linear", "grad", "lr", "l1", "l2", "lr_power"]
 
 ApplyGradientDescent = _register("ApplyGradientDescent", ["var", "alpha", "delta"], 1,
-                                 ["alpha"], _gradient_descent, grad_name="delta")
+                                 ["alpha"], _gradient_descent, grad_name="delta",
+                                 in_place=_gradient_descent_in_place)
 ApplyMomentum = _register("ApplyMomentum", _MOMENTUM_IN, 2, ["lr", "momentum"], _momentum,
-                          _NESTEROV)
+                          _NESTEROV, in_place=_momentum_in_place)
 ApplyAdagrad = _register("ApplyAdagrad", _ADAGRAD_IN, 2, ["lr"], _adagrad)
 ApplyAdadelta = _register("ApplyAdadelta", _ADADELTA_IN, 3, ["lr", "rho", "epsilon"], _adadelta)
 ApplyAdam = _register("ApplyAdam", _ADAM_IN, 3,

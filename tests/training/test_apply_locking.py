@@ -38,4 +38,5 @@ def test_concurrent_gradient_descent_steps_lose_no_update():
     finally:
         sys.setswitchinterval(interval)
     assert not any(t.is_alive() for t in threads)
-    np.testing.assert_array_equal(final[[0, -1]], [-4.0 * _STEPS] * 2)
+    # every element: in-place updates run in blocks, and a lost update may hit any block
+    np.testing.assert_array_equal(final, np.full(_SIZE, -4.0 * _STEPS, np.float32))

@@ -404,3 +404,25 @@ def test_adam_in_place_update_matches_the_rule(nesterov):
     training_ops._adam_in_place(attrs, *got, *scalars, grad)
     for w, g in zip(want, got):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("size", [0, 7, (1 << 16) + 3])  # empty, one block, a partial block
+def test_blocked_in_place_updates_match_the_rules(nesterov, size):
+    from tensorflux.training import training_ops
+    rng = np.random.default_rng(1)
+    attrs = {"use_nesterov": nesterov}
+    var, accum, grad, m, v = (rng.random(size).astype(np.float32) for _ in range(5))
+    lr, momentum = np.float32(0.1), np.float32(0.9)
+    adam = tuple(np.float32(x) for x in (0.9 ** 3, 0.999 ** 3, 0.01, 0.9, 0.999, 1e-8))
+    cases = [(training_ops._adam, training_ops._adam_in_place, (var, m, v), adam + (grad,)),
+             (training_ops._momentum, training_ops._momentum_in_place,
+              (var, accum), (lr, grad, momentum)),
+             (training_ops._gradient_descent, training_ops._gradient_descent_in_place,
+              (var,), (lr, grad))]
+    for rule, in_place, buffers, rest in cases:
+        want = rule(attrs, *buffers, *rest)
+        got = tuple(b.copy() for b in buffers)
+        in_place(attrs, *got, *rest)
+        for w, g in zip(want, got):
+            np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)

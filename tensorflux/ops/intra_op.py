@@ -1,0 +1,78 @@
+"""Intra-op parallelism for the big NumPy kernels (convolutions): independent batch chunks
+split over short-lived threads, coordinated with BLAS's own threads.
+
+NumPy releases the GIL in GEMMs and copies, so two threads each running im2col + GEMM on half
+of the chunks use two cores. That is only worth it when BLAS runs single-threaded
+(OPENBLAS_NUM_THREADS=1, the setting for shared machines): the kernel then gets
+cpus // blas_threads workers, so the cores are never oversubscribed; with BLAS at its default
+(one thread per core) each GEMM is parallel already and the chunks run in the calling thread.
+Unlike OpenBLAS's workers, these threads never spin: a worker that waits is blocked, which is
+what keeps a loaded machine usable. Threads are started per call and joined before it returns
+(a few tens of microseconds, against kernels of milliseconds: see MIN_FLOPS), so none outlive a
+kernel. Work is split the same way every time and partial results are combined in a fixed
+order, so results do not depend on thread timing.
+"""
+import os
+import threading
+
+MIN_FLOPS = 2e7  # smaller kernels run in the calling thread
+max_threads = None  # None: the CPUs this process may use; set 1 to turn the splitting off
+
+_blas = None
+
+
+def _cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def blas_threads():
+    """The thread count of the BLAS behind NumPy (threadpoolctl when installed, else the
+    environment variables OpenBLAS and OpenMP read, else one per CPU)."""
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        except ImportError:
+            _blas = []
+    if _blas:
+        return max(c.num_threads for c in _blas)
+    env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    return int(env) if env and env.isdigit() else _cpus()
+
+
+def workers(flops):
+    """How many threads a kernel doing `flops` of GEMM work should split its chunks over."""
+    if flops < MIN_FLOPS:
+        return 1
+    cpus = _cpus() if max_threads is None else max_threads
+    return max(1, cpus // max(1, blas_threads()))
+
+
+def run_split(fn, parts, flops):
+    """fn(k, parts[k::n]) for k in range(n), n = workers(flops) (at most len(parts)); the
+    calling thread runs k = 0. The first exception raised by any part is re-raised."""
+    n = min(workers(flops), len(parts))
+    if n <= 1:
+        fn(0, parts)
+        return
+    errors = [None] * n
+
+    def work(k):
+        try:
+            fn(k, parts[k::n])
+        except BaseException as e:  # noqa: BLE001 - handed to the calling thread below
+            errors[k] = e
+    threads = [threading.Thread(target=work, args=(k,), name=f"tensorflux-intra-op-{k}",
+                                daemon=True) for k in range(1, n)]
+    for t in threads:
+        t.start()
+    work(0)
+    for t in threads:
+        t.join()
+    for e in errors:
+        if e is not None:
+            raise e

@@ -1,0 +1,68 @@
+"""intra_op: chunks split over threads only when BLAS is single-threaded, errors reach the
+caller, no thread outlives a call, and split convolutions match the serial ones."""
+import threading
+
+import numpy as np
+import pytest
+
+import tensorflux as tf
+from tensorflux.ops import window_kernels
+from tensorflux.ops import intra_op
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    monkeypatch.setattr(intra_op, "MIN_FLOPS", 0)
+    monkeypatch.setattr(intra_op, "max_threads", 3)
+    monkeypatch.setattr(intra_op, "blas_threads", lambda: 1)
+
+
+def test_workers_share_the_cpus_with_blas_threads(monkeypatch):
+    monkeypatch.setattr(intra_op, "max_threads", 4)
+    monkeypatch.setattr(intra_op, "blas_threads", lambda: 1)
+    assert intra_op.workers(1e9) == 4 and intra_op.workers(1e3) == 1
+    monkeypatch.setattr(intra_op, "blas_threads", lambda: 2)
+    assert intra_op.workers(1e9) == 2
+    monkeypatch.setattr(intra_op, "blas_threads", lambda: 8)
+    assert intra_op.workers(1e9) == 1
+
+
+def test_run_split_covers_every_part_once_and_reraises(split_everything):
+    seen, threads = {}, set()
+
+    def record(k, parts):
+        seen[k] = list(parts)
+        threads.add(threading.current_thread().name)
+    before = threading.active_count()
+    intra_op.run_split(record, list(range(7)), 1e9)
+    assert sorted(p for parts in seen.values() for p in parts) == list(range(7))
+    assert len(seen) == 3 and len(threads) == 3
+    assert threading.active_count() == before
+
+    def fail(k, parts):
+        if k == 2:
+            raise ValueError("part 2 failed")
+    with pytest.raises(ValueError, match="part 2 failed"):
+        intra_op.run_split(fail, list(range(7)), 1e9)
+    assert threading.active_count() == before
+
+
+def test_split_convolutions_match_serial_and_are_deterministic(split_everything, monkeypatch):
+    monkeypatch.setattr(window_kernels, "CHUNK_ELEMENTS", 64)  # one image a chunk: 5 chunks
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 6, 7, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    dy = rng.standard_normal((5, 3, 4, 4)).astype(np.float32)
+
+    def run():
+        xt, wt = tf.constant(x), tf.constant(w)
+        y = tf.nn.conv2d(xt, wt, [1, 2, 2, 1], "SAME")
+        with tf.Session() as sess:
+            return sess.run([y] + tf.gradients(y, [xt, wt], tf.constant(dy)))
+    split = run()
+    np.testing.assert_array_equal(run()[2], split[2])  # the same sums in the same order
+    monkeypatch.setattr(intra_op, "max_threads", 1)
+    for got, want in zip(split, run()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
