@@ -226,6 +226,12 @@ def _open_for_read(path, compression):
     return raw, raw
 
 
+class TruncatedRecordError(errors.DataLossError):
+    """The file ends inside a record: what a writer killed mid-write leaves behind. TensorFlow
+    reports it as DataLossError ("truncated record at ..."), so this is one; readers of files
+    that may still be written (summary_iterator) stop there instead."""
+
+
 def _read_exactly(stream, size, path, offset, what):
     try:
         data = stream.read(size)
@@ -233,7 +239,7 @@ def _read_exactly(stream, size, path, offset, what):
         raise errors.DataLossError(None, None, f"Corrupted compressed TFRecord file {path} "
                                    f"reading {what} at offset {offset}: {e}") from None
     if len(data) != size:
-        raise errors.DataLossError(None, None, f"Truncated record in {path} at offset "
+        raise TruncatedRecordError(None, None, f"Truncated record in {path} at offset "
                                    f"{offset}: {what}: needed {size} bytes, the file has "
                                    f"{len(data)} more")
     return data
