@@ -71,7 +71,7 @@ class BaseSession:
                                                         "was cancelled."))
         if pool is not None:
             pool.shutdown()
-        self.resources.clear()
+        self.resources.close()
 
     def cancel_running_steps(self, error=None):
         """Ends the steps running in other threads with `error` (CancelledError by default);
@@ -177,6 +177,8 @@ class BaseSession:
                     key = key + ("partitions",)
                 plan = self._plans.get(key)
                 if plan is None:
+                    if self._closed:  # closed since run() looked: cache nothing more
+                        raise RuntimeError("Attempted to use a closed Session.")
                     plan = executor.compile_plan(list(feeds), list(fetch_tensors), list(targets),
                                                  self._context_for, self._placer, self._graph,
                                                  output_partitions=partitions)
