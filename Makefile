@@ -55,11 +55,11 @@ SEED ?= 0
 fuzz: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/fuzz/run.py --examples $(EXAMPLES) --seed $(SEED)
 
-# The concurrency and kill -9 tests (tests/reliability) RUNS times in a row, each run a fresh
-# pytest process (no pytest-repeat needed); stops at the first failing run. STRESS=path picks
-# other tests.
+# The concurrency tests RUNS times in a row, each run a fresh pytest process (no pytest-repeat
+# needed); stops at the first failing run. STRESS=path picks other tests, e.g.
+# STRESS=tests/reliability adds the kill -9 tests (about a minute a run on 2 busy cores).
 RUNS ?= 50
-STRESS ?= tests/reliability
+STRESS ?= tests/reliability/test_concurrency.py
 stress: $(STAMP)
 	@for i in $$(seq 1 $(RUNS)); do \
 	    OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(STRESS) \
