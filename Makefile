@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test interop bench bench-distributed lint mutants fuzz clean
+.PHONY: demo test interop bench bench-distributed lint mutants fuzz stress clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -63,6 +63,19 @@ fuzz: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/fuzz/run.py --examples $(EXAMPLES) --seed $(SEED)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python tools/fuzz/readers.py --mutations $(MUTATIONS) \
 	    --seed $(SEED)
+
+# The concurrency tests RUNS times in a row, each run a fresh pytest process (no pytest-repeat
+# needed); stops at the first failing run. STRESS=path picks other tests, e.g.
+# STRESS=tests/reliability adds the kill -9 tests (about a minute a run on 2 busy cores).
+RUNS ?= 50
+STRESS ?= tests/reliability/test_concurrency.py
+stress: $(STAMP)
+	@for i in $$(seq 1 $(RUNS)); do \
+	    OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(STRESS) \
+	        > .stress.log 2>&1 || { cat .stress.log; echo "stress: run $$i of $(RUNS) failed"; \
+	        exit 1; }; \
+	    echo "stress: run $$i of $(RUNS) passed"; \
+	done; rm -f .stress.log
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

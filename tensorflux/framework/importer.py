@@ -15,7 +15,10 @@ keeps the older behaviour, since any other value would silently compute somethin
 `_output_shapes` is recomputed).
 
 For graphs from untrusted sources pass `allowed_ops=SAFE_OPS` (pure computation: no Python
-callbacks, no file, network or checkpoint ops), or a set of your own.
+callbacks, no file, network or checkpoint ops), `SAFE_OPS | SAVER_OPS` for a graph whose
+variables a Saver restores (import_meta_graph, the SavedModel loader), or a set of your own.
+The allow-list is checked first, before anything else reads the GraphDef; an op outside it is
+PermissionDeniedError naming every refused node. It is off by default, as in TensorFlow.
 """
 import collections
 import re
@@ -64,6 +67,11 @@ Sub Sum Switch Tanh Tile TopKV2 Transpose TruncatedNormal Unpack VariableV2 Wher
 ApplyGradientDescent ApplyMomentum ApplyAdam ApplyAdagrad ApplyRMSProp ApplyAdadelta ApplyFtrl
 ScalarSummary HistogramSummary MergeSummary Tile Multinomial Cumprod Round Rint
 """.split()) - UNSAFE_OPS
+
+# The ops a tf.train.Saver adds (V2 and V1, sharded or not). Allowing them lets whoever runs
+# the graph's save and restore ops read and write checkpoint files at paths the graph names.
+SAVER_OPS = frozenset({"SaveV2", "RestoreV2", "MergeV2Checkpoints", "ShardedFilename",
+                       "ShardedFilespec", "Save", "SaveSlices", "Restore", "RestoreSlice"})
 
 # Attrs that TensorFlow added to ops after the versions tensorflux implements, by op type: the
 # value each must hold to keep the older behaviour (ANY_VALUE: a hint that changes no result).
@@ -129,8 +137,9 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
       name: prefix for the imported names; None means "import", "" means no prefix.
       op_dict: unused (TensorFlow's deprecated argument; ops come from the registry).
       producer_op_list: unused; attrs unknown to an op are ignored whatever their value.
-      allowed_ops: if given, a set of op type names; any other op type is refused (see
-        SAFE_OPS for untrusted graphs).
+      allowed_ops: if given, a set of op type names; a GraphDef with any other op type is
+        refused (see SAFE_OPS and SAVER_OPS for untrusted graphs). None (the default, as in
+        TensorFlow) allows every registered op.
 
     Returns:
       The list of elements named by `return_elements`, or None.
@@ -138,6 +147,7 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
     Raises:
       TypeError: if graph_def is not a GraphDef, or input_map values are not Tensors.
       ValueError: listing every problem found in the GraphDef, before anything is created.
+      errors.PermissionDeniedError: naming the nodes whose op types `allowed_ops` refuses.
     """
     del op_dict, producer_op_list  # accepted for TensorFlow compatibility
     elements, _ = import_graph_def_and_map(graph_def, input_map, return_elements, name,
@@ -157,10 +167,29 @@ def import_graph_def_and_map(graph_def, input_map=None, return_elements=None, na
         raise TypeError("return_elements must be a list of names, got the string "
                         f"{return_elements!r}")
     return_elements = list(return_elements) if return_elements is not None else None
-    nodes, order = _validate(graph_def, input_map, return_elements, allowed_ops, graph)
+    if allowed_ops is not None:
+        check_allowed_ops(graph_def, allowed_ops)
+    nodes, order = _validate(graph_def, input_map, return_elements, graph)
     _dry_run(nodes, order, input_map)
     created = _build(graph, nodes, order, input_map, name)
     return _returned(return_elements, created), created
+
+
+def check_allowed_ops(graph_def, allowed_ops):
+    """Raises PermissionDeniedError naming every node of `graph_def` whose op type is not in
+    `allowed_ops` (a set of op type names)."""
+    allowed = frozenset(allowed_ops)
+    refused = [(n.name, n.op) for n in graph_def.node if n.op not in allowed]
+    if not refused:
+        return
+    shown = ", ".join(f"'{name}' ({op})" for name, op in refused[:MAX_PROBLEMS_SHOWN])
+    extra = len(refused) - MAX_PROBLEMS_SHOWN
+    more = f" and {extra} more" if extra > 0 else ""
+    types = ", ".join(sorted({op for _, op in refused}))
+    raise errors.PermissionDeniedError(
+        None, None, f"Op type not allowed: the GraphDef uses {types}, outside the import "
+                    f"allow-list (allowed_ops); refused nodes: {shown}{more}. Nothing was "
+                    "imported.")
 
 
 def _normalize_input_map(input_map, graph):
@@ -179,13 +208,13 @@ def _normalize_input_map(input_map, graph):
 
 
 # ---- validation ------------------------------------------------------------------------------
-def _validate(graph_def, input_map, return_elements, allowed_ops, graph):
+def _validate(graph_def, input_map, return_elements, graph):
     problems = []
     _check_versions(graph_def, graph, problems)
     if graph_def.library.function:
         names = ", ".join(f.signature.name for f in graph_def.library.function)
         problems.append(f"the function library is not supported (functions: {names})")
-    nodes = _read_nodes(graph_def, allowed_ops, problems)
+    nodes = _read_nodes(graph_def, problems)
     for node in nodes.values():
         _check_inputs(node, nodes, input_map, problems)
     _check_input_map(input_map, nodes, problems)
@@ -218,7 +247,7 @@ def _check_versions(graph_def, graph, problems):
                         f"{list(versions.bad_consumers)})")
 
 
-def _read_nodes(graph_def, allowed_ops, problems):
+def _read_nodes(graph_def, problems):
     nodes = collections.OrderedDict()
     unknown = collections.defaultdict(list)
     registered = registry.registered_ops()
@@ -234,9 +263,6 @@ def _read_nodes(graph_def, allowed_ops, problems):
         node.op_def = registered.get(node_def.op)
         if node.op_def is None:
             unknown[node_def.op].append(node.name)
-            continue
-        if allowed_ops is not None and node_def.op not in allowed_ops:
-            problems.append(f"node {node.name!r}: op {node_def.op} is not in the allowed op list")
             continue
         _read_attrs(node, problems)
         _parse_inputs(node, problems)

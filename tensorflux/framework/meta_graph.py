@@ -205,8 +205,11 @@ def _as_meta_graph(meta_graph_or_file):
 
 
 def import_scoped_meta_graph(meta_graph_or_file, clear_devices=False, graph=None,
-                             import_scope=None, input_map=None):
+                             import_scope=None, input_map=None, allowed_ops=None):
     """Imports the graph and collections of a MetaGraphDef into `graph` (default graph).
+
+    `allowed_ops` (a set of op type names; None allows all) refuses graphs using other ops
+    with PermissionDeniedError, as tf.import_graph_def does (importer.SAFE_OPS, SAVER_OPS).
 
     Returns:
       A dict {variable name: Variable} of the imported global variables (empty if the
@@ -221,7 +224,8 @@ def import_scoped_meta_graph(meta_graph_or_file, clear_devices=False, graph=None
             node.device = ""
     with graph.as_default():
         _, created = importer.import_graph_def_and_map(graph_def, input_map=input_map,
-                                                       name=import_scope or "")
+                                                       name=import_scope or "",
+                                                       allowed_ops=allowed_ops)
         for key in sorted(meta.collection_def):
             _import_collection(graph, key, meta.collection_def[key], created, import_scope)
     variables = graph.get_collection(ops.GraphKeys.GLOBAL_VARIABLES)
@@ -272,7 +276,8 @@ def _actual_scope(created, import_scope):
 
 
 def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kwargs):
-    """Imports a MetaGraphDef (a proto or a .meta file) into the default graph.
+    """Imports a MetaGraphDef (a proto or a .meta file) into the default graph. kwargs go to
+    import_scoped_meta_graph (input_map, allowed_ops).
 
     Returns:
       A Saver built from the MetaGraphDef's saver_def (or for the imported variables), as

@@ -37,6 +37,29 @@ def _texts(array, what, count=None):
     return [_text(v) for v in flat]
 
 
+_VARIABLE_TYPES = frozenset(("VariableV2", "Variable"))
+
+
+def snapshot_variables(ctx, tensors, first_input):
+    """`tensors` (the op's inputs from index `first_input` on), with each variable buffer
+    replaced by a copy taken under the variable's lock: the lock the Assign* and Apply*
+    kernels update under, so a save racing training steps writes every variable as some step
+    left it, never half-updated. (Different variables may still come from different steps, as
+    in TensorFlow.)"""
+    out = list(tensors)
+    inputs = ctx.op._inputs[first_input:first_input + len(out)]
+    for k, tensor in enumerate(inputs):
+        op = tensor.op
+        if op.type not in _VARIABLE_TYPES or ctx.resources is None:
+            continue
+        ref = ctx.resources.lookup(op._attrs.get("container"),
+                                   op._attrs.get("shared_name") or op.name)
+        if ref is not None and ref.value is out[k]:
+            with ref.lock:
+                out[k] = np.array(out[k], copy=True)
+    return out
+
+
 def _scalar_text(value, what):
     if np.ndim(value) != 0:
         raise errors.InvalidArgumentError(None, None, f"{what} must be a scalar string, got "
@@ -89,6 +112,7 @@ def _save_v2_kernel(ctx, prefix, tensor_names, shape_and_slices, *tensors):
     prefix = _scalar_text(prefix, "prefix")
     names = _texts(tensor_names, "tensor_names", len(tensors))
     specs = _texts(shape_and_slices, "shape_and_slices", len(tensors))
+    tensors = snapshot_variables(ctx, tensors, 3)
     writer = tensor_bundle.BundleWriter(prefix)
     try:
         for name, spec, value, dtype in zip(names, specs, tensors, ctx.attrs["dtypes"]):

@@ -44,6 +44,7 @@ Save.shape(_no_outputs_vectors((1, "tensor_names")))
 @Save.kernel("CPU")
 def _save_kernel(ctx, filename, tensor_names, *tensors):
     names = io_ops._texts(tensor_names, "tensor_names", len(tensors))
+    tensors = io_ops.snapshot_variables(ctx, tensors, 2)
     _write(filename, names, [""] * len(names), tensors, ctx.attrs["T"])
 
 
@@ -59,6 +60,7 @@ SaveSlices.shape(_no_outputs_vectors((1, "tensor_names"), (2, "shapes_and_slices
 def _save_slices_kernel(ctx, filename, tensor_names, shapes_and_slices, *tensors):
     names = io_ops._texts(tensor_names, "tensor_names", len(tensors))
     specs = io_ops._texts(shapes_and_slices, "shapes_and_slices", len(tensors))
+    tensors = io_ops.snapshot_variables(ctx, tensors, 3)
     _write(filename, names, specs, tensors, ctx.attrs["T"])
 
 

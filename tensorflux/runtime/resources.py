@@ -1,6 +1,7 @@
 """Per-session state that outlives a step: variable buffers, queues and other resources."""
 import threading
 
+from tensorflux.framework import errors
 from tensorflux.framework.variable_ref import VariableRef  # noqa: F401 (re-export)
 
 
@@ -10,10 +11,17 @@ class ResourceMgr:
     def __init__(self):
         self._lock = threading.Lock()
         self._resources = {}
+        self._closed = False
 
     def lookup_or_create(self, container, name, create):
+        """The resource, made by `create()` if absent; CancelledError once the manager is
+        closed (a step still running in a closing session must not make a fresh, empty
+        variable or queue and go on with it)."""
         key = (container or "", name)
         with self._lock:
+            if self._closed:
+                raise errors.CancelledError(
+                    None, None, f"Session has been closed: resource {name!r} is gone")
             resource = self._resources.get(key)
             if resource is None:
                 resource = self._resources[key] = create()
@@ -22,6 +30,12 @@ class ResourceMgr:
     def lookup(self, container, name):
         with self._lock:
             return self._resources.get((container or "", name))
+
+    def close(self):
+        """Clears every resource and refuses to make new ones (the owning session closed)."""
+        with self._lock:
+            self._closed = True
+        self.clear()
 
     def clear(self, container=None):
         with self._lock:

@@ -6,6 +6,7 @@ import threading
 import numpy as np
 
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import protos
 from tensorflux.runtime import dataflow
@@ -70,7 +71,7 @@ class BaseSession:
                                                         "was cancelled."))
         if pool is not None:
             pool.shutdown()
-        self.resources.clear()
+        self.resources.close()
 
     def cancel_running_steps(self, error=None):
         """Ends the steps running in other threads with `error` (CancelledError by default);
@@ -96,23 +97,31 @@ class BaseSession:
         handler = fetch_lib.FetchHandler(self._graph, fetches)
         feed_tensors, feed_values = self._process_feeds(feed_dict)
         plan = self._plan_for(feed_tensors, handler.tensors, handler.targets, options)
-        if plan.inline and options is None and run_metadata is None:
+        if (plan.inline and options is None and run_metadata is None
+                and limits.get_max_step_bytes() is None):
             return handler.build(plan.run(feed_values))
         return handler.build(self._run_plan(plan, feed_values, options, run_metadata))
 
     def _run_plan(self, plan, feed_values, options, run_metadata):
         """The general path: tracing, deadlines, partition graphs, the dataflow executor."""
         trace = options is not None and options.trace_level >= step_stats.FULL_TRACE
-        collector = step_stats.StepStatsCollector() if trace else None
-        if plan.inline:
-            results = (plan.run_traced(feed_values, collector) if trace
-                       else plan.run(feed_values))
-        else:
-            results = plan.run(feed_values, self._thread_pool(), self._timeout(options),
-                               collector, self._track_step)
+        stats = step_stats.StepStatsCollector() if trace else None
+        cap = limits.get_max_step_bytes()
+        budget = limits.StepBudget(cap) if cap is not None else None
+        collector = stats if budget is None else step_stats.BudgetCollector(budget, stats)
+        try:
+            if plan.inline:
+                results = (plan.run_traced(feed_values, collector) if collector is not None
+                           else plan.run(feed_values))
+            else:
+                results = plan.run(feed_values, self._thread_pool(), self._timeout(options),
+                                   collector, self._track_step)
+        finally:
+            if budget is not None:
+                budget.close()
         if run_metadata is not None:
-            if collector is not None:
-                collector.finalize(run_metadata)
+            if stats is not None:
+                stats.finalize(run_metadata)
             if options is not None and options.output_partition_graphs:
                 for part in plan.partitions:
                     run_metadata.partition_graphs.add().CopyFrom(part.to_graph_def())
@@ -168,6 +177,8 @@ class BaseSession:
                     key = key + ("partitions",)
                 plan = self._plans.get(key)
                 if plan is None:
+                    if self._closed:  # closed since run() looked: cache nothing more
+                        raise RuntimeError("Attempted to use a closed Session.")
                     plan = executor.compile_plan(list(feeds), list(fetch_tensors), list(targets),
                                                  self._context_for, self._placer, self._graph,
                                                  output_partitions=partitions)

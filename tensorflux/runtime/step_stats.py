@@ -139,3 +139,25 @@ def _describe_outputs(outputs):
             dtype = 0
         described.append((dtype, tuple(int(d) for d in arr.shape), int(arr.nbytes)))
     return described
+
+
+class BudgetCollector:
+    """The collector of a capped step (tensorflux.framework.limits.StepBudget): charges every
+    op's outputs to the step's budget, and hands the records on to a StepStatsCollector when
+    the step is traced too.
+
+    The executors call `now()` in the thread that is about to run a kernel: that makes the
+    budget the one that kernel's value-sized allocations check before they allocate."""
+
+    def __init__(self, budget, inner=None):
+        self.budget = budget
+        self.inner = inner
+
+    def now(self):
+        self.budget.enter()
+        return time.perf_counter()
+
+    def record(self, op, device, start, op_start, op_end, end, outputs, input_names=None):
+        self.budget.charge(op, outputs)
+        if self.inner is not None:
+            self.inner.record(op, device, start, op_start, op_end, end, outputs, input_names)

@@ -82,9 +82,14 @@ def _init_op():
     return None
 
 
-def load(sess, tags, export_dir, import_scope=None, **saver_kwargs):
+def load(sess, tags, export_dir, import_scope=None, allowed_ops=None, **saver_kwargs):
     """Loads the meta graph tagged `tags` from `export_dir` into `sess`'s graph, restores its
     variables and runs its main_op (or legacy_init_op); returns the MetaGraphDef.
+
+    Loading runs ops the SavedModel names (its restore op, main_op): for one from an untrusted
+    source pass `allowed_ops` (e.g. importer.SAFE_OPS | importer.SAVER_OPS); a graph using
+    other op types is then refused with PermissionDeniedError before anything is imported or
+    run (tensorflux.framework.importer, SECURITY.md).
 
     Raises:
       RuntimeError: if no meta graph has exactly these tags.
@@ -93,7 +98,8 @@ def load(sess, tags, export_dir, import_scope=None, **saver_kwargs):
     export_dir = str(export_dir)
     meta = _meta_graph_for(_parse_saved_model(export_dir), tags)
     with sess.graph.as_default():
-        saver = saver_lib.import_meta_graph(meta, import_scope=import_scope, **saver_kwargs)
+        saver = saver_lib.import_meta_graph(meta, import_scope=import_scope,
+                                            allowed_ops=allowed_ops, **saver_kwargs)
         variables_path = _join(export_dir, constants.VARIABLES_DIRECTORY,
                                constants.VARIABLES_FILENAME)
         if saver is not None and gfile.Exists(variables_path + ".index"):

@@ -228,6 +228,12 @@ def _open_for_read(path, compression):
     return raw, raw
 
 
+class TruncatedRecordError(errors.DataLossError):
+    """The file ends inside a record: what a writer killed mid-write leaves behind. TensorFlow
+    reports it as DataLossError ("truncated record at ..."), so this is one; readers of files
+    that may still be written (summary_iterator) stop there instead."""
+
+
 def _read_exactly(stream, size, path, offset, what):
     # In pieces, so that a length field that lies (2**63) costs only the bytes really there:
     # asked for at once, read(n) allocates n bytes before it knows the file is shorter.
@@ -244,7 +250,7 @@ def _read_exactly(stream, size, path, offset, what):
                                    f"reading {what} at offset {offset}: {e}") from None
     data = b"".join(pieces)
     if len(data) != size:
-        raise errors.DataLossError(None, None, f"Truncated record in {path} at offset "
+        raise TruncatedRecordError(None, None, f"Truncated record in {path} at offset "
                                    f"{offset}: {what}: needed {size} bytes, the file has "
                                    f"{len(data)} more")
     return data
