@@ -13,10 +13,16 @@ import threading
 import numpy as np
 
 from tensorflux.framework import errors
-from tensorflux.framework import registry
-from tensorflux.framework.variable_ref import VariableRef
+from tensorflux.runtime import control_flow_executor
+from tensorflux.runtime import control_flow_plan
+from tensorflux.runtime import dataflow_plan
+from tensorflux.runtime import kernel_binding
+from tensorflux.runtime import partition
+from tensorflux.runtime.kernel_binding import deref_mask, internal_error, op_error  # noqa: F401
 
-_DEFAULT_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
+_DEFAULT_DEVICE = kernel_binding.DEFAULT_DEVICE
+_kernel_def = kernel_binding.kernel_def
+_input_names = kernel_binding.input_names
 _MERGE_TYPES = frozenset(("Merge", "RefMerge"))
 _NEXT_TYPES = frozenset(("NextIteration", "RefNextIteration"))
 
@@ -224,7 +230,6 @@ def compile_plan(feeds, fetches, targets, context_for, placer=None, graph=None,
     """
     fed = set(feeds)
     order = topological_order(prune(fetches, targets, fed), fed)
-    from tensorflux.runtime import control_flow_executor
     control_flow = control_flow_executor.has_control_flow(order)
     if placer is None:
         assignment = {op: None for op in order}
@@ -236,9 +241,6 @@ def compile_plan(feeds, fetches, targets, context_for, placer=None, graph=None,
     if len(devices) <= 1 and not output_partitions and not control_flow and not any(
             _kernel_def(op, assignment[op]).is_async for op in order):
         return _inline_plan(feeds, fetches, order, assignment, context_for)
-    from tensorflux.runtime import control_flow_plan
-    from tensorflux.runtime import dataflow_plan
-    from tensorflux.runtime import partition
     if placer is None:
         parts = [partition.Partition(None)]
         parts[0].nodes = [partition.PartitionNode(op, list(op._inputs), list(op._control_inputs))
@@ -285,63 +287,3 @@ def _add_frees(steps, num_feeds, keep):
             frees.setdefault(k, []).append(slot)
     for k, slots in frees.items():
         steps[k][6] = tuple(slots)
-
-
-def _input_names(inputs):
-    return [(t.op.name, t.value_index) for t in inputs]
-
-
-def deref_mask(op, inputs, fed):
-    """Which inputs are variable references the op reads as plain values (None if none)."""
-    if not any(t.dtype._is_ref_dtype for t in inputs):
-        return None
-    mask = tuple(t.dtype._is_ref_dtype and not is_ref and t not in fed
-                 for t, is_ref in zip(inputs, registry.input_ref_flags(op)))
-    return mask if any(mask) else None
-
-
-def _kernel_def(op, device):
-    device_type = "CPU" if device is None else device.device_type
-    kernel = op._op_def.kernels.get(device_type)
-    if kernel is None:
-        raise errors.NotFoundError(
-            None, op, f"No {device_type} kernel registered for op {op.type} ('{op.name}'); "
-                      f"kernels exist for {sorted(op._op_def.kernels) or 'no device'}. "
-                      f"{op._created_at_text()}")
-    return kernel
-
-
-def describe_values(values):
-    parts = []
-    for v in values:
-        if isinstance(v, VariableRef):
-            parts.append(f"ref {v.name}")
-        else:
-            arr = np.asarray(v) if not isinstance(v, np.ndarray) else v
-            parts.append(f"{arr.dtype}{list(arr.shape)}")
-    return ", ".join(parts) or "none"
-
-
-def internal_error(op, exc):
-    """`exc`, raised by the executors' own code while running `op` (None if unknown), as an
-    InternalError naming the op; an OpError passes through (as op_error when `op` is known)."""
-    if isinstance(exc, errors.OpError):
-        return exc if op is None else op_error(op, exc, [])
-    what = "an executor task" if op is None else f"{op.type} op '{op.name}'"
-    where = "" if op is None else f" {op._created_at_text()}"
-    return errors.InternalError(
-        None, op, f"Internal error in the executor while running {what}: "
-                  f"{type(exc).__name__}: {exc}. This is a bug in tensorflux, not in the "
-                  f"graph or its inputs.{where}")
-
-
-def op_error(op, exc, inputs):
-    """Wraps an exception raised by `op`'s kernel as a TF error naming the op and its inputs."""
-    where = op._created_at_text()
-    detail = f"[[{op.type} op '{op.name}' on inputs ({describe_values(inputs)})]] {where}"
-    if isinstance(exc, errors.OpError):
-        message = exc.message if f"'{op.name}'" in exc.message else f"{exc.message}\n\t{detail}"
-        if type(exc) is errors.OpError:
-            return errors.OpError(None, op, message, exc.error_code)
-        return type(exc)(None, op, message)
-    return errors.InvalidArgumentError(None, op, f"{type(exc).__name__}: {exc}\n\t{detail}")
