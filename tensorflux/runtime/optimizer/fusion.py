@@ -6,7 +6,8 @@ A node joins the group producing one of its inputs when that input is the group'
 by this node alone, not fetched, and the node's other inputs broadcast into it (their static
 shapes say so: then writing in place cannot change the shape). All ops are float32/float64 with
 a known rank >= 1. The fused step runs where the group's last op ran (its other ops only move
-later, past nodes that never read them) and carries that op's kernel context.
+later, past nodes that never read them, never past a stateful node such as an assignment) and
+carries that op's kernel context.
 
 The ufuncs are the ones the registered kernels call, in the same order and dtypes, so results
 are identical to the unfused plan. If the generated function fails (an input shape the static
@@ -53,10 +54,13 @@ def run(graph):
         for t in set(node.inputs):
             readers[t] = readers.get(t, 0) + 1
     controllers = {c for node in nodes for op in node.ops for c in op._control_inputs}
+    barrier = -1  # the last stateful node so far: a group never moves past one
     for k, node in enumerate(nodes):
+        if any(op._op_def.is_stateful for op in node.ops):
+            barrier = k
         if not _fusible(node):
             continue
-        joined = _join_target(graph, node, groups, readers, controllers)
+        joined = _join_target(graph, node, groups, readers, controllers, barrier)
         if joined is None:
             groups[node.outputs[0]] = (Group(node), k)
             continue
@@ -95,11 +99,14 @@ def _fusible(node):
         t.dtype._is_ref_dtype for t in node.inputs)
 
 
-def _join_target(graph, node, groups, readers, controllers):
-    """The output of the group `node` may join (one of its inputs), or None."""
+def _join_target(graph, node, groups, readers, controllers, barrier):
+    """The output of the group `node` may join (one of its inputs), or None.
+
+    Not past a stateful node (an assignment, say): the group's ops would then read a
+    variable's buffer after it instead of before."""
     for t in node.inputs:
         entry = groups.get(t)
-        if entry is None or readers.get(t) != 1 or t in graph.fetched:
+        if entry is None or readers.get(t) != 1 or t in graph.fetched or entry[1] < barrier:
             continue
         if entry[0].ops[-1] in controllers:
             continue

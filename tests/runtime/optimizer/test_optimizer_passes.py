@@ -210,3 +210,18 @@ def test_traces_name_the_fused_step_by_its_last_op():
         sess.run(y, {x: np.ones(3, np.float32)},
                  options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=md)
     assert [n.node_name for n in md.step_stats.dev_stats[0].node_stats] == ["last"]
+
+
+def test_fused_reads_of_a_variable_stay_before_its_update():
+    v = tf.Variable(np.ones(3, np.float32))
+    early = tf.tanh(v.value()) * 2.0     # in the order before the assignment ...
+    bump = tf.assign_add(v, np.full(3, 5.0, np.float32))
+    with tf.control_dependencies([bump]):
+        late = tf.identity(v.value())
+    out = tf.sigmoid(early) + late       # ... its chain continues after it
+    results = []
+    for cfg in (config(L0), config()):
+        with tf.Session(config=cfg) as sess:
+            sess.run(v.initializer)
+            results.append(sess.run(out))
+    assert_same(results[0], results[1])
