@@ -4,7 +4,9 @@ that puts every axis back all read x itself.
 Only when the result is exactly x: the constant must not broadcast x to a larger shape (it has
 one element and no more dimensions than x, or x and the result have the same fully known
 static shape), and for floats x+0 needs the zero to be -0.0 (x + +0.0 turns -0.0 into +0.0)
-while x-0 needs +0.0. Fetched results keep their op; x must not be a variable's buffer.
+while x-0 needs +0.0. Fetched results keep their op; x must not be a variable's buffer, nor
+computed before a node that writes state (x may be a view of a variable's buffer, which the
+op's result, a copy, is not).
 """
 import numpy as np
 
@@ -14,12 +16,16 @@ from tensorflux.runtime.optimizer import constant_folding
 def run(graph):
     """Rewires readers of simplifiable nodes of `graph` to the operand; returns the count."""
     producer = {t: node for node in graph.nodes for t in node.outputs}
+    position = {t: k for k, node in enumerate(graph.nodes) for t in node.outputs}
+    last_write = max((k for k, node in enumerate(graph.nodes) if graph.writes(node)), default=-1)
     count = 0
     for node in graph.nodes:
         node.inputs = [graph.resolve(t) for t in node.inputs]
         if node.fn is not None or graph.keeps(node.op) or len(node.outputs) != 1:
             continue
         same = _operand(graph, node, producer)
+        if same is not None and position.get(same, -1) < last_write:
+            continue
         if same is not None and not constant_folding._special(same.dtype):
             graph.replace(node.outputs[0], same)
             count += 1

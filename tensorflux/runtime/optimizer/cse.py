@@ -3,18 +3,25 @@ and attrs (in an inline plan: the same device), the later one reads the earlier 
 
 Never for stateful ops, asynchronous kernels, reference or resource tensors (two reads of a
 variable or two dequeues are not one), nor for an op whose outputs are fetched (it keeps its
-name and still computes its value).
+name and still computes its value), nor across a node that writes state (a value read from a
+variable's buffer before an assignment is not the one read after it).
 """
 import numpy as np
 
 from tensorflux.runtime.optimizer import constant_folding
 
 
+_SMALL = 1024  # folded constants up to this many bytes are merged by value
+
+
 def run(graph):
     """Merges duplicate nodes of `graph` (a PlanGraph); returns how many were removed."""
+    _merge_equal_constants(graph)
     seen, kept, count = {}, [], 0
     for node in graph.nodes:
         node.inputs = [graph.resolve(t) for t in node.inputs]
+        if graph.writes(node):
+            seen.clear()
         key = _key(node) if _eligible(node) else None
         first = seen.get(key) if key is not None else None
         if first is None or graph.keeps(node.op):
@@ -28,6 +35,18 @@ def run(graph):
     graph.nodes = kept
     graph.rewire()
     return count
+
+
+def _merge_equal_constants(graph):
+    """Readers of equal small folded constants (each `x * 0.9` makes its own Const) read one."""
+    first = {}
+    for tensor, value in graph.constants.items():
+        if value.nbytes <= _SMALL and value.dtype != object:
+            key = (value.dtype.str, value.shape, value.tobytes())
+            if key in first:
+                graph.replace(tensor, first[key])
+            else:
+                first[key] = tensor
 
 
 def _eligible(node):

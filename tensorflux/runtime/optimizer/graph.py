@@ -63,6 +63,12 @@ class PlanGraph:
         return (op in self.targets or op._op_def.is_stateful
                 or any(t in self.fetched for t in op._outputs))
 
+    @staticmethod
+    def writes(node):
+        """Whether `node` may change state others read (an assignment, an apply, a dequeue):
+        a stateful op with inputs. Rewrites never move a read across one."""
+        return any(op._op_def.is_stateful and op._inputs for op in node.ops)
+
     def constant(self, tensor):
         """The folded value of `tensor`, or the value of a Const op, or None."""
         value = self.constants.get(tensor)

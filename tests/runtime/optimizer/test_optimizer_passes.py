@@ -225,3 +225,31 @@ def test_fused_reads_of_a_variable_stay_before_its_update():
             sess.run(v.initializer)
             results.append(sess.run(out))
     assert_same(results[0], results[1])
+
+
+def test_rewrites_never_move_a_variable_read_past_its_update():
+    v = tf.Variable(np.ones(3, np.float32))
+    before = [v.value() * 1.0, v.value() * 2.0]
+    bump = tf.assign_add(v, np.full(3, 5.0, np.float32))
+    with tf.control_dependencies([bump]):
+        after = tf.identity(v.value() * 2.0)  # the same expression as before[1], after the bump
+    fetches = [tf.identity(before[0]) + after, tf.identity(before[1]) - after]
+    results = []
+    for cfg in (config(L0), config()):
+        with tf.Session(config=cfg) as sess:
+            sess.run(v.initializer)
+            results.append(sess.run(fetches))
+    assert_same(results[0], results[1])
+
+
+def test_duplicates_on_both_sides_of_an_update_are_not_merged():
+    v = tf.Variable(np.ones(3, np.float32))
+    first = v.value() * 2.0
+    bump = tf.assign_add(v, np.full(3, 5.0, np.float32))
+    second = v.value() * 2.0  # runs after the bump in the plan's order
+    results = []
+    for cfg in (config(L0), config()):
+        with tf.Session(config=cfg) as sess:
+            sess.run(v.initializer)
+            results.append(sess.run([tf.identity(first), bump.op, tf.identity(second)]))
+    assert_same(results[0][0::2], results[1][0::2])
