@@ -4,7 +4,8 @@ runs their NumPy ufuncs in a generated function, writing every intermediate into
 
 A node joins the group producing one of its inputs when that input is the group's output, read
 by this node alone, not fetched, and the node's other inputs broadcast into it (their static
-shapes say so: then writing in place cannot change the shape). All ops are float32/float64 with
+shapes say so, or SameShapes shows they have its run-time shape: then writing in place cannot
+change the shape). All ops are float32/float64 with
 a known rank >= 1. The fused step runs where the group's last op ran (its other ops only move
 later, past nodes that never read them, never past a stateful node such as an assignment) and
 carries that op's kernel context.
@@ -48,6 +49,7 @@ class Group:
 
 def run(graph):
     """Fuses element-wise chains of `graph`; returns (groups made, ops fused into them)."""
+    graph.same_shape = SameShapes(graph.nodes)
     groups, nodes = {}, list(graph.nodes)  # output tensor -> (Group, node index)
     readers = {}
     for node in nodes:
@@ -110,9 +112,56 @@ def _join_target(graph, node, groups, readers, controllers, barrier):
             continue
         if entry[0].ops[-1] in controllers:
             continue
-        if all(u is t or _broadcasts_into(u.get_shape(), t.get_shape()) for u in node.inputs):
+        if all(fits(graph, u, t) for u in node.inputs):
             return t
     return None
+
+
+def fits(graph, small, big):
+    """Whether tensor `small` broadcasts into tensor `big` at run time, giving big's shape."""
+    return (small is big or graph.same_shape.same(small, big)
+            or _broadcasts_into(small.get_shape(), big.get_shape()))
+
+
+class SameShapes:
+    """Which tensors of a plan have one run-time shape even where static shapes have unknown
+    dimensions (a [None, 10] batch): a shape-preserving unary op's output has its input's
+    shape, and a broadcasting binary op's output has the shape of the input the other one
+    provably broadcasts into. Union-find over tensors."""
+
+    _UNARY = frozenset(_UNARY) | {"Sigmoid", "Relu", "Relu6", "Elu", "Softplus", "Softsign",
+                                  "Exp", "Log", "Log1p", "Sqrt", "Rsqrt", "Reciprocal", "Inv",
+                                  "Sign", "Identity", "StopGradient", "Softmax", "LogSoftmax",
+                                  "ZerosLike", "OnesLike"}
+
+    def __init__(self, nodes):
+        self._parent = {}
+        for node in nodes:
+            if node.fn is not None or len(node.outputs) != 1:
+                continue
+            kind, ins, out = node.op.type, node.inputs, node.outputs[0]
+            if kind in self._UNARY and len(ins) == 1:
+                self._union(out, ins[0])
+            elif kind in _BINARY and len(ins) == 2:
+                x, y = ins
+                if self.same(x, y) or _broadcasts_into(y.get_shape(), x.get_shape()):
+                    self._union(out, x)
+                elif _broadcasts_into(x.get_shape(), y.get_shape()):
+                    self._union(out, y)
+
+    def _find(self, t):
+        parent = self._parent
+        while t in parent:  # roots have no entry
+            t = parent[t]
+        return t
+
+    def _union(self, a, b):
+        ra, rb = self._find(a), self._find(b)
+        if ra is not rb:
+            self._parent[ra] = rb
+
+    def same(self, a, b):
+        return self._find(a) is self._find(b)
 
 
 def _broadcasts_into(small, big):

@@ -41,6 +41,7 @@ class PlanGraph:
         self.fetched = set(fetches)
         self.targets = set(targets)
         self._subst = {}
+        self.same_shape = None  # fusion.SameShapes, once fusion has run
         self._read = {t for node in self.nodes for t in node.inputs}  # before any rewrite
 
     def replace(self, tensor, by):

@@ -27,15 +27,14 @@ def run(graph):
         for pos, t in enumerate(node.inputs):
             if (t in fused_outputs and t not in graph.fetched and t not in plain_readers
                     and last_reader[t] == k and fusion.head_operands(group, t)
-                    and _result_has_shape_of(group, t)):
+                    and _result_has_shape_of(graph, group, t)):
                 node.reuse = pos
                 count += 1
                 break
     return count
 
 
-def _result_has_shape_of(group, tensor):
+def _result_has_shape_of(graph, group, tensor):
     head_out = group.ops[0]._outputs[0]
     return tensor.dtype.base_dtype == head_out.dtype.base_dtype and all(
-        u is tensor or fusion._broadcasts_into(u.get_shape(), tensor.get_shape())
-        for u in group.inputs[0])
+        fusion.fits(graph, u, tensor) for u in group.inputs[0])

@@ -140,10 +140,9 @@ def test_element_wise_chains_fuse_into_one_step_with_identical_values(rows):
     feed = {x: np.linspace(-3, 3, 12).reshape(4, 3), w: np.array([1.0, -2.0, 0.5])}
     plain, optimized, on = run_both(y, feed)
     assert_same(plain, optimized)
-    # x has two readers, so |x|^2 is a chain of its own, which the sum then joins; with an
-    # unknown batch size the static shapes cannot show that the two chains meeting at `+` have
-    # one shape, so that sum starts a third fused step.
-    assert on["fusion_groups"] == on["nodes"] == (2 if rows else 3)
+    # x has two readers, so |x|^2 is a chain of its own, which the sum then joins (with an
+    # unknown batch size too: both chains keep x's run-time shape).
+    assert on["fusion_groups"] == on["nodes"] == 2
     _, _, off = run_both(y, feed, cfg=config(remapping=OFF))
     assert off.get("fusion_groups", 0) == 0 and off["nodes"] > 20
 
@@ -253,3 +252,14 @@ def test_duplicates_on_both_sides_of_an_update_are_not_merged():
             sess.run(v.initializer)
             results.append(sess.run([tf.identity(first), bump.op, tf.identity(second)]))
     assert_same(results[0][0::2], results[1][0::2])
+
+
+@pytest.mark.parametrize("rows", [(4, 1), (1, 4)])
+def test_chains_of_unknown_shapes_that_broadcast_at_run_time(rows):
+    x = tf.placeholder(tf.float32, [None, 3])
+    y = tf.placeholder(tf.float32, [None, 3])
+    out = tf.tanh(tf.tanh(x) * 2.0 + tf.sigmoid(y) * 3.0) - 1.0
+    feed = {x: np.ones((rows[0], 3), np.float32), y: np.full((rows[1], 3), 0.5, np.float32)}
+    plain, optimized, stats = run_both(out, feed)
+    assert_same(plain, optimized)
+    assert optimized[0].shape == (4, 3) and stats["fusion_groups"] >= 2
