@@ -22,9 +22,15 @@ from tensorflux.runtime import kernel_binding
 from tensorflux.runtime.optimizer.graph import Node
 
 _BINARY = {"Add": "add", "AddV2": "add", "Sub": "subtract", "Mul": "multiply",
-           "Maximum": "maximum", "Minimum": "minimum"}
+           "Maximum": "maximum", "Minimum": "minimum", "RealDiv": "true_divide"}
 _UNARY = {"Neg": "negative", "Tanh": "tanh", "Square": "square", "Abs": "absolute",
-          "Sin": "sin", "Cos": "cos", "Floor": "floor", "Ceil": "ceil"}
+          "Sin": "sin", "Cos": "cos", "Floor": "floor", "Ceil": "ceil", "Exp": "exp",
+          "Log": "log", "Log1p": "log1p", "Sqrt": "sqrt", "Reciprocal": "reciprocal",
+          "Inv": "reciprocal"}
+_SPECIAL = frozenset(("Sigmoid", "Relu", "Rsqrt"))
+# Kernels that silence NumPy's floating-point warnings (TF gives inf/nan silently): a group
+# holding one runs under np.errstate(all="ignore").
+_QUIET = frozenset(("RealDiv", "Exp", "Log", "Log1p", "Sqrt", "Reciprocal", "Inv", "Rsqrt"))
 _FLOATS = (dtypes.float32, dtypes.float64)
 
 
@@ -91,7 +97,7 @@ def finalize(graph, context_for, device):
 def _fusible(node):
     op = node.op
     if node.fn is not None or (op.type not in _BINARY and op.type not in _UNARY
-                               and op.type not in ("Sigmoid", "Relu")):
+                               and op.type not in _SPECIAL):
         return False
     dtype = op._attrs.get("T")
     if dtype not in _FLOATS or len(op._outputs) != 1:
@@ -200,8 +206,12 @@ def _compile(group, node, constants, context_for, device):
         out = None if k else (names[node.inputs[node.reuse]] if node.reuse is not None else "")
         lines.extend(_instructions(op, operands, out, namespace))
     args = ", ".join(names[t] for t in node.inputs)
+    if any(op.type in _QUIET for op in group.ops):
+        namespace["errstate"] = np.errstate
+        lines = ['with errstate(all="ignore"):'] + ["    " + line for line in lines]
+    lines.append("return b")
     body = "\n".join("        " + line for line in lines)
-    source = (f"def fused(ctx, {args}):\n    try:\n{body}\n        return b\n"
+    source = (f"def fused(ctx, {args}):\n    try:\n{body}\n"
               f"    except Exception:\n        return replay({args})\n")
     namespace["replay"] = _replay(group, node.inputs, constants, context_for, device)
     exec(compile(source, f"<fused {node.op.name}>", "exec"), namespace)  # noqa: S102
@@ -220,15 +230,20 @@ def _instructions(op, operands, out, namespace):
                  ("multiply", ["b", half])]
     elif kind == "Relu":
         steps = [("maximum", [operands[0], zero])]
+    elif kind == "Rsqrt":  # the kernel's 1 / sqrt(x)
+        steps = [("sqrt", [operands[0]]), ("true_divide", [one, "b"])]
     else:
         steps = [(_BINARY.get(kind) or _UNARY[kind], operands)]
     lines = []
     for i, (ufunc, args) in enumerate(steps):
         namespace[ufunc] = getattr(np, ufunc)
+        # maximum and minimum take out= by keyword only (a positional one is deprecated)
+        keyword = "out=" if ufunc in ("maximum", "minimum") else ""
         if i == 0 and out is not None:
-            lines.append(f"b = {ufunc}({', '.join(args + ([out] if out else []))})")
+            target = [keyword + out] if out else []
+            lines.append(f"b = {ufunc}({', '.join(args + target)})")
         else:
-            lines.append(f"{ufunc}({', '.join(args)}, b)")
+            lines.append(f"{ufunc}({', '.join(args)}, {keyword}b)")
     return lines
 
 

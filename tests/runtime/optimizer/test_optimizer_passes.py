@@ -1,4 +1,6 @@
 """Each pass does what it says, computes what L0 computes, and its switch turns it off."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -263,3 +265,17 @@ def test_chains_of_unknown_shapes_that_broadcast_at_run_time(rows):
     plain, optimized, stats = run_both(out, feed)
     assert_same(plain, optimized)
     assert optimized[0].shape == (4, 3) and stats["fusion_groups"] >= 2
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_quiet_ops_fuse_with_identical_values_and_no_warnings(dtype):
+    x = tf.placeholder(dtype, [6])
+    y = tf.exp(tf.log(x) * 0.5) / (tf.sqrt(x) + 1.0)
+    z = tf.rsqrt(tf.reciprocal(y)) + tf.log1p(x - 1.0)
+    feed = {x: np.array([0.0, -1.0, 0.5, 1.0, 2.0, np.inf], dtype.as_numpy_dtype)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain, optimized, stats = run_both(z, feed)
+    assert_same(plain, optimized)
+    # x has three readers: log(x)... (which the others join), sqrt(x) + 1 and log1p(x - 1)
+    assert stats["fusion_groups"] == 3 and stats["fused_ops"] == 11 and stats["nodes"] == 3
