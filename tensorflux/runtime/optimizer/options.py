@@ -22,8 +22,8 @@ turns it off even at L1):
 """
 from tensorflux.framework import protos
 
-_ON, _OFF = 1, 2          # RewriterConfig.Toggle
-_NO_MEM_OPT = 1           # RewriterConfig.MemOptType
+_ON, _OFF = protos.RewriterConfig.ON, protos.RewriterConfig.OFF
+_NO_MEM_OPT = protos.RewriterConfig.NO_MEM_OPT
 _DEFAULT_MAX_FOLD = 10 << 20
 
 

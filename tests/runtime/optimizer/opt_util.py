@@ -2,9 +2,11 @@
 import numpy as np
 
 import tensorflux as tf
+from tensorflux.framework import protos
 
 L0 = tf.OptimizerOptions.L0
-ON, OFF = 1, 2  # RewriterConfig.Toggle
+ON, OFF = protos.RewriterConfig.ON, protos.RewriterConfig.OFF
+NO_MEM_OPT = protos.RewriterConfig.NO_MEM_OPT
 
 
 def config(level=tf.OptimizerOptions.L1, **rewrite):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import tensorflux as tf
-from opt_util import L0, OFF, ON, assert_same, config, plan_of, run_both
+from opt_util import L0, NO_MEM_OPT, OFF, ON, assert_same, config, plan_of, run_both
 from tensorflux.runtime.optimizer import Settings
 
 pytestmark = pytest.mark.timeout(60)
@@ -19,7 +19,7 @@ def test_settings_follow_opt_level_and_the_rewrite_toggles():
     folding_only.graph_options.optimizer_options.do_constant_folding = True
     assert Settings.from_config(folding_only).fold and not Settings.from_config(folding_only).cse
     assert Settings.from_config(config(L0, remapping=ON)).fusion
-    on = Settings.from_config(config(arithmetic_optimization=OFF, memory_optimization=1))
+    on = Settings.from_config(config(arithmetic_optimization=OFF, memory_optimization=NO_MEM_OPT))
     assert not on.arithmetic and not on.memory and on.fusion and on.fold
     meta_off = Settings.from_config(config(disable_meta_optimizer=True))
     assert meta_off.fold and meta_off.cse and not meta_off.fusion and not meta_off.dependency
@@ -183,7 +183,7 @@ def test_buffers_are_reused_only_when_dead_and_owned():
     assert_same(plain, optimized)
     assert on["reused_buffers"] == 1
     np.testing.assert_array_equal(feed_value, np.linspace(-1, 1, 6).astype(np.float32))
-    _, _, off = run_both([first, last], feed, cfg=config(memory_optimization=1))
+    _, _, off = run_both([first, last], feed, cfg=config(memory_optimization=NO_MEM_OPT))
     assert off.get("reused_buffers", 0) == 0
     plain, optimized, fetched = run_both([first, last, shared], feed)  # fetched: not reused
     assert_same(plain, optimized)
