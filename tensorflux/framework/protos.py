@@ -17,6 +17,7 @@ from tensorboard.compat.proto import (  # noqa: F401  (re-exported)
     node_def_pb2,
     op_def_pb2,
     resource_handle_pb2,
+    rewriter_config_pb2,
     saver_pb2,
     step_stats_pb2,
     summary_pb2,
@@ -36,6 +37,7 @@ JobDef = cluster_pb2.JobDef
 GPUOptions = config_pb2.GPUOptions
 GraphOptions = config_pb2.GraphOptions
 OptimizerOptions = config_pb2.OptimizerOptions
+RewriterConfig = rewriter_config_pb2.RewriterConfig
 RunOptions = config_pb2.RunOptions
 RunMetadata = config_pb2.RunMetadata
 CostGraphDef = cost_graph_pb2.CostGraphDef

@@ -14,6 +14,7 @@ from tensorflux.framework import errors
 from tensorflux.runtime import control_flow_executor as cfe
 from tensorflux.runtime import dataflow
 from tensorflux.runtime import dataflow_plan
+from tensorflux.runtime import kernel_binding
 
 _DEFAULT_PARALLEL = 10
 
@@ -99,7 +100,7 @@ class ControlFlowPlan(dataflow_plan.DataflowPlan):
 
 def _compile_node(device, pnode, slots, out_slot, fed, context_for):
     op = pnode.op
-    node = dataflow_plan.bind_kernel(cfe.CFNode(), pnode, device, slots, out_slot, fed,
+    node = kernel_binding.bind_kernel(cfe.CFNode(), pnode, device, slots, out_slot, fed,
                                      context_for)
     node.kind = cfe._KINDS.get(op.type, cfe.NORMAL)
     node.frame_name = op._attrs.get("frame_name", "")

@@ -24,6 +24,7 @@ import threading
 
 from tensorflux.framework import errors
 from tensorflux.platform import tf_logging
+from tensorflux.runtime import kernel_binding
 from tensorflux.runtime.rendezvous import LocalRendezvous
 
 
@@ -388,13 +389,11 @@ def store_outputs(vals, node, outputs):
 
 def op_error(op, exc, inputs):
     """`exc` as a TF error against `op` (an error already naming another op passes through)."""
-    from tensorflux.runtime.executor import op_error as make_op_error
     if isinstance(exc, errors.OpError) and exc.op is not None and exc.op is not op:
         return exc
-    return make_op_error(op, exc, inputs)
+    return kernel_binding.op_error(op, exc, inputs)
 
 
 def internal_error(op, exc):
     """`exc` from the executor's own code while handling `op`, as an InternalError naming it."""
-    from tensorflux.runtime.executor import internal_error as make_internal_error
-    return make_internal_error(op, exc)
+    return kernel_binding.internal_error(op, exc)

@@ -6,8 +6,7 @@ and the step's rendezvous.
 """
 from tensorflux.framework import errors
 from tensorflux.runtime import dataflow
-from tensorflux.runtime import executor
-from tensorflux.runtime import partition
+from tensorflux.runtime.kernel_binding import bind_kernel
 
 
 class DataflowPlan:
@@ -88,27 +87,6 @@ class DataflowPlan:
             value = vals[slot]
             results.append(value.get() if deref else value)
         return results
-
-
-def bind_kernel(node, pnode, device, slots, out_slot, fed, context_for):
-    """Fills what every executor's node needs: kernel, context, input/output slots, which
-    inputs are variable buffers to read, and the names step tracing reports."""
-    op = pnode.op
-    kernel = executor._kernel_def(op, device)
-    node.op = op
-    node.fn = kernel.fn
-    node.ctx = context_for(op, device)
-    node.is_async = kernel.is_async
-    node.ins = tuple(slots[t] for t in pnode.inputs)
-    node.out = out_slot[op]
-    node.n_out = len(op._outputs)
-    node.deref = executor.deref_mask(op, pnode.inputs, fed)
-    node.forwards_dead = op.type == "_Send"
-    node.device_name = device.name if device is not None else executor._DEFAULT_DEVICE
-    node.input_names = [(t.op.name, t.value_index) for t in pnode.inputs]
-    if op.type == "_Recv":
-        node.input_names = [(partition.send_name_of(op), 0)]
-    return node
 
 
 def _compile_partition(part, slots, out_slot, fed, keep, num_feeds, context_for):

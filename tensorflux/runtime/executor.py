@@ -13,10 +13,18 @@ import threading
 import numpy as np
 
 from tensorflux.framework import errors
-from tensorflux.framework import registry
-from tensorflux.framework.variable_ref import VariableRef
+from tensorflux.runtime import control_flow_executor
+from tensorflux.runtime import control_flow_plan
+from tensorflux.runtime import dataflow_plan
+from tensorflux.runtime import kernel_binding
+from tensorflux.runtime import optimizer as optimizer_lib
+from tensorflux.runtime import partition
+from tensorflux.runtime.optimizer.graph import Node
+from tensorflux.runtime.kernel_binding import deref_mask, internal_error, op_error  # noqa: F401
 
-_DEFAULT_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
+_DEFAULT_DEVICE = kernel_binding.DEFAULT_DEVICE
+_kernel_def = kernel_binding.kernel_def
+_input_names = kernel_binding.input_names
 _MERGE_TYPES = frozenset(("Merge", "RefMerge"))
 _NEXT_TYPES = frozenset(("NextIteration", "RefNextIteration"))
 
@@ -143,16 +151,20 @@ class Plan:
     inline = True
     partitions = ()
 
-    def __init__(self, steps, num_slots, feed_slots, fetch_slots, fetch_deref, device_name=""):
+    def __init__(self, steps, num_slots, feed_slots, fetch_slots, fetch_deref, device_name="",
+                 template=None):
         self.steps = steps
         self.num_slots = num_slots
+        # The value table a step starts from: None, or folded constants in their slots.
+        self.template = template if template is not None else [None] * num_slots
+        self.optimizer_stats = None
         self.feed_slots = feed_slots
         self.fetch_slots = fetch_slots
         self.fetch_deref = fetch_deref
         self.device_name = device_name
 
     def run(self, feed_values):
-        vals = [None] * self.num_slots
+        vals = self.template.copy()
         for slot, value in zip(self.feed_slots, feed_values):
             vals[slot] = value
         step = self.steps[0] if self.steps else None
@@ -183,7 +195,7 @@ class Plan:
 
     def run_traced(self, feed_values, collector):
         """Like run, recording every step's timings and outputs in `collector`."""
-        vals = [None] * self.num_slots
+        vals = self.template.copy()
         for slot, value in zip(self.feed_slots, feed_values):
             vals[slot] = value
         now = collector.now
@@ -213,64 +225,123 @@ class Plan:
 
 
 def compile_plan(feeds, fetches, targets, context_for, placer=None, graph=None,
-                 output_partitions=False):
+                 output_partitions=False, optimizer=None):
     """Builds the plan running `targets` and computing `fetches` from `feeds` (lists of tensors).
 
-    prune -> topological order -> place (with `placer`, else everything on CPU) -> an inline
-    Plan when one device runs everything with synchronous kernels, else partition -> a
-    dataflow plan (tensorflux.runtime.dataflow) with _Send/_Recv between devices.
+    prune -> topological order -> fold constants -> place (with `placer`, else everything on
+    CPU) -> an inline Plan when one device runs everything with synchronous kernels (rewritten
+    by the optimizer's other passes), else partition -> a dataflow plan
+    (tensorflux.runtime.dataflow) with _Send/_Recv between devices.
 
     `context_for(op, device)` gives each op's KernelContext (device None without a placer).
+    `optimizer` is an optimizer.Settings (None: no graph optimization). The plan's
+    `optimizer_stats` says what the passes did.
     """
     fed = set(feeds)
     order = topological_order(prune(fetches, targets, fed), fed)
-    from tensorflux.runtime import control_flow_executor
+    num_ops = len(order)
+    # Placement first, as in TensorFlow (its optimizer runs on placed graphs): every op the
+    # step names is placed, and placement errors surface, whatever folding later removes.
+    assignment = placer.place(graph, order) if placer is not None else None
+    constants = {}
+    if not control_flow_executor.has_control_flow(order):
+        constants = optimizer_lib.fold_constants(order, feeds, fetches, targets, optimizer,
+                                                 _folding_context)
+    if constants:  # folded tensors are fed from now on: their producers drop out
+        feeds = list(feeds) + list(constants)
+        fed = set(feeds)
+        order = topological_order(prune(fetches, targets, fed), fed)
+    plan = _compile_order(feeds, fetches, targets, order, context_for, assignment, placer,
+                          output_partitions, constants, optimizer)
+    stats = dict(getattr(plan, "optimizer_stats", None) or {})
+    stats.update(nodes_before=num_ops, folded_values=len(constants))
+    stats.setdefault("nodes", len(order))
+    plan.optimizer_stats = stats
+    return plan
+
+
+def _folding_context(op):
+    return KernelContext(op, _DEFAULT_DEVICE, None, None)
+
+
+def _compile_order(feeds, fetches, targets, order, context_for, assignment, placer,
+                   output_partitions, constants, optimizer):
     control_flow = control_flow_executor.has_control_flow(order)
     if placer is None:
         assignment = {op: None for op in order}
-        if not control_flow:
-            return _inline_plan(feeds, fetches, order, assignment, context_for)
+        inline = not control_flow
     else:
-        assignment = placer.place(graph, order)
-    devices = set(assignment.values())
-    if len(devices) <= 1 and not output_partitions and not control_flow and not any(
-            _kernel_def(op, assignment[op]).is_async for op in order):
-        return _inline_plan(feeds, fetches, order, assignment, context_for)
-    from tensorflux.runtime import control_flow_plan
-    from tensorflux.runtime import dataflow_plan
-    from tensorflux.runtime import partition
+        assignment = {op: assignment[op] for op in order}
+        inline = len(set(assignment.values())) <= 1 and not output_partitions and not (
+            control_flow or any(_kernel_def(op, assignment[op]).is_async for op in order))
+    if inline:
+        return _inline_plan(feeds, fetches, targets, order, assignment, context_for, constants,
+                            optimizer)
     if placer is None:
         parts = [partition.Partition(None)]
         parts[0].nodes = [partition.PartitionNode(op, list(op._inputs), list(op._control_inputs))
                           for op in order]
     else:
-        parts = partition.partition(order, assignment, fed, placer.device_mgr.devices)
+        parts = partition.partition(order, assignment, set(feeds), placer.device_mgr.devices)
     if control_flow:
-        return control_flow_plan.ControlFlowPlan(parts, feeds, fetches, context_for)
-    return dataflow_plan.DataflowPlan(parts, feeds, fetches, context_for)
+        plan = control_flow_plan.ControlFlowPlan(parts, feeds, fetches, context_for)
+    else:
+        plan = dataflow_plan.DataflowPlan(parts, feeds, fetches, context_for)
+    return _ConstantFeeds(plan, list(constants.values())) if constants else plan
 
 
-def _inline_plan(feeds, fetches, order, assignment, context_for):
+class _ConstantFeeds:
+    """A dataflow or control-flow plan whose last feeds are folded constants it adds itself."""
+
+    def __init__(self, plan, values):
+        self._plan = plan
+        self._values = values
+        self.optimizer_stats = None
+
+    def run(self, feed_values, *args, **kwargs):
+        return self._plan.run(list(feed_values) + self._values, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._plan, name)
+
+
+def _inline_plan(feeds, fetches, targets, order, assignment, context_for, constants,
+                 optimizer):
+    device = next(iter(assignment.values()), None)
+    client_feeds = feeds[:len(feeds) - len(constants)]
+    stats = None
+    if optimizer is not None and optimizer.any:
+        nodes, stats = optimizer_lib.rewrite(order, client_feeds, constants, fetches, targets,
+                                             optimizer, context_for, device)
+    else:
+        nodes = [Node(op, op._inputs, op._outputs) for op in order]
     fed = set(feeds)
     slots = {t: i for i, t in enumerate(feeds)}
     num_slots = len(slots)
     steps = []
-    for op in order:
+    for node in nodes:
         out = num_slots
-        num_slots += len(op._outputs)
-        for k, t in enumerate(op._outputs):
+        num_slots += len(node.outputs)
+        for k, t in enumerate(node.outputs):
             if t not in fed:
                 slots[t] = out + k
-        device = assignment[op]
-        ins = tuple(slots[t] for t in op._inputs)
-        steps.append([_kernel_def(op, device).fn, context_for(op, device), ins, out,
-                      len(op._outputs), deref_mask(op, op._inputs, fed), None])
+        op = node.op
+        ins = tuple(slots[t] for t in node.inputs)
+        if node.fn is None:
+            fn, deref = _kernel_def(op, device).fn, deref_mask(op, node.inputs, fed)
+        else:
+            fn, deref = node.fn, None
+        steps.append([fn, context_for(op, device), ins, out, len(node.outputs), deref, None])
     fetch_slots = [slots[t] for t in fetches]
     _add_frees(steps, len(feeds), set(fetch_slots))
     fetch_deref = [t.dtype._is_ref_dtype and t not in fed for t in fetches]
-    device_name = next((d.name for d in assignment.values() if d is not None), "")
-    return Plan([tuple(s) for s in steps], num_slots, list(range(len(feeds))), fetch_slots,
-                fetch_deref, device_name or _DEFAULT_DEVICE)
+    device_name = device.name if device is not None else ""
+    template = [None] * num_slots
+    template[len(client_feeds):len(feeds)] = constants.values()
+    plan = Plan([tuple(s) for s in steps], num_slots, list(range(len(client_feeds))),
+                fetch_slots, fetch_deref, device_name or _DEFAULT_DEVICE, template)
+    plan.optimizer_stats = stats
+    return plan
 
 
 def _add_frees(steps, num_feeds, keep):
@@ -285,63 +356,3 @@ def _add_frees(steps, num_feeds, keep):
             frees.setdefault(k, []).append(slot)
     for k, slots in frees.items():
         steps[k][6] = tuple(slots)
-
-
-def _input_names(inputs):
-    return [(t.op.name, t.value_index) for t in inputs]
-
-
-def deref_mask(op, inputs, fed):
-    """Which inputs are variable references the op reads as plain values (None if none)."""
-    if not any(t.dtype._is_ref_dtype for t in inputs):
-        return None
-    mask = tuple(t.dtype._is_ref_dtype and not is_ref and t not in fed
-                 for t, is_ref in zip(inputs, registry.input_ref_flags(op)))
-    return mask if any(mask) else None
-
-
-def _kernel_def(op, device):
-    device_type = "CPU" if device is None else device.device_type
-    kernel = op._op_def.kernels.get(device_type)
-    if kernel is None:
-        raise errors.NotFoundError(
-            None, op, f"No {device_type} kernel registered for op {op.type} ('{op.name}'); "
-                      f"kernels exist for {sorted(op._op_def.kernels) or 'no device'}. "
-                      f"{op._created_at_text()}")
-    return kernel
-
-
-def describe_values(values):
-    parts = []
-    for v in values:
-        if isinstance(v, VariableRef):
-            parts.append(f"ref {v.name}")
-        else:
-            arr = np.asarray(v) if not isinstance(v, np.ndarray) else v
-            parts.append(f"{arr.dtype}{list(arr.shape)}")
-    return ", ".join(parts) or "none"
-
-
-def internal_error(op, exc):
-    """`exc`, raised by the executors' own code while running `op` (None if unknown), as an
-    InternalError naming the op; an OpError passes through (as op_error when `op` is known)."""
-    if isinstance(exc, errors.OpError):
-        return exc if op is None else op_error(op, exc, [])
-    what = "an executor task" if op is None else f"{op.type} op '{op.name}'"
-    where = "" if op is None else f" {op._created_at_text()}"
-    return errors.InternalError(
-        None, op, f"Internal error in the executor while running {what}: "
-                  f"{type(exc).__name__}: {exc}. This is a bug in tensorflux, not in the "
-                  f"graph or its inputs.{where}")
-
-
-def op_error(op, exc, inputs):
-    """Wraps an exception raised by `op`'s kernel as a TF error naming the op and its inputs."""
-    where = op._created_at_text()
-    detail = f"[[{op.type} op '{op.name}' on inputs ({describe_values(inputs)})]] {where}"
-    if isinstance(exc, errors.OpError):
-        message = exc.message if f"'{op.name}'" in exc.message else f"{exc.message}\n\t{detail}"
-        if type(exc) is errors.OpError:
-            return errors.OpError(None, op, message, exc.error_code)
-        return type(exc)(None, op, message)
-    return errors.InvalidArgumentError(None, op, f"{type(exc).__name__}: {exc}\n\t{detail}")

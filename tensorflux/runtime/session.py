@@ -13,6 +13,7 @@ from tensorflux.runtime import dataflow
 from tensorflux.runtime import device_mgr as device_lib
 from tensorflux.runtime import executor
 from tensorflux.runtime import fetches as fetch_lib
+from tensorflux.runtime import optimizer as optimizer_lib
 from tensorflux.runtime import placer as placer_lib
 from tensorflux.runtime import step_stats
 from tensorflux.runtime.resources import ResourceMgr
@@ -41,6 +42,8 @@ class BaseSession:
                                          self._config.log_device_placement)
         self._pool = None
         self._active_steps = set()
+        settings = optimizer_lib.Settings.from_config(self._config)
+        self._optimizer = settings if settings.any else None
 
     graph = property(lambda self: self._graph)
     graph_def = property(lambda self: self._graph.as_graph_def())
@@ -181,7 +184,8 @@ class BaseSession:
                         raise RuntimeError("Attempted to use a closed Session.")
                     plan = executor.compile_plan(list(feeds), list(fetch_tensors), list(targets),
                                                  self._context_for, self._placer, self._graph,
-                                                 output_partitions=partitions)
+                                                 output_partitions=partitions,
+                                                 optimizer=self._optimizer)
                     self._plans[key] = plan
         return plan
 

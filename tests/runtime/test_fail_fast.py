@@ -16,7 +16,10 @@ from tensorflux.runtime import step_stats
 pytestmark = pytest.mark.timeout(60)
 
 # A safety net: a regression shows as DeadlineExceededError after 20 s, not as a hang.
-_CONFIG = tf.ConfigProto(device_count={"CPU": 2}, operation_timeout_in_ms=20000)
+# The graph optimizer is off (L0): the failures are planted in nodes it would fold away.
+_CONFIG = tf.ConfigProto(device_count={"CPU": 2}, operation_timeout_in_ms=20000,
+                         graph_options=tf.GraphOptions(optimizer_options=tf.OptimizerOptions(
+                             opt_level=tf.OptimizerOptions.L0)))
 
 
 class Planted(RuntimeError):

@@ -17,7 +17,9 @@ FULL = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
 
 def _traced_run(fetches, feed=None, devices=1):
     metadata = tf.RunMetadata()
-    config = tf.ConfigProto(device_count={"CPU": devices})
+    # The graph optimizer is off (L0): the traces are compared with the pruned graph.
+    config = tf.ConfigProto(device_count={"CPU": devices}, graph_options=tf.GraphOptions(
+        optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
     with tf.Session(config=config) as sess:
         value = sess.run(fetches, feed, options=FULL, run_metadata=metadata)
     return value, metadata

@@ -1,0 +1,65 @@
+"""Graph optimizations at plan-compile time (what TensorFlow's graph optimizer does).
+
+Session compiles one plan per (feeds, fetches, targets) signature; the optimizer runs then,
+once, never per step, and never changes the user's tf.Graph: it works on the pruned step.
+
+  1. constant_folding.py: subgraphs of constants and known static shapes are evaluated once;
+     their results become values the plan treats as fed. Runs for every plan.
+  For inline plans (one device, synchronous kernels, no control flow: the common case), on a
+  rewired copy of the step (graph.py):
+  2. cse.py: duplicate nodes are merged;
+  3. dependency.py: Identity and NoOp steps go;
+  4. arithmetic.py: x*1, x+0, -(-x), transpose pairs read x;
+  5. fusion.py: element-wise chains become one generated NumPy function each;
+  6. memory.py: a fused step may write into a dead input made by another fused step.
+Each pass has its switch in ConfigProto.graph_options (options.py). A plan's `optimizer_stats`
+counts what each pass did (for tests and curiosity).
+"""
+from tensorflux.runtime.optimizer import arithmetic
+from tensorflux.runtime.optimizer import constant_folding
+from tensorflux.runtime.optimizer import cse
+from tensorflux.runtime.optimizer import dependency
+from tensorflux.runtime.optimizer import fusion
+from tensorflux.runtime.optimizer import memory
+from tensorflux.runtime.optimizer.graph import PlanGraph
+from tensorflux.runtime.optimizer.options import Settings
+
+__all__ = ["Settings", "fold_constants", "rewrite"]
+
+
+def fold_constants(order, feeds, fetches, targets, settings, make_context):
+    """{tensor: read-only array}: the folded tensors the step reads (empty when folding is off)."""
+    if settings is None or not settings.fold:
+        return {}
+    return constant_folding.fold(order, set(feeds), fetches, targets, settings.max_fold_bytes,
+                                 make_context)
+
+
+def rewrite(order, feeds, constants, fetches, targets, settings, context_for, device):
+    """The nodes of an inline plan after the rewriting passes, and what each pass did.
+
+    Args:
+      order: the step's ops in topological order (folded ones already pruned away).
+      feeds: the client's fed tensors; constants: the folded tensors and their values.
+      fetches, targets: the step's fetched tensors and target ops.
+      settings: a Settings; context_for(op, device), device: to give fused steps contexts.
+
+    Returns:
+      (list of graph.Node in execution order, {pass name: count}).
+    """
+    graph = PlanGraph(order, feeds, constants, fetches, targets)
+    stats = {"nodes_before": len(order), "folded_values": len(constants)}
+    if settings.cse:
+        stats["cse"] = cse.run(graph)
+    if settings.dependency:
+        stats["dependency"] = dependency.run(graph)
+    if settings.arithmetic:
+        stats["arithmetic"] = arithmetic.run(graph)
+    stats["dead"] = graph.remove_dead()
+    if settings.fusion:
+        stats["fusion_groups"], stats["fused_ops"] = fusion.run(graph)
+        if settings.memory:
+            stats["reused_buffers"] = memory.run(graph)
+        fusion.finalize(graph, context_for, device)
+    stats["nodes"] = len(graph.nodes)
+    return graph.nodes, stats
