@@ -21,8 +21,15 @@ def _chain(n, size=_MIB // 4):
     return x, tf.reduce_sum(outs[-1])
 
 
+def _config(devices=1):
+    """Unoptimized plans: fusion would run a chain as one step that allocates once, and these
+    tests count each op's outputs."""
+    return tf.ConfigProto(device_count={"CPU": devices}, graph_options=tf.GraphOptions(
+        optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
+
+
 def _run(fetch, feed, devices=1):
-    config = tf.ConfigProto(device_count={"CPU": devices})
+    config = _config(devices)
     with tf.Session(config=config) as sess:
         return sess.run(fetch, feed)
 
@@ -96,7 +103,7 @@ def test_cap_with_tracing_still_fills_run_metadata():
     meta = tf.RunMetadata()
     opts = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
     with limits.max_step_bytes(8 * _MIB):
-        with tf.Session() as sess:
+        with tf.Session(config=_config()) as sess:
             sess.run(out, {x: np.ones(_MIB // 4, np.float32)}, options=opts, run_metadata=meta)
     names = {n.node_name for d in meta.step_stats.dev_stats for n in d.node_stats}
     assert {"mul0", "mul1"} <= names
@@ -105,6 +112,6 @@ def test_cap_with_tracing_still_fills_run_metadata():
 def test_each_step_has_its_own_budget():
     x, out = _chain(3)
     with limits.max_step_bytes(4 * _MIB):
-        with tf.Session() as sess:
+        with tf.Session(config=_config()) as sess:
             for _ in range(5):  # 3 MiB a step: five steps would be 15 MiB if the count leaked
                 sess.run(out, {x: np.ones(_MIB // 4, np.float32)})
