@@ -33,7 +33,10 @@ def _fold_const(tensor):
 
 def constant(value, dtype=None, shape=None, name="Const", verify_shape=False):
     """A constant tensor holding `value` (a Python or NumPy value), optionally of `shape`."""
+    if isinstance(value, np.ndarray):
+        _check_proto_size(value, dtype)  # before converting: no 2 GB copy to refuse afterwards
     array = tensor_util.to_numpy(value, dtype)
+    _check_proto_size(array, None)  # the content; a value broadcast to `shape` is stored once
     if shape is not None:
         array = tensor_util.reshape_to(array, shape, verify_shape)
     array = np.array(array, copy=True)  # the graph owns its constants
@@ -45,6 +48,16 @@ def constant(value, dtype=None, shape=None, name="Const", verify_shape=False):
                                            "dtype": dtypes.string if array.dtype == object
                                            else dtypes.as_dtype(array.dtype)})
     return op.outputs[0]
+
+
+def _check_proto_size(array, dtype):
+    """TF's limit: a GraphDef is a protobuf, and a TensorProto over 2 GB cannot be written."""
+    if array.dtype == object:
+        nbytes = sum(len(v) for v in array.ravel() if isinstance(v, (bytes, str)))
+    else:
+        nbytes = array.size * (array.itemsize if dtype is None else dtypes.as_dtype(dtype).size)
+    if nbytes >= 1 << 31:
+        raise ValueError("Cannot create a tensor proto whose content is larger than 2GB.")
 
 
 def _convert_python_value(value, dtype=None, name=None, as_ref=False):

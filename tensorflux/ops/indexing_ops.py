@@ -152,7 +152,8 @@ def _one_hot_shape(op):
 def _one_hot_kernel(ctx, indices, depth, on_value, off_value):
     depth = common.scalar_int(ctx, depth, "depth")
     if depth < 0:
-        raise errors.InvalidArgumentError(None, ctx.op, f"depth must be non-negative, got {depth}")
+        raise errors.InvalidArgumentError(None, ctx.op,
+                                          f"depth must be non-negative, got: {depth}")
     axis = ctx.attrs["axis"] if ctx.attrs["axis"] != -1 else np.ndim(indices)
     out_shape = list(np.shape(indices))
     out_shape.insert(axis, depth)
@@ -261,12 +262,14 @@ def _dynamic_partition_kernel(ctx, data, parts):
     num = ctx.attrs["num_partitions"]
     if np.shape(data)[:np.ndim(parts)] != np.shape(parts):
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"partitions shape {list(np.shape(parts))} must be a prefix of data "
-                          f"shape {list(np.shape(data))}")
-    if parts.size and (parts.min() < 0 or parts.max() >= num):
+            None, ctx.op, f"data.shape must start with partitions.shape, got data.shape = "
+                          f"{common.shape_text(np.shape(data))}, partitions.shape = "
+                          f"{common.shape_text(np.shape(parts))}")
+    bad = np.flatnonzero((parts < 0) | (parts >= num))
+    if bad.size:  # TF names the first bad index in row-major order
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"partitions must be in [0, {num}), got values from {parts.min()} "
-                          f"to {parts.max()}")
+            None, ctx.op, f"partitions{common.shape_text(np.unravel_index(bad[0], parts.shape))} = "
+                          f"{parts.flat[bad[0]]} is not in [0, {num})")
     return [data[parts == i] for i in _range(num)]
 
 

@@ -332,12 +332,20 @@ def _xent_np(logits, labels):
 
 
 def _check_matrix(ctx, logits, labels, label_rank):
-    if logits.ndim != 2 or labels.ndim != label_rank or labels.shape[0] != logits.shape[0] or \
-            (label_rank == 2 and labels.shape != logits.shape):
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"logits must be [batch_size, num_classes] and labels "
-                          f"{'the same shape' if label_rank == 2 else '[batch_size]'}, got "
-                          f"logits {list(logits.shape)} and labels {list(labels.shape)}")
+    def fail(message):
+        raise errors.InvalidArgumentError(None, ctx.op, message)
+    lg, lb = common.shape_text(logits.shape), common.shape_text(labels.shape)
+    shapes = f"logits_size={lg} labels_size={lb}"
+    if logits.ndim != 2:
+        fail(f"logits must be 2-dimensional, got {shapes}")
+    if label_rank == 2 and labels.shape != logits.shape:
+        fail(f"logits and labels must be same size: {shapes}")  # TF 0.9/1.x's wording
+    if label_rank == 1 and labels.ndim != 1:
+        fail(f"labels must be 1-D, but got shape {common.shape_text(labels.shape)}")
+    if labels.shape[0] != logits.shape[0]:
+        fail(f"logits and labels must have the same first dimension, got logits shape "
+             f"{lg} and labels shape {lb}")
+
 
 
 SoftmaxXent = registry.register_op("SoftmaxCrossEntropyWithLogits",
@@ -393,9 +401,9 @@ def _sparse_softmax_xent_kernel(ctx, logits, labels):
     bad = (labels < 0) | (labels >= classes)
     if bad.any():
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"{ctx.op.type} op '{ctx.op.name}': received a label value of "
-                          f"{labels[bad][0]} which is outside the valid range of [0, {classes}). "
-                          f"Label values: {' '.join(str(v) for v in labels.tolist()[:20])}")
+            None, ctx.op, f"Received a label value of {labels[bad][0]} which is outside the "
+                          f"valid range of [0, {classes}).  Label values: "
+                          f"{' '.join(str(v) for v in labels.tolist()[:20])}")
     dense = np.zeros(logits.shape)
     dense[np.arange(labels.shape[0]), labels] = 1.0
     loss, backprop = _xent_np(logits.astype(np.float64), dense)
