@@ -66,3 +66,32 @@ def _convert_python_value(value, dtype=None, name=None, as_ref=False):
 
 ops.register_tensor_conversion_function((list, tuple, int, float, bool, complex, str, bytes,
                                          np.ndarray, np.generic), _convert_python_value, 200)
+
+
+def _shape_dtype(dims, dtype, what):
+    """int32 unless a dim needs int64 (or int64 is asked for), as TF converts shapes."""
+    if dtype is not None and dtypes.as_dtype(dtype).base_dtype not in (dtypes.int32, dtypes.int64):
+        raise TypeError(f"Cannot convert {what} to dtype {dtypes.as_dtype(dtype)}. Allowed "
+                        f"dtypes are tf.int32 and tf.int64.")
+    if dtype is not None:
+        return dtypes.as_dtype(dtype).base_dtype
+    return dtypes.int64 if any(d >= 2 ** 31 for d in dims) else dtypes.int32
+
+
+def _convert_shape(shape, dtype=None, name=None, as_ref=False):
+    if not shape.is_fully_defined():
+        raise ValueError(f"Cannot convert a partially known TensorShape to a Tensor: {shape}")
+    dims = shape.as_list()
+    return constant(dims, dtype=_shape_dtype(dims, dtype, f"TensorShape {shape}"),
+                    name=name or "shape_as_tensor")
+
+
+def _convert_dimension(dim, dtype=None, name=None, as_ref=False):
+    if dim.value is None:
+        raise ValueError(f"Cannot convert an unknown Dimension to a Tensor: {dim}")
+    return constant(dim.value, dtype=_shape_dtype([dim.value], dtype, f"Dimension {dim}"),
+                    name=name or "Const")
+
+
+ops.register_tensor_conversion_function(tensor_shape.TensorShape, _convert_shape, 100)
+ops.register_tensor_conversion_function(tensor_shape.Dimension, _convert_dimension, 100)

@@ -203,10 +203,8 @@ Where.not_differentiable()
 
 
 @Where.shape
-def _where_shape(op):
-    known = tensor_util.constant_value(op.inputs[0])
-    count = None if known is None else int(np.count_nonzero(known))
-    return tensor_shape.TensorShape([count, op.inputs[0].get_shape().ndims])
+def _where_shape(op):  # the count stays unknown even for a constant input, as TF infers it
+    return tensor_shape.TensorShape([None, op.inputs[0].get_shape().ndims])
 
 
 @Where.kernel("CPU")
@@ -240,11 +238,8 @@ def _dynamic_partition_shape(op):
         return [tensor_shape.unknown_shape()] * num
     if not data[:parts.ndims].is_compatible_with(parts):
         raise ValueError(f"partitions shape {parts} must be a prefix of data shape {data}")
-    known = tensor_util.constant_value(op.inputs[1])
-    counts = [None] * num if known is None else \
-        [int(c) for c in np.bincount(np.ravel(known), minlength=num)]
-    return [tensor_shape.TensorShape([c]).concatenate(data[parts.ndims:])
-            for c in counts[:num]]
+    # the row counts stay unknown even for constant partitions, as TF infers them
+    return [tensor_shape.TensorShape([None]).concatenate(data[parts.ndims:])] * num
 
 
 @DynamicPartition.gradient
