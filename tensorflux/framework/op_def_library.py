@@ -3,6 +3,8 @@
 It converts inputs to tensors, infers type and length attrs from them, checks dtypes against
 the OpDef, fills attr defaults and computes output dtypes, then calls Graph.create_op.
 """
+import contextlib
+
 from tensorflux.framework import dtypes
 from tensorflux.framework import ops
 from tensorflux.framework import registry
@@ -26,12 +28,26 @@ def apply_op(op_type, *inputs, name=None, **attrs):
         _fill_defaults(op_def, attrs)
         _check_attrs(op_def, attrs)
         out_types = _output_types(op_def, attrs)
-        op = graph.create_op(op_type, tensors, out_types, name=name, attrs=attrs, op_def=op_def)
+        with _colocated_with_refs(graph, op_def, tensors):
+            op = graph.create_op(op_type, tensors, out_types, name=name, attrs=attrs,
+                                 op_def=op_def)
     if not op._outputs:
         return op
     if len(op_def.outputs) == 1 and not _is_list_arg(op_def.outputs[0]):
         return op._outputs[0]
     return _group_outputs(op_def, op)
+
+
+def _colocated_with_refs(graph, op_def, tensors):
+    """An op updating a variable (a Ref(T) input) is created colocated with the variable, as
+    TF does: it gets the variable's device and a `loc:@variable` colocation group."""
+    stack = contextlib.ExitStack()
+    flags = [a.is_ref for a in op_def.inputs]
+    if any(flags) and not any(a.number_attr or a.type_list_attr for a in op_def.inputs):
+        for is_ref, t in zip(flags, tensors):
+            if is_ref and t.dtype._is_ref_dtype:
+                stack.enter_context(graph.colocate_with(t.op))
+    return stack
 
 
 def _flat_graph_elements(inputs):
