@@ -724,8 +724,11 @@ def _transpose_shape(op):
         return tensor_shape.unknown_shape(in_shape.ndims if n is None else n)
     perm = [int(p) for p in np.ravel(perm)]
     dims = in_shape.with_rank(len(perm)).as_list()
-    if sorted(perm) != list(_range(len(perm))):
-        raise ValueError(f"perm must be a permutation of 0..{len(perm) - 1}, got {perm}")
+    for p in perm:
+        if not 0 <= p < len(perm):
+            raise ValueError(f"perm dim {p} is out of range of input rank {len(perm)}")
+    if sorted(perm) != list(_range(len(perm))):  # TF finds a repeat at run time; 0.9 here
+        raise ValueError(_permutation_error(perm, len(perm)))
     return tensor_shape.TensorShape([dims[p] for p in perm])
 
 

@@ -61,11 +61,15 @@ def merged_input_shapes(op):
     """All inputs must share one shape (e.g. AddN); returns it."""
     shape = tensor_shape.unknown_shape()
     for t in op.inputs:
-        try:
-            shape = shape.merge_with(t.get_shape())
-        except ValueError:
-            raise ValueError("all inputs must have the same shape, got "
-                             + ", ".join(str(i.get_shape()) for i in op.inputs)) from None
+        other = t.get_shape()
+        if shape.ndims is not None and other.ndims is not None and shape.ndims != other.ndims:
+            raise ValueError(f"Shapes must be equal rank, but are {shape.ndims} and "
+                             f"{other.ndims}")  # TF's shape-inference wording
+        for i, (a, b) in enumerate(zip(shape.dims or [], other.dims or [])):
+            if not a.is_compatible_with(b):
+                raise ValueError(f"Dimension {i} in both shapes must be equal, but are {a} and "
+                                 f"{b}. Shapes are {shape} and {other}.")
+        shape = shape.merge_with(other)
     return shape
 
 

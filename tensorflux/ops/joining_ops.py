@@ -435,6 +435,8 @@ def _tile_shape(op):
         n = op.inputs[1].get_shape().with_rank(1)[0].value
         return tensor_shape.unknown_shape(in_shape.ndims if n is None else n)
     multiples = [int(m) for m in np.ravel(multiples)]
+    if in_shape.ndims is not None and in_shape.ndims != len(multiples):
+        raise ValueError(f"Shape must be rank {in_shape.ndims} but is rank {len(multiples)}")
     dims = in_shape.with_rank(len(multiples)).as_list()
     return tensor_shape.TensorShape([None if d is None else d * m
                                      for d, m in zip(dims, multiples)])

@@ -6,6 +6,8 @@ were taken from TensorFlow 2.21's tf.compat.v1, or from TF 0.9/1.x where the cas
 the `tensorflow`-marked test runs the same cases on a real TensorFlow and checks it says the
 same, so the strings cannot drift from TF's.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -195,3 +197,37 @@ def test_tensorflow_says_the_same(case):
     err = _error_of(tf, build, when)
     assert type(err).__name__ == cls, repr(err)
     assert wording in str(err).replace("AddV2", "Add"), str(err)
+
+
+BUILD_CASES = [  # shape-inference errors, the way TF's shape functions word them
+    ("matmul", lambda tf: tf.matmul(tf.zeros([2, 3]), tf.zeros([4, 2])),
+     "Dimensions must be equal, but are 3 and 4"),
+    ("pack_rank", lambda tf: tf.stack([tf.zeros([2, 3]), tf.zeros([2])]),
+     "Shapes must be equal rank, but are 2 and 1"),
+    ("reduce_axis", lambda tf: tf.reduce_sum(tf.zeros([2, 3]), 5),
+     "Invalid reduction dimension 5 for input with 2 dimensions."),
+    ("transpose_perm", lambda tf: tf.transpose(tf.zeros([2, 3]), [0, 2]),
+     "perm dim 2 is out of range of input rank 2"),
+    ("tile_multiples", lambda tf: tf.tile(tf.zeros([2, 3]), [1, 2, 3]),
+     "Shape must be rank 2 but is rank 3"),
+]
+
+
+@pytest.mark.parametrize("case", BUILD_CASES, ids=[c[0] for c in BUILD_CASES])
+def test_shape_function_errors_start_with_tf_wording(case):
+    _, build, wording = case
+    with pytest.raises(ValueError) as info:
+        build(tensorflux)
+    assert str(info.value).startswith(wording), str(info.value)
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("case", BUILD_CASES, ids=[c[0] for c in BUILD_CASES])
+def test_tensorflow_shape_functions_say_the_same(case):
+    real = pytest.importorskip("tensorflow")
+    tf = real.compat.v1
+    tf.disable_eager_execution()
+    _, build, wording = case
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="^" + re.escape(wording)):
+            build(tf)
