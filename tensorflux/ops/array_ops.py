@@ -95,8 +95,9 @@ def _placeholder_kernel(ctx):
     shape = ctx.attrs["shape"]
     raise errors.InvalidArgumentError(
         None, ctx.op, f"You must feed a value for placeholder tensor '{ctx.op.name}' with dtype "
-                      f"{ctx.attrs['dtype'].name}" + ("" if shape.ndims is None else
-                                                      f" and shape {shape}"))
+                      f"{common.type_text(ctx.attrs['dtype'])}" +
+                      ("" if shape.ndims is None else
+                       f" and shape {common.partial_shape_text(shape)}"))
 
 
 def placeholder(dtype, shape=None, name=None):

@@ -90,6 +90,23 @@ def shape_text(shape):
     return "[" + ",".join(str(int(d)) for d in shape) + "]"
 
 
+_TF_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "half"}
+
+
+def type_text(dtype):
+    """A dtype as TF's kernels print it (DataTypeString): float, double, half, int32, ..."""
+    name = dtypes.as_dtype(dtype).base_dtype.name
+    return _TF_TYPE_NAMES.get(name, name)
+
+
+def partial_shape_text(shape):
+    """A static shape as TF's kernels print it: [?,2], or <unknown>."""
+    shape = tensor_shape.as_shape(shape)
+    if shape.ndims is None:
+        return "<unknown>"
+    return "[" + ",".join("?" if d is None else str(d) for d in shape.as_list()) + "]"
+
+
 def check_broadcastable(ctx, x, y):
     """Raises TF's InvalidArgumentError if `x` and `y` do not broadcast; returns otherwise."""
     sx, sy = np.shape(x), np.shape(y)

@@ -695,7 +695,8 @@ def _cast_kernel(ctx, x):
     src, dst = ctx.attrs["SrcT"], ctx.attrs["DstT"]
     if (src == dtypes.string) != (dst == dtypes.string):  # TF has no such cast kernel
         raise errors.UnimplementedError(
-            None, ctx.op, f"Cast {src.name} to {dst.name} is not supported")
+            None, ctx.op, f"Cast {common.type_text(src)} to {common.type_text(dst)} is not "
+                          f"supported")
     return np.asarray(x).astype(dst.as_numpy_dtype)
 
 

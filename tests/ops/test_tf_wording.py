@@ -147,6 +147,9 @@ CASES = [
         _fed(tf, X, [None, None, None, 1]), [1, 7, 7, 1], [1, 1, 1, 1], "VALID"),
      "run", "InvalidArgumentError", "Computed output size would be negative: -1 [input_size: 5, "
                                     "effective_filter_size: 7, stride: 1]", True),
+    ("placeholder_unfed", lambda tf: tf.placeholder(tf.float64, [None, 2], name="pp") + 1.0,
+     "run", "InvalidArgumentError",
+     "You must feed a value for placeholder tensor 'pp' with dtype double and shape [?,2]", True),
     ("queue_closed", lambda tf: tf.FIFOQueue(10, tf.float32, name="qq"),
      "queue", "CancelledError", "FIFOQueue '", True),  # TF: Cancelled, not Aborted
     ("dimension_merge", lambda tf: tf.Dimension(37).merge_with(tf.Dimension(36)),
