@@ -641,8 +641,8 @@ def _depth_window_sum(v, r):
 
 def _lrn_norm(ctx, x):
     if x.ndim != 4:
-        raise errors.InvalidArgumentError(None, ctx.op, f"LRN input must be 4-D, got shape "
-                                                        f"{list(x.shape)}")
+        raise errors.InvalidArgumentError(None, ctx.op, f"in must be 4-dimensional, got shape "
+                                                        f"{common.shape_text(x.shape)}")
     a = ctx.attrs
     if a["depth_radius"] < 0:
         raise errors.InvalidArgumentError(None, ctx.op, f"depth_radius must be non-negative, "

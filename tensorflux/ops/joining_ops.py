@@ -224,6 +224,11 @@ def _split_grad(op, *grads):
 def _split_kernel(ctx, axis, value):
     num = ctx.attrs["num_split"]
     axis = common.scalar_int(ctx, axis, "split_dim")
+    rank = np.ndim(value)
+    if not -rank <= axis < rank:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"-input rank(-{rank}) <= split_dim < input rank ({rank}), but got "
+                          f"{axis}")
     if np.shape(value)[axis] % num:
         raise errors.InvalidArgumentError(
             None, ctx.op, f"Number of ways to split should evenly divide the split dimension, "

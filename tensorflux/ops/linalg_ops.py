@@ -134,7 +134,7 @@ def _check_batch_matmul_shapes(ctx, sx, sy, adj_x, adj_y):
         if a != b:
             raise errors.InvalidArgumentError(
                 None, ctx.op, f"In[0].dim({d}) and In[1].dim({d}) must be the same: "
-                              f"{text(sx)} vs {text(sy)}")
+                              f"{text(sx)} vs {text(sy)}")  # TF 1.x's BatchMatMul wording
     k_x = sx[-2] if adj_x else sx[-1]
     k_y = sy[-1] if adj_y else sy[-2]
     if k_x != k_y:

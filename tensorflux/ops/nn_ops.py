@@ -175,8 +175,15 @@ Softmax = registry.register_op("Softmax", inputs=["logits: T"], outputs=["softma
 Softmax.shape(_rank_at_least_1)
 
 
+def _check_logits_rank(ctx, x):
+    if x.ndim < 1:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"logits must have >= 1 dimension, got {common.shape_text(x.shape)}")
+
+
 @Softmax.kernel("CPU")
 def _softmax_kernel(ctx, x):
+    _check_logits_rank(ctx, x)
     if x.size == 0:  # nothing to normalize (NumPy's max would refuse the empty class axis)
         return _as_t(ctx, x)
     e = np.exp(x - np.max(x, axis=-1, keepdims=True))
@@ -196,6 +203,7 @@ LogSoftmax.shape(_rank_at_least_1)
 
 @LogSoftmax.kernel("CPU")
 def _log_softmax_kernel(ctx, x):
+    _check_logits_rank(ctx, x)
     if x.size == 0:
         return _as_t(ctx, x)
     return _as_t(ctx, x - _logsumexp_np(x))
@@ -241,9 +249,11 @@ def _bias_add_np(ctx, value, bias, data_format):
     axis = _channel_axis(data_format, value.ndim)
     if value.ndim < 2 or bias.ndim != 1 or value.shape[axis] != bias.shape[0]:
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"Must provide as many biases as the channel dimension {axis} of the "
-                          f"input ({data_format}), got value {list(value.shape)} and bias "
-                          f"{list(bias.shape)}")
+            None, ctx.op, f"Must provide as many biases as the last dimension of the input "
+                          f"tensor: {common.shape_text(bias.shape)} vs. "
+                          f"{common.shape_text(value.shape)}"
+                          + ("" if data_format in ("NHWC", b"NHWC", None) else
+                             f" (channel dimension {axis}, {data_format})"))
     shape = [1] * value.ndim
     shape[axis] = bias.shape[0]
     return _as_t(ctx, value + bias.reshape(shape))
@@ -485,6 +495,9 @@ def _top_k_shape(op):
 @TopKV2.kernel("CPU")
 def _top_k_kernel(ctx, x, k):
     n = x.shape[-1] if x.ndim else 0
+    if x.ndim and not np.ndim(k) and int(k) > n:  # TF's wording for the common mistake
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"input must have at least k columns. Had {n}, needed {int(k)}")
     if x.ndim == 0 or np.ndim(k) or not 0 <= int(k) <= n:
         raise errors.InvalidArgumentError(
             None, ctx.op, f"input must have rank >= 1 and k a scalar in [0, last dimension], "

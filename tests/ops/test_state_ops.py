@@ -103,7 +103,7 @@ def test_scatter_bad_index_names_op_and_index():
     up = tf.scatter_update(v, [0, 7], np.ones((2, 2), np.float32), name="my_scatter")
     with tf.Session() as sess:
         sess.run(v.initializer)
-        want = r"ScatterUpdate 'my_scatter'.*indices\[1\] = 7 is not in \[0, 3\)"
+        want = r"^indices\[1\] = 7 is not in \[0, 3\) \(ScatterUpdate 'my_scatter'\)"
         with pytest.raises(tf.errors.InvalidArgumentError, match=want):
             sess.run(up)
         neg = tf.scatter_add(v, [-1], np.ones((1, 2), np.float32))

@@ -150,6 +150,26 @@ CASES = [
     ("placeholder_unfed", lambda tf: tf.placeholder(tf.float64, [None, 2], name="pp") + 1.0,
      "run", "InvalidArgumentError",
      "You must feed a value for placeholder tensor 'pp' with dtype double and shape [?,2]", True),
+    ("top_k", lambda tf: tf.nn.top_k(_fed(tf, np.ones([2, 3], F32)), _fed(tf, np.int32(5), [])),
+     "run", "InvalidArgumentError", "input must have at least k columns. Had 3, needed 5", True),
+    ("bias_add", lambda tf: tf.nn.bias_add(_fed(tf, np.ones([2, 4], F32)),
+                                           _fed(tf, np.ones([3], F32))),
+     "run", "InvalidArgumentError",
+     "Must provide as many biases as the last dimension of the input tensor: [3] vs. [2,4]", True),
+    ("assign_shape_run", lambda tf: tf.assign(tf.Variable(np.zeros(2, F32), use_resource=False)
+                                              if tf is not tensorflux else
+                                              tf.Variable(np.zeros(2, F32)),
+                                              _fed(tf, np.ones(3, F32))),
+     "run_init", "InvalidArgumentError",
+     "Assign requires shapes of both tensors to match. lhs shape= [2] rhs shape= [3]", True),
+    ("softmax_scalar", lambda tf: tf.nn.softmax(_fed(tf, F32(1.0))),
+     "run", "InvalidArgumentError", "logits must have >= 1 dimension, got []", True),
+    ("split_axis", lambda tf: tf.split(_fed(tf, np.ones([2, 3], F32)), 2,
+                                       axis=_fed(tf, np.int32(3), [])),
+     "run", "InvalidArgumentError", "-input rank(-2) <= split_dim < input rank (2), but got 3",
+     True),
+    ("random_negative_shape", lambda tf: tf.random_uniform(_fed(tf, np.int32([-1, 2]))),
+     "run", "InvalidArgumentError", "Dimension -1 must be >= 0", True),
     ("queue_closed", lambda tf: tf.FIFOQueue(10, tf.float32, name="qq"),
      "queue", "CancelledError", "FIFOQueue '", True),  # TF: Cancelled, not Aborted
     ("dimension_merge", lambda tf: tf.Dimension(37).merge_with(tf.Dimension(36)),
@@ -174,6 +194,10 @@ def _error_of(tf, build, when):
         out = build(tf)
         if when == "run":
             _run(tf, out)
+        elif when == "run_init":
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                sess.run(out)
         elif when == "queue":
             _enqueue_after_close(tf, out)
     except Exception as e:  # noqa: BLE001 - the error is what is compared
