@@ -15,29 +15,32 @@ def problem(op_type, attrs, nhwc, pooling):
     """(error class, TF's message) for the first bad window attr, or None.
 
     `nhwc` puts a 4-vector in NHWC order (the op's data_format)."""
-    lists = ("ksize", "strides") if pooling else ("strides",)
-    for name in lists:
-        values = list(attrs[name])
-        if pooling and len(values) < 4:
+    return _length_problem(op_type, attrs, pooling) or _value_problem(attrs, nhwc, pooling)
+
+
+def _length_problem(op_type, attrs, pooling):
+    for name in ("ksize", "strides") if pooling else ("strides",):
+        n = len(list(attrs[name]))
+        if pooling and n < 4:  # the OpDef's minimum length, as TF's op_def_library says it
             return errors.InvalidArgumentError, (
-                f"Attr '{name}' of '{op_type}' Op passed list of length {len(values)} less "
-                f"than minimum 4.")
-        if len(values) != 4:
+                f"Attr '{name}' of '{op_type}' Op passed list of length {n} less than minimum 4.")
+        if n != 4:
+            what = "stride" if name == "strides" else name
             return errors.InvalidArgumentError, (
                 f"{op_type} on data format {_s(attrs.get('data_format', 'NHWC'))} requires the "
-                f"{name[:-1] if name == 'strides' else name} attribute to contain 4 values, "
-                f"but got: {len(values)}")
+                f"{what} attribute to contain 4 values, but got: {n}")
+    return None
+
+
+def _value_problem(attrs, nhwc, pooling):
     strides = nhwc(attrs["strides"])
-    if pooling:
-        ksize = nhwc(attrs["ksize"])
-        if ksize[0] != 1 or strides[0] != 1:
-            return errors.UnimplementedError, POOL_BATCH
-        for i, k in enumerate(attrs["ksize"]):
-            if k <= 0:
-                return errors.InvalidArgumentError, f"Sliding window ksize for dimension {i} " \
-                                                    f"was zero."
-    elif strides[0] != 1 or strides[3] != 1:
+    if pooling and (nhwc(attrs["ksize"])[0] != 1 or strides[0] != 1):
+        return errors.UnimplementedError, POOL_BATCH
+    if not pooling and (strides[0] != 1 or strides[3] != 1):
         return errors.UnimplementedError, BATCH_DEPTH_STRIDES
+    for i, k in enumerate(attrs["ksize"] if pooling else ()):
+        if k <= 0:
+            return errors.InvalidArgumentError, f"Sliding window ksize for dimension {i} was zero."
     for s in strides:
         if s <= 0:
             return errors.InvalidArgumentError, f"Stride must be > 0, but got {s}"
