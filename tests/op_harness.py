@@ -4,8 +4,9 @@ For every OpSpec the harness checks, through Session.run:
   1. forward: the op's output against the NumPy reference, for each dtype and shape case,
      with the output dtype the op declares;
   2. shapes: the static shape inferred at graph-build time against the actual shape (equal when
-     the inputs' shapes are fully known), and again with inputs fed through placeholders of
-     unknown shape (static shape must then be compatible);
+     the inputs' shapes are fully known; compatible only for a spec with
+     data_dependent_shape, such as Where, whose output size TF leaves unknown), and again with
+     inputs fed through placeholders of unknown shape (static shape must then be compatible);
   3. gradient (if the op is differentiable): the symbolic gradient of <u, f(x)> against central
      differences in float64 — the full Jacobian for small inputs, a random projection
      <u, J v> otherwise (as HIPS autograd's check_vjp does) — and in complex128 when the spec's
@@ -59,6 +60,7 @@ class OpSpec:
     complex_grad: bool = True
     check: object = None
     name: str = ""
+    data_dependent_shape: bool = False
 
     def __post_init__(self):
         if self.dtypes is None:
@@ -210,7 +212,7 @@ def _check_case(spec, dtype, values, static):
         static_shape = t.get_shape()
         assert static_shape.is_compatible_with(g.shape), (
             f"{where}: static shape {static_shape} incompatible with actual {g.shape}")
-        if static:
+        if static and not spec.data_dependent_shape:
             assert static_shape.is_fully_defined() and static_shape.as_list() == list(g.shape), (
                 f"{where}: static shape {static_shape} with fully known inputs, actual {g.shape}")
 

@@ -3,6 +3,8 @@
 It converts inputs to tensors, infers type and length attrs from them, checks dtypes against
 the OpDef, fills attr defaults and computes output dtypes, then calls Graph.create_op.
 """
+import contextlib
+
 from tensorflux.framework import dtypes
 from tensorflux.framework import ops
 from tensorflux.framework import registry
@@ -26,12 +28,26 @@ def apply_op(op_type, *inputs, name=None, **attrs):
         _fill_defaults(op_def, attrs)
         _check_attrs(op_def, attrs)
         out_types = _output_types(op_def, attrs)
-        op = graph.create_op(op_type, tensors, out_types, name=name, attrs=attrs, op_def=op_def)
+        with _colocated_with_refs(graph, op_def, tensors):
+            op = graph.create_op(op_type, tensors, out_types, name=name, attrs=attrs,
+                                 op_def=op_def)
     if not op._outputs:
         return op
     if len(op_def.outputs) == 1 and not _is_list_arg(op_def.outputs[0]):
         return op._outputs[0]
     return _group_outputs(op_def, op)
+
+
+def _colocated_with_refs(graph, op_def, tensors):
+    """An op updating a variable (a Ref(T) input) is created colocated with the variable, as
+    TF does: it gets the variable's device and a `loc:@variable` colocation group."""
+    stack = contextlib.ExitStack()
+    flags = [a.is_ref for a in op_def.inputs]
+    if any(flags) and not any(a.number_attr or a.type_list_attr for a in op_def.inputs):
+        for is_ref, t in zip(flags, tensors):
+            if is_ref and t.dtype._is_ref_dtype:
+                stack.enter_context(graph.colocate_with(t.op))
+    return stack
 
 
 def _flat_graph_elements(inputs):
@@ -86,19 +102,45 @@ def _convert_one(arg, value, attrs, op_def, op_name, dtype_hint=None):
     try:
         tensor = ops.convert_to_tensor(value, dtype=want, as_ref=arg.is_ref)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{op_def.name} op '{op_name}': input '{arg.name}' expected "
-                        f"{want.name if want else 'a tensor'}, got {_describe(value)}: "
-                        f"{e}") from None
+        raise _conversion_error(arg, value, want, attrs, op_def, op_name, e) from None
     if arg.is_ref and not tensor.dtype._is_ref_dtype:
-        raise TypeError(f"{op_def.name} op '{op_name}': input '{arg.name}' requires a reference "
-                        f"to a variable, got {tensor.name} of dtype {tensor.dtype.name}")
+        raise TypeError(f"Input '{arg.name}' of '{op_def.name}' Op requires l-value input "
+                        f"(a tf.Variable), got {tensor.name}{_for(op_name)}")
     base = tensor.dtype.base_dtype
     if arg.dtype is not None and base != arg.dtype:
-        raise TypeError(f"{op_def.name} op '{op_name}': input '{arg.name}' must be "
-                        f"{arg.dtype.name}, got {base.name} ({tensor.name})")
+        raise TypeError(f"Input '{arg.name}' of '{op_def.name}' Op has type {base.name} that "
+                        f"does not match expected type of {arg.dtype.name}.{_for(op_name)}")
     if arg.type_attr is not None:
         _bind_type(op_def, op_name, arg, attrs, base)
     return tensor
+
+
+def _conversion_error(arg, value, want, attrs, op_def, op_name, error):
+    """TF's TypeError for an input that does not convert to the dtype it must have."""
+    if want is None or isinstance(error, TypeError):
+        what = want.name if want else "a Tensor"
+        return TypeError(f"Expected {what} passed to parameter '{arg.name}' of op "
+                         f"'{op_def.name}', got {value!r:.80} of type "
+                         f"'{type(value).__name__}' instead. Error: {error}{_for(op_name)}")
+    try:  # what it would have been without the dtype asked for
+        seen = ops.convert_to_tensor(value, as_ref=arg.is_ref).dtype.base_dtype.name
+    except (TypeError, ValueError):
+        seen = type(value).__name__
+    return TypeError(f"Input '{arg.name}' of '{op_def.name}' Op has type {seen} that does not "
+                     f"match {_expected(arg, attrs, op_def, want)}.{_for(op_name)}")
+
+
+def _expected(arg, attrs, op_def, want):
+    if arg.type_attr is not None and attrs.get(arg.type_attr) is not None:
+        first = next(a.name for a in op_def.inputs if a.type_attr == arg.type_attr)
+        if first != arg.name:  # the type was inferred from an earlier input, as TF says
+            return f"type {want.name} of argument '{first}'"
+    return f"expected type of {want.name}"
+
+
+def _for(op_name):
+    """Our context after TF's wording: the op being built."""
+    return f" (for op '{op_name}')"
 
 
 def _bind_type(op_def, op_name, arg, attrs, base):
@@ -106,15 +148,16 @@ def _bind_type(op_def, op_name, arg, attrs, base):
     if bound is None:
         attrs[arg.type_attr] = base
     elif dtypes.as_dtype(bound) != base:
-        raise TypeError(f"{op_def.name} op '{op_name}': input '{arg.name}' has dtype {base.name} "
-                        f"but attr {arg.type_attr} is {dtypes.as_dtype(bound).name} (all inputs "
-                        f"of type {arg.type_attr} must have the same dtype)")
+        first = next(a.name for a in op_def.inputs if a.type_attr == arg.type_attr)
+        raise TypeError(f"Input '{arg.name}' of '{op_def.name}' Op has type {base.name} that "
+                        f"does not match type {dtypes.as_dtype(bound).name} of argument "
+                        f"'{first}'.{_for(op_name)}")
 
 
 def _convert_number_list(arg, value, attrs, op_def, op_name, hint):
     if not isinstance(value, (list, tuple)):
-        raise TypeError(f"{op_def.name} op '{op_name}': input '{arg.name}' expects a list of "
-                        f"tensors, got {_describe(value)}")
+        raise TypeError(f"Expected list for '{arg.name}' argument to '{op_def.name}' Op, not "
+                        f"{_describe(value)}.{_for(op_name)}")
     tensors = [_convert_one(arg, v, attrs, op_def, op_name, hint) for v in value]
     attrs[arg.number_attr] = len(tensors)
     return tensors
@@ -122,8 +165,8 @@ def _convert_number_list(arg, value, attrs, op_def, op_name, hint):
 
 def _convert_type_list(arg, value, attrs, op_def, op_name):
     if not isinstance(value, (list, tuple)):
-        raise TypeError(f"{op_def.name} op '{op_name}': input '{arg.name}' expects a list of "
-                        f"tensors, got {_describe(value)}")
+        raise TypeError(f"Expected list for '{arg.name}' argument to '{op_def.name}' Op, not "
+                        f"{_describe(value)}.{_for(op_name)}")
     wanted = attrs.get(arg.type_list_attr)
     tensors = []
     for i, v in enumerate(value):
@@ -149,19 +192,22 @@ def _check_attrs(op_def, attrs):
             value = attrs[name] = dtypes.as_dtype(value)
             if decl.allowed and value.base_dtype not in decl.allowed:
                 allowed = ", ".join(d.name for d in decl.allowed)
-                raise TypeError(f"{op_def.name}: value {value.name} for attr '{name}' is not in "
-                                f"the list of allowed values: {allowed}")
+                raise TypeError(f"Value passed to parameter '{_param(op_def, name)}' has "
+                                f"DataType {value.name} not in list of allowed values: "
+                                f"{allowed} (attr '{name}' of '{op_def.name}' Op)")
         elif decl.type == "shape":
             attrs[name] = tensor_shape.as_shape(value)
         elif decl.type == "list(type)":
             attrs[name] = [dtypes.as_dtype(v) for v in value]
         elif decl.type == "int" and not isinstance(value, int):
-            raise TypeError(f"{op_def.name}: attr '{name}' expects an int, got {value!r}")
+            raise TypeError(f"Expected int for argument '{name}' not {value!r} "
+                            f"('{op_def.name}' Op).")
         elif decl.type == "int" and name in _list_length_attrs(op_def):
             _check_list_length(op_def, name, value)
         elif decl.allowed and value not in decl.allowed:
-            raise ValueError(f"{op_def.name}: attr '{name}' must be one of {decl.allowed}, "
-                             f"got {value!r}")
+            allowed = ", ".join(f'"{v}"' for v in decl.allowed)
+            raise ValueError(f"Attr '{name}' of '{op_def.name}' Op passed string '{value}' not "
+                             f"in: {allowed}.")
 
 
 # A list attr beyond this makes millions of Tensor objects before any kernel runs; TF's
@@ -211,6 +257,11 @@ def _group_outputs(op_def, op):
         result.append(op._outputs[pos:pos + n])
         pos += n
     return result[0] if len(result) == 1 else tuple(result)
+
+
+def _param(op_def, attr_name):
+    """The input whose dtype set `attr_name` (TF names it), else the attr itself."""
+    return next((a.name for a in op_def.inputs if a.type_attr == attr_name), attr_name)
 
 
 def _describe(value):

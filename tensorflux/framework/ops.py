@@ -666,7 +666,7 @@ def _run_shape_fn(op):
     except (ValueError, TypeError) as e:
         # TF's layout: the shape function's message, then "for 'name' (op: 'Type') with input
         # shapes: [2], [2]." (shapes as TF prints them), then where the op was created.
-        raise type(e)(f"{str(e).rstrip('.')} for '{op.name}' (op: '{op.type}') with input "
+        raise type(e)(f"{e} for '{op.name}' (op: '{op.type}') with input "
                       f"shapes: {_input_shapes_text(op)}. {op._created_at_text()}") from None
     if isinstance(shapes, tensor_shape.TensorShape) or shapes is None:
         shapes = [shapes]

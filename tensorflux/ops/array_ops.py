@@ -95,8 +95,9 @@ def _placeholder_kernel(ctx):
     shape = ctx.attrs["shape"]
     raise errors.InvalidArgumentError(
         None, ctx.op, f"You must feed a value for placeholder tensor '{ctx.op.name}' with dtype "
-                      f"{ctx.attrs['dtype'].name}" + ("" if shape.ndims is None else
-                                                      f" and shape {shape}"))
+                      f"{common.type_text(ctx.attrs['dtype'])}" +
+                      ("" if shape.ndims is None else
+                       f" and shape {common.partial_shape_text(shape)}"))
 
 
 def placeholder(dtype, shape=None, name=None):
@@ -182,10 +183,11 @@ def _reshape_shape(op):
     total = in_shape.num_elements()
     if None in dims:
         if known == 0 or total % known:
-            raise ValueError(f"Cannot reshape a tensor with {total} elements to shape {new}")
+            raise ValueError(f"Dimension size must be evenly divisible by {known} but is {total}")
         dims[dims.index(None)] = total // known
     elif known != total:
-        raise ValueError(f"Cannot reshape a tensor with {total} elements to shape {new} "
+        shown = "[" + ",".join(str(d) for d in dims) + "]"
+        raise ValueError(f"Cannot reshape a tensor with {total} elements to shape {shown} "
                          f"({known} elements)")
     return tensor_shape.TensorShape(dims)
 
@@ -499,7 +501,11 @@ def _expand_dims_shape(op):
         return tensor_shape.unknown_shape(in_shape.ndims + 1)
     if np.size(dim) != 1:
         raise ValueError(f"dim must be a scalar, got a tensor of shape {np.shape(dim)}")
-    axis = common.normalize_axis(int(np.ravel(dim)[0]), in_shape.ndims + 1, "dim")
+    axis = int(np.ravel(dim)[0])
+    if not -in_shape.ndims - 1 <= axis <= in_shape.ndims:
+        raise ValueError(f"dim {axis} not in the interval [{-in_shape.ndims - 1}, "
+                         f"{in_shape.ndims}].")
+    axis = axis % (in_shape.ndims + 1)
     dims = in_shape.as_list()
     return tensor_shape.TensorShape(dims[:axis] + [1] + dims[axis:])
 
@@ -511,7 +517,12 @@ def _expand_dims_grad(op, grad):
 
 @ExpandDims.kernel("CPU")
 def _expand_dims_kernel(ctx, x, dim):
-    return np.expand_dims(x, int(np.ravel(dim)[0]))
+    axis = int(np.ravel(dim)[0])
+    if not -np.ndim(x) - 1 <= axis <= np.ndim(x):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Tried to expand dim index {axis} for tensor with {np.ndim(x)} "
+                          f"dimensions.")
+    return np.expand_dims(x, axis)
 
 
 def expand_dims(input, axis=None, name=None, dim=None):  # noqa: A002
@@ -541,8 +552,8 @@ def _squeeze_shape(op):
         return tensor_shape.TensorShape([d for d in dims if d != 1])
     for a in axes:
         if dims[a] not in (1, None):
-            raise ValueError(f"cannot squeeze dim {a}: expected a dimension of 1, got "
-                             f"{dims[a]} in shape {in_shape}")
+            raise ValueError(f"Can not squeeze dim[{a}], expected a dimension of 1, got "
+                             f"{dims[a]}")
     return tensor_shape.TensorShape([d for i, d in enumerate(dims) if i not in axes])
 
 
@@ -554,6 +565,15 @@ def _squeeze_grad(op, grad):
 @Squeeze.kernel("CPU")
 def _squeeze_kernel(ctx, x):
     axes = tuple(ctx.attrs["squeeze_dims"])
+    for a in axes:
+        if not -np.ndim(x) <= a < np.ndim(x):
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"Tried to squeeze dim index {a} for tensor with {np.ndim(x)} "
+                              f"dimensions.")
+        if np.shape(x)[a] != 1:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"Can not squeeze dim[{a % np.ndim(x)}], expected a dimension of "
+                              f"1, got {np.shape(x)[a]}")
     return np.squeeze(x, axis=axes or None)
 
 
@@ -579,10 +599,10 @@ Range.not_differentiable()
 
 def _range_length(start, limit, delta):
     if delta == 0:
-        raise ValueError(f"Requires delta != 0, got {delta}")
+        raise ValueError(f"Requires delta != 0: {delta}")
     if (delta > 0 and start > limit) or (delta < 0 and start < limit):
-        raise ValueError(f"Requires start {'<=' if delta > 0 else '>='} limit when delta is "
-                         f"{delta}, got start {start} and limit {limit}")
+        raise ValueError(f"Requires start {'<=' if delta > 0 else '>='} limit when delta "
+                         f"{'>' if delta > 0 else '<'} 0: {start}/{limit}")
     return int(np.ceil(abs((limit - start) / delta)))
 
 
@@ -705,8 +725,11 @@ def _transpose_shape(op):
         return tensor_shape.unknown_shape(in_shape.ndims if n is None else n)
     perm = [int(p) for p in np.ravel(perm)]
     dims = in_shape.with_rank(len(perm)).as_list()
-    if sorted(perm) != list(_range(len(perm))):
-        raise ValueError(f"perm must be a permutation of 0..{len(perm) - 1}, got {perm}")
+    for p in perm:
+        if not 0 <= p < len(perm):
+            raise ValueError(f"perm dim {p} is out of range of input rank {len(perm)}")
+    if sorted(perm) != list(_range(len(perm))):  # TF finds a repeat at run time; 0.9 here
+        raise ValueError(_permutation_error(perm, len(perm)))
     return tensor_shape.TensorShape([dims[p] for p in perm])
 
 

@@ -61,11 +61,15 @@ def merged_input_shapes(op):
     """All inputs must share one shape (e.g. AddN); returns it."""
     shape = tensor_shape.unknown_shape()
     for t in op.inputs:
-        try:
-            shape = shape.merge_with(t.get_shape())
-        except ValueError:
-            raise ValueError("all inputs must have the same shape, got "
-                             + ", ".join(str(i.get_shape()) for i in op.inputs)) from None
+        other = t.get_shape()
+        if shape.ndims is not None and other.ndims is not None and shape.ndims != other.ndims:
+            raise ValueError(f"Shapes must be equal rank, but are {shape.ndims} and "
+                             f"{other.ndims}")  # TF's shape-inference wording
+        for i, (a, b) in enumerate(zip(shape.dims or [], other.dims or [])):
+            if not a.is_compatible_with(b):
+                raise ValueError(f"Dimension {i} in both shapes must be equal, but are {a} and "
+                                 f"{b}. Shapes are {shape} and {other}.")
+        shape = shape.merge_with(other)
     return shape
 
 
@@ -84,6 +88,23 @@ def normalize_axis(axis, ndims, what="axis"):
 def shape_text(shape):
     """A shape as TensorFlow prints it: [2,3]."""
     return "[" + ",".join(str(int(d)) for d in shape) + "]"
+
+
+_TF_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "half"}
+
+
+def type_text(dtype):
+    """A dtype as TF's kernels print it (DataTypeString): float, double, half, int32, ..."""
+    name = dtypes.as_dtype(dtype).base_dtype.name
+    return _TF_TYPE_NAMES.get(name, name)
+
+
+def partial_shape_text(shape):
+    """A static shape as TF's kernels print it: [?,2], or <unknown>."""
+    shape = tensor_shape.as_shape(shape)
+    if shape.ndims is None:
+        return "<unknown>"
+    return "[" + ",".join("?" if d is None else str(d) for d in shape.as_list()) + "]"
 
 
 def check_broadcastable(ctx, x, y):

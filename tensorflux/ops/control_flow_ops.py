@@ -19,6 +19,7 @@ from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
+from tensorflux.ops import control_flow_values
 from tensorflux.ops import math_ops
 
 __all__ = ["no_op", "group", "tuple", "with_dependencies", "cond", "case", "while_loop"]
@@ -358,16 +359,16 @@ class WhileContext(ControlFlowContext):
         return merges
 
     def make_switches(self, merges):
-        """Switch on the loop predicate: Exit on the false side, Identity (body input) on the
-        true side. Returns the identities."""
+        """Switch on the loop predicate: Identity (body input) on the true side; the Exit on
+        the false side comes after the body (`close_vars`), as in TF's graphs. Returns the
+        identities."""
         identities = []
         with ops.control_dependencies(None):
             for m in merges:
                 sw = switch(m, self.pivot, name="Switch")
                 _tag(sw[0], self)
+                sw[0].op._cf_loop_part = self
                 self.switches.append(sw)
-                self.exits.append(_tag(apply_op("Exit", sw[0], name="Exit"), self))
-                sw[0].op._cf_loop_part = self.exits[-1].op._cf_loop_part = self
                 identities.append(_tag(array_ops.identity(sw[1], name="Identity"), self))
         if self.pivot_for_body is None:
             self.pivot_for_body = identities[0]
@@ -386,11 +387,16 @@ class WhileContext(ControlFlowContext):
         return nexts
 
     def close_vars(self, merges, nexts):
-        """Makes each NextIteration the back-edge input of its Merge."""
+        """Makes each NextIteration the back-edge input of its Merge; adds the Exits."""
+        switches = self.switches[len(self.switches) - len(merges):]
         for m, n in zip(merges, nexts):
             m.op._update_input(1, n)
             n.op._cf_loop_part = self
             self.nexts.append(n)
+        with ops.control_dependencies(None):
+            for sw in switches:
+                self.exits.append(_tag(apply_op("Exit", sw[0], name="Exit"), self))
+                self.exits[-1].op._cf_loop_part = self
 
     def add_loop_vars(self, inits, body_fn):
         """Adds loop variables to a built loop: returns (identities, exits).
@@ -460,18 +466,27 @@ def _structure_of(x):
     return "leaf"
 
 
-def _to_flow(value):
-    """A loop or cond value as a tensor (a TensorArray travels as its flow)."""
-    if getattr(value, "_is_tensor_array", False):
-        return value.flow
-    if isinstance(value, ops.IndexedSlices):
-        return ops.convert_to_tensor(value)
-    return ops.convert_to_tensor(value)
+_from_flows = control_flow_values.from_flows
 
 
-def _from_flows(originals, flows):
-    return [o._with_flow(f) if getattr(o, "_is_tensor_array", False) else f
-            for o, f in zip(originals, flows)]
+def _same_kinds(leaves, others, contexts):
+    """`leaves` and `others` (two branches', or a loop's values and its body's results) with an
+    IndexedSlices densified where the other side has a Tensor; other mismatches raise."""
+    leaves, others = list(leaves), list(others)
+    for k, (a, b) in enumerate(zip(leaves, others)):
+        ka, kb = control_flow_values.kind(a), control_flow_values.kind(b)
+        if ka == kb or isinstance(a, ops.Operation) or isinstance(b, ops.Operation):
+            continue
+        if {ka, kb} <= {"Tensor", "IndexedSlices", "IndexedSlices+shape"}:
+            for side, ctx in zip((leaves, others), contexts):
+                if ctx is not None:
+                    with in_context(ctx):
+                        side[k] = ops.convert_to_tensor(side[k])
+            continue
+        raise ValueError(f"Values of a cond's branches (or a loop variable and the body's "
+                         f"result) must be of the same kind: {ka} ({a!r:.100}) vs {kb} "
+                         f"({b!r:.100})")
+    return leaves, others
 
 
 # ---- tf.cond / tf.case ---------------------------------------------------------------------
@@ -494,47 +509,57 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
         if outer is not None and not is_within(value_context(pred), outer):
             pred = outer.capture(pred)
         p_false, p_true = switch(pred, pred)
+        pivot_t = array_ops.identity(p_true, name="switch_t")  # TF's order: t, then f
         pivot_f = array_ops.identity(p_false, name="switch_f")
-        pivot_t = array_ops.identity(p_true, name="switch_t")
         pred_id = array_ops.identity(pred, name="pred_id")
         results = []
         for branch, fn, pivot in ((1, true_fn, pivot_t), (0, false_fn, pivot_f)):
             ctx = CondContext(pred_id, pivot, branch, outer)
             _tag(pivot, ctx)
             with in_context(ctx):
-                original = fn()
-                flat = [_branch_value(ctx, v) for v in _flatten_nest(original)]
-            results.append((original, flat))
-        (orig_t, flat_t), (orig_f, flat_f) = results
-        _check_same_branches(orig_t, orig_f, flat_t, flat_f)
+                results.append((ctx, fn()))
+        (ctx_t, orig_t), (ctx_f, orig_f) = results
+        _check_same_structure(orig_t, orig_f)
+        leaves_t, leaves_f = _same_kinds(_flatten_nest(orig_t), _flatten_nest(orig_f),
+                                         (ctx_t, ctx_f))
+        flat_t, flat_f = _branch_flows(ctx_t, leaves_t), _branch_flows(ctx_f, leaves_f)
+        _check_same_types(flat_t, flat_f)
         merged = []
         for f, t in zip(flat_f, flat_t):
             m = merge([f, t], name="Merge")[0]
             m.op._cf_cond_pred = pred_id
             merged.append(m)
-        packed = _pack_nest(orig_t, _from_flows(_flatten_nest(orig_t), merged))
+        packed = _pack_nest(orig_t, _from_flows(leaves_t, merged))
     if not strict and isinstance(packed, (list, builtins.tuple)) and len(packed) == 1 \
             and not hasattr(packed, "_fields"):
         return packed[0]
     return packed
 
 
-def _branch_value(ctx, value):
-    if value is None:
-        raise ValueError("A cond branch returned None; branches must return tensors (or ops)")
-    if isinstance(value, ops.Operation):
-        with ops.control_dependencies([value]):
-            return array_ops.identity(ctx.pivot)
-    tensor = _to_flow(value)
-    if not is_within(value_context(tensor), ctx):
-        tensor = ctx.capture(tensor)
-    return tensor
+def _branch_flows(ctx, leaves):
+    """The tensors carrying a branch's values out of it (captured when made outside)."""
+    flows = []
+    with in_context(ctx):
+        for value in leaves:
+            if value is None:
+                raise ValueError("A cond branch returned None; branches must return tensors "
+                                 "(or ops)")
+            if isinstance(value, ops.Operation):
+                with ops.control_dependencies([value]):
+                    flows.append(array_ops.identity(ctx.pivot))
+                continue
+            flows += [t if is_within(value_context(t), ctx) else ctx.capture(t)
+                      for t in control_flow_values.to_flows(value)]
+    return flows
 
 
-def _check_same_branches(orig_t, orig_f, flat_t, flat_f):
+def _check_same_structure(orig_t, orig_f):
     if _structure_of(orig_t) != _structure_of(orig_f):
         raise ValueError(f"Outputs of true_fn and false_fn must have the same structure: "
                          f"true_fn returned {orig_t!r:.200}, false_fn returned {orig_f!r:.200}")
+
+
+def _check_same_types(flat_t, flat_f):
     for t, f in zip(flat_t, flat_f):
         if t.dtype.base_dtype != f.dtype.base_dtype:
             raise ValueError(f"Outputs of true_fn and false_fn must have the same type: "
@@ -589,9 +614,13 @@ def while_loop(cond, body, loop_vars, shape_invariants=None,  # noqa: C901 - TF'
 
     `loop_vars` is a (nested) list/tuple/namedtuple/dict of tensors and TensorArrays; `cond`
     and `body` take them unpacked (`body(*loop_vars)` for a list or tuple) and `body` returns
-    the same structure. Shapes must stay the same in every iteration unless
-    `shape_invariants` (same structure, TensorShapes) allows them to change.
+    the same structure. A loop variable whose shape changes while `shape_invariants` (same
+    structure, TensorShapes) is not given comes out with an unknown shape (TF 0.9; TF 1.0
+    raises). TF 0.9's positional `parallel_iterations` (4th argument) is accepted.
     """
+    if isinstance(shape_invariants, int) and not isinstance(shape_invariants, bool):
+        shape_invariants, parallel_iterations, back_prop, swap_memory, name = _tf09_args(
+            shape_invariants, parallel_iterations, back_prop, swap_memory, name)
     if not callable(cond) or not callable(body):
         raise TypeError("while_loop requires callables cond and body, got "
                         f"{type(cond).__name__} and {type(body).__name__}")
@@ -608,7 +637,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None,  # noqa: C901 - TF'
     graph = ops._graph_of([v for v in originals if isinstance(v, ops.Tensor)])
     with graph.as_default(), ops.name_scope(name, "while", [
             v for v in originals if isinstance(v, ops.Tensor)]) as scope:
-        flat = [_to_flow(v) for v in originals]
+        flat = control_flow_values.all_flows(originals)
         invariants = _invariants(shape_invariants, loop_vars, originals, flat)
         ctx = WhileContext(scope + "while_context", current_context(), parallel_iterations,
                            back_prop, swap_memory)
@@ -637,18 +666,31 @@ def while_loop(cond, body, loop_vars, shape_invariants=None,  # noqa: C901 - TF'
                 raise ValueError(f"The body of while_loop must return the structure of "
                                  f"loop_vars: loop_vars {loop_vars!r:.200}, body returned "
                                  f"{result!r:.200}")
-            return [_to_flow(r) for r in result_flat]
+            _, result_flat = _same_kinds(originals, result_flat, (None, ctx))
+            return control_flow_values.all_flows(result_flat)
         nexts = ctx.build(identities[0], run_body, identities)
-        _check_loop_results(merges, nexts, invariants)
+        relaxed = _check_loop_results(merges, nexts, invariants)
         ctx.close_vars(merges, nexts)
-        for m, e in zip(merges, ctx.exits):
-            e._shape = m.get_shape()
+        for m, e, loose in zip(merges, ctx.exits, relaxed):
+            e._shape = tensor_shape.unknown_shape() if loose else m.get_shape()
         exits = _from_flows(originals, ctx.exits[:len(flat)])
         packed = _pack_nest(loop_vars, exits)
     if not return_same_structure and isinstance(packed, (list, builtins.tuple)) and \
             len(exits) == 1 and not hasattr(packed, "_fields"):
         return exits[0]
     return packed
+
+
+def _tf09_args(*slots):
+    """TF 0.9's while_loop(cond, body, loop_vars, parallel_iterations=10, back_prop=True,
+    swap_memory=False, name=None) called positionally: `slots` hold what 1.0's
+    (shape_invariants, parallel_iterations, back_prop, swap_memory, name) received. A bool in
+    1.0's parallel_iterations slot was 0.9's back_prop, and the later ones shift too
+    (swap_memory is only a hint here, so a default shifted into it changes nothing)."""
+    iterations, second, third, fourth, name = slots
+    if isinstance(second, bool):
+        return None, iterations, second, third, fourth if isinstance(fourth, str) else name
+    return None, iterations, third, fourth, name
 
 
 def _unpacker(loop_vars):
@@ -662,13 +704,14 @@ def _invariants(shape_invariants, loop_vars, originals, flat):
         return None
     given = _flatten_nest(shape_invariants) if _is_sequence(shape_invariants) else \
         [shape_invariants]
-    if len(given) != len(flat) and not (len(given) == 1 and len(flat) == 1):
+    if len(given) != len(originals) and not (len(given) == 1 and len(originals) == 1):
         raise ValueError(f"shape_invariants must have the structure of loop_vars: got "
-                         f"{len(given)} shapes for {len(flat)} loop variables")
+                         f"{len(given)} shapes for {len(originals)} loop variables")
     result = []
-    for value, t, shape in zip(originals, flat, given):
-        shape = tensor_shape.scalar() if getattr(value, "_is_tensor_array", False) \
-            else tensor_shape.as_shape(shape)
+    pairs = [(t, s) for value, shape in zip(originals, given)
+             for t, s in zip(control_flow_values.to_flows(value),
+                             control_flow_values.flow_invariants(value, shape))]
+    for t, shape in pairs:
         if not _shape_less_or_equal(t.get_shape(), shape):
             raise ValueError(f"The shape invariant specified for {t.name} is not compatible "
                              f"with the initial shape of the loop variable. It enters the loop "
@@ -687,18 +730,25 @@ def _shape_less_or_equal(shape, bound):
 
 
 def _check_loop_results(merges, nexts, invariants):
+    """Checks each body result against its loop variable; returns, per variable, whether its
+    shape changed with no shape invariants given (TF 0.9 then gave the result an unknown
+    shape; TF 1.0 raises the ValueError below, which a given invariant still gets)."""
+    relaxed = []
     for m, n in zip(merges, nexts):
         result = n.op.inputs[0]
         if result.dtype.base_dtype != m.dtype.base_dtype:
             raise ValueError(f"Loop variable {m.name} enters the loop with type "
                              f"{m.dtype.name}, but has type {result.dtype.name} after one "
                              f"iteration ({result.name})")
-        if not _shape_less_or_equal(result.get_shape(), m.get_shape()):
+        changed = not _shape_less_or_equal(result.get_shape(), m.get_shape())
+        relaxed.append(changed and invariants is None)
+        if changed and invariants is not None:
             raise ValueError(f"Input tensor '{m.op.inputs[0].op.inputs[0].name}' enters the "
                              f"loop with shape {m.get_shape()}, but has shape "
                              f"{result.get_shape()} after one iteration. To allow the shape to "
                              "vary across iterations, use the `shape_invariants` argument of "
                              "tf.while_loop to specify a less-specific shape.")
+    return relaxed
 
 
 def _bounded_while(cond_fn, body, loop_vars, shape_invariants, parallel_iterations, back_prop,

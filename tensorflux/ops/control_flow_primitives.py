@@ -58,6 +58,15 @@ def _switch_kernel(ctx, data, pred):  # the executor marks the untaken output de
     return data, data
 
 
+# A variable's reference through a cond branch (an assign in tf.cond): the kernel forwards the
+# variable's buffer, so the branch's Assign updates the variable itself.
+RefSwitch = registry.register_op("RefSwitch", inputs=["data: Ref(T)", "pred: bool"],
+                                 outputs=["output_false: Ref(T)", "output_true: Ref(T)"])
+RefSwitch.shape(_switch_shape)
+RefSwitch.gradient(_switch_grad)
+RefSwitch.kernel("CPU")(_switch_kernel)
+
+
 Merge = registry.register_op("Merge", inputs=["inputs: N * T"],
                              outputs=["output: T", "value_index: int32"])
 
@@ -103,6 +112,12 @@ def _frame_op(name, extra_attrs=None):
 
 Enter = _frame_op("Enter", {"frame_name": "string", "is_constant": False,
                             "parallel_iterations": 10})
+# A variable's reference entering a loop as a constant (an assign in a while body).
+RefEnter = registry.register_op("RefEnter", inputs=["data: Ref(T)"], outputs=["output: Ref(T)"],
+                                attrs={"frame_name": "string", "is_constant": False,
+                                       "parallel_iterations": 10})
+RefEnter.shape(common.unchanged_shape)
+RefEnter.kernel("CPU")(_identity_kernel)
 Exit = _frame_op("Exit")
 NextIteration = _frame_op("NextIteration")
 
@@ -110,6 +125,9 @@ NextIteration = _frame_op("NextIteration")
 @Enter.gradient
 def _enter_grad(op, grad):  # loops are differentiated as a whole (control_flow_grad)
     return grad
+
+
+RefEnter.gradient(_enter_grad)
 
 
 @Exit.gradient
@@ -143,10 +161,14 @@ def switch(data, pred, name=None):
             if_, it = switch(data.indices, pred)
             return (ops.IndexedSlices(vf, if_, data.dense_shape),
                     ops.IndexedSlices(vt, it, data.dense_shape))
+        if data.dtype._is_ref_dtype:  # as TF's cond: a variable's ref stays a ref
+            return apply_op("RefSwitch", data, pred, name=scope)
         return apply_op("Switch", data, pred, name=scope)
 
 
-ref_switch = switch
+def ref_switch(data, pred, name=None):
+    """Switch of a variable's reference (RefSwitch)."""
+    return apply_op("RefSwitch", data, pred, name=name or "RefSwitch")
 
 
 def merge(inputs, name=None):
@@ -161,5 +183,7 @@ def loop_cond(input, name=None):  # noqa: A002 - TF's argument name
 
 
 def _enter(data, frame_name, is_constant=False, parallel_iterations=10, name=None):
-    return apply_op("Enter", data, frame_name=frame_name, is_constant=is_constant,
+    ref = is_constant and isinstance(data, ops.Tensor) and data.dtype._is_ref_dtype
+    return apply_op("RefEnter" if ref else "Enter", data, frame_name=frame_name,
+                    is_constant=is_constant,
                     parallel_iterations=parallel_iterations, name=name or "Enter")

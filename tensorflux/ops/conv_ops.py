@@ -19,6 +19,7 @@ from tensorflux.framework import tensor_util
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
+from tensorflux.ops import window_checks
 from tensorflux.ops import math_ops
 from tensorflux.ops import window_kernels as _wk
 from tensorflux.ops.window_kernels import Geometry as _Geometry
@@ -54,7 +55,8 @@ def _from_nhwc(values, data_format):
 
 def _check_4(name, values, what="strides"):
     if len(values) != 4:
-        raise ValueError(f"{name} requires {what} of length 4, got {list(values)}")
+        raise ValueError(f"{name} requires the {what[:-1]} attribute to contain 4 values, but "
+                         f"got: {len(values)}")
     return values
 
 
@@ -97,16 +99,18 @@ def _conv_attrs(cudnn_attr):
 def _conv_out_shape(op, in_shape, f_shape, out_channels):
     """Static NHWC->format output shape of a convolution-like op."""
     fmt = op.get_attr("data_format")
-    strides = _nhwc(_check_4(op.type, op.get_attr("strides")), fmt)
+    window_checks.check_attrs(op, lambda v: _nhwc(v, fmt), pooling=False)
+    strides = _nhwc(op.get_attr("strides"), fmt)
     dil = _nhwc(_check_4(op.type, op.get_attr("dilations"), "dilations"), fmt)
     if in_shape.ndims is None:
         return tensor_shape.unknown_shape(4)
     n, h, w, c = _nhwc(in_shape.as_list(), fmt)
     kh, kw = f_shape[0].value, f_shape[1].value
     if c is not None and f_shape[2].value is not None and c != f_shape[2].value:
-        raise ValueError(f"input depth must equal filter in_channels: input {in_shape} "
-                         f"({_s(fmt)}), filter {f_shape}")
+        raise ValueError(f"Dimensions must be equal, but are {c} and {f_shape[2].value}")
     pad = op.get_attr("padding")
+    for size, k, d in ((h, kh, dil[1]), (w, kw, dil[2])):
+        window_checks.check_static_size(size, None if k is None else (k - 1) * d + 1, pad)
     dims = [n, _static_out(h, kh, strides[1], dil[1], pad),
             _static_out(w, kw, strides[2], dil[2], pad), out_channels]
     return tensor_shape.TensorShape(_from_nhwc(dims, fmt))
@@ -114,18 +118,18 @@ def _conv_out_shape(op, in_shape, f_shape, out_channels):
 
 def _check_conv_args(ctx, x, w, name="filter"):
     fmt = ctx.attrs.get("data_format", "NHWC")
-    strides = ctx.attrs["strides"]
-    if x.ndim != 4 or w.ndim != 4:
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"input and {name} must be 4-D, got input {list(x.shape)} and "
-                          f"{name} {list(w.shape)}")
-    if _nhwc(strides, fmt)[0] != 1 or _nhwc(strides, fmt)[3] != 1:
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"strides in the batch and depth dimensions must be 1, got {strides}")
+    for what, a in (("input", x), (name, w)):
+        if a.ndim != 4:
+            raise errors.InvalidArgumentError(
+                None, ctx.op, f"{'convolution ' if what == 'input' else ''}{what} must be "
+                              f"4-dimensional: {common.shape_text(a.shape)}")
+    window_checks.check_attrs_at_run(ctx, lambda v: _nhwc(v, fmt), pooling=False)
 
 
 def _geometry(ctx, x_shape, f_shape):
     _, strides, dil = _spatial_attrs(ctx.attrs)
+    for size, k, s, d in zip(x_shape[1:3], f_shape[:2], strides, dil):
+        window_checks.check_run_size(ctx, size, (k - 1) * d + 1, s, ctx.attrs["padding"])
     return _Geometry(x_shape, f_shape[0], f_shape[1], strides, dil, ctx.attrs["padding"])
 
 
@@ -197,8 +201,8 @@ class _ConvFamily:
         x = _to_nhwc_array(x, fmt)
         if x.shape[3] != w.shape[2]:
             raise errors.InvalidArgumentError(
-                None, ctx.op, f"input depth must equal filter in_channels, got input (NHWC) "
-                              f"{list(x.shape)} and filter {list(w.shape)}")
+                None, ctx.op, f"input and filter must have the same depth: {x.shape[3]} vs "
+                              f"{w.shape[2]}")
         cd = _compute_dtype(x.dtype)
         out = self.forward_np(x.astype(cd, copy=False), w.astype(cd, copy=False),
                               _geometry(ctx, x.shape, w.shape))
@@ -296,30 +300,33 @@ def _pool_attrs(types):
 
 def _pool_shape_of(op, in_shape):
     fmt = op.get_attr("data_format")
-    ksize = _nhwc(_check_4(op.type, op.get_attr("ksize"), "ksize"), fmt)
-    strides = _nhwc(_check_4(op.type, op.get_attr("strides")), fmt)
+    window_checks.check_attrs(op, lambda v: _nhwc(v, fmt), pooling=True)
+    ksize, strides = _nhwc(op.get_attr("ksize"), fmt), _nhwc(op.get_attr("strides"), fmt)
     in_shape = in_shape.with_rank(4)
     if in_shape.ndims is None:
         return tensor_shape.unknown_shape(4)
     n, h, w, c = _nhwc(in_shape.as_list(), fmt)
     pad = op.get_attr("padding")
+    window_checks.check_static_size(h, ksize[1], pad)
+    window_checks.check_static_size(w, ksize[2], pad)
     dims = [n, _static_out(h, ksize[1], strides[1], 1, pad),
             _static_out(w, ksize[2], strides[2], 1, pad), c]
     return tensor_shape.TensorShape(_from_nhwc(dims, fmt))
 
 
 def _pool_geometry(ctx, in_shape):
-    (kh, kw), strides, _ = _spatial_attrs(ctx.attrs, "ksize")
     fmt = ctx.attrs["data_format"]
-    ksize, st = _nhwc(ctx.attrs["ksize"], fmt), _nhwc(ctx.attrs["strides"], fmt)
-    if len(in_shape) != 4 or ksize[0] != 1 or ksize[3] != 1 or st[0] != 1 or st[3] != 1:
+    if len(in_shape) != 4:
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"pooling needs a 4-D input and ksize/strides of 1 in the batch and "
-                          f"depth dimensions, got input {list(in_shape)}, ksize "
-                          f"{ctx.attrs['ksize']}, strides {ctx.attrs['strides']}")
-    if kh <= 0 or kw <= 0 or min(strides) <= 0:
-        raise errors.InvalidArgumentError(None, ctx.op, f"ksize and strides must be positive, "
-                                                        f"got {ksize} and {st}")
+            None, ctx.op, f"input must be 4-dimensional, got {common.shape_text(in_shape)}")
+    window_checks.check_attrs_at_run(ctx, lambda v: _nhwc(v, fmt), pooling=True)
+    (kh, kw), strides, _ = _spatial_attrs(ctx.attrs, "ksize")
+    if _nhwc(ctx.attrs["ksize"], fmt)[3] != 1 or _nhwc(ctx.attrs["strides"], fmt)[3] != 1:
+        raise errors.UnimplementedError(  # TF pools over depth alone; tensorflux does not
+            None, ctx.op, "Pooling across depth is not supported by tensorflux; ksize and "
+                          "strides must be 1 in the depth dimension")
+    for size, k, s in zip(in_shape[1:3], (kh, kw), strides):
+        window_checks.check_run_size(ctx, size, k, s, ctx.attrs["padding"])
     return _Geometry(in_shape, kh, kw, strides, (1, 1), ctx.attrs["padding"])
 
 
@@ -481,8 +488,8 @@ def _lrn_attrs():
 
 def _lrn_norm(ctx, x):
     if x.ndim != 4:
-        raise errors.InvalidArgumentError(None, ctx.op, f"LRN input must be 4-D, got shape "
-                                                        f"{list(x.shape)}")
+        raise errors.InvalidArgumentError(None, ctx.op, f"in must be 4-dimensional, got shape "
+                                                        f"{common.shape_text(x.shape)}")
     a = ctx.attrs
     if a["depth_radius"] < 0:
         raise errors.InvalidArgumentError(None, ctx.op, f"depth_radius must be non-negative, "

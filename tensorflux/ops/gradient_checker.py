@@ -97,10 +97,16 @@ def _numerical_jacobian(sess, x, x_shape, x_data, y, y_shape, delta, feed):
 
 
 def _check_shape(tensor, shape, what):
+    """TF refuses a shape of the same size but another layout too: x is fed in x_shape (TF's
+    feed error), and y's gradient must have y's shape."""
     static = tensor.get_shape()
-    if not static.is_compatible_with(shape):
-        raise ValueError(f"compute_gradient: {what} {tensor.name} has static shape {static}, "
-                         f"incompatible with the given {what}_shape {list(shape)}")
+    if static.is_compatible_with(shape):
+        return
+    if what == "x":
+        raise ValueError(f"Cannot feed value of shape {tuple(shape)} for Tensor {tensor.name}, "
+                         f"which has shape {static} (compute_gradient's x_shape)")
+    raise ValueError(f"compute_gradient: {what} {tensor.name} has static shape {static}, "
+                     f"incompatible with the given {what}_shape {list(shape)}")
 
 
 def _init_value(x, x_shape, x_init_value):

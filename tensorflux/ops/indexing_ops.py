@@ -152,7 +152,8 @@ def _one_hot_shape(op):
 def _one_hot_kernel(ctx, indices, depth, on_value, off_value):
     depth = common.scalar_int(ctx, depth, "depth")
     if depth < 0:
-        raise errors.InvalidArgumentError(None, ctx.op, f"depth must be non-negative, got {depth}")
+        raise errors.InvalidArgumentError(None, ctx.op,
+                                          f"depth must be non-negative, got: {depth}")
     axis = ctx.attrs["axis"] if ctx.attrs["axis"] != -1 else np.ndim(indices)
     out_shape = list(np.shape(indices))
     out_shape.insert(axis, depth)
@@ -202,10 +203,8 @@ Where.not_differentiable()
 
 
 @Where.shape
-def _where_shape(op):
-    known = tensor_util.constant_value(op.inputs[0])
-    count = None if known is None else int(np.count_nonzero(known))
-    return tensor_shape.TensorShape([count, op.inputs[0].get_shape().ndims])
+def _where_shape(op):  # the count stays unknown even for a constant input, as TF infers it
+    return tensor_shape.TensorShape([None, op.inputs[0].get_shape().ndims])
 
 
 @Where.kernel("CPU")
@@ -239,11 +238,8 @@ def _dynamic_partition_shape(op):
         return [tensor_shape.unknown_shape()] * num
     if not data[:parts.ndims].is_compatible_with(parts):
         raise ValueError(f"partitions shape {parts} must be a prefix of data shape {data}")
-    known = tensor_util.constant_value(op.inputs[1])
-    counts = [None] * num if known is None else \
-        [int(c) for c in np.bincount(np.ravel(known), minlength=num)]
-    return [tensor_shape.TensorShape([c]).concatenate(data[parts.ndims:])
-            for c in counts[:num]]
+    # the row counts stay unknown even for constant partitions, as TF infers them
+    return [tensor_shape.TensorShape([None]).concatenate(data[parts.ndims:])] * num
 
 
 @DynamicPartition.gradient
@@ -261,12 +257,14 @@ def _dynamic_partition_kernel(ctx, data, parts):
     num = ctx.attrs["num_partitions"]
     if np.shape(data)[:np.ndim(parts)] != np.shape(parts):
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"partitions shape {list(np.shape(parts))} must be a prefix of data "
-                          f"shape {list(np.shape(data))}")
-    if parts.size and (parts.min() < 0 or parts.max() >= num):
+            None, ctx.op, f"data.shape must start with partitions.shape, got data.shape = "
+                          f"{common.shape_text(np.shape(data))}, partitions.shape = "
+                          f"{common.shape_text(np.shape(parts))}")
+    bad = np.flatnonzero((parts < 0) | (parts >= num))
+    if bad.size:  # TF names the first bad index in row-major order
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"partitions must be in [0, {num}), got values from {parts.min()} "
-                          f"to {parts.max()}")
+            None, ctx.op, f"partitions{common.shape_text(np.unravel_index(bad[0], parts.shape))} = "
+                          f"{parts.flat[bad[0]]} is not in [0, {num})")
     return [data[parts == i] for i in _range(num)]
 
 

@@ -224,6 +224,11 @@ def _split_grad(op, *grads):
 def _split_kernel(ctx, axis, value):
     num = ctx.attrs["num_split"]
     axis = common.scalar_int(ctx, axis, "split_dim")
+    rank = np.ndim(value)
+    if not -rank <= axis < rank:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"-input rank(-{rank}) <= split_dim < input rank ({rank}), but got "
+                          f"{axis}")
     if np.shape(value)[axis] % num:
         raise errors.InvalidArgumentError(
             None, ctx.op, f"Number of ways to split should evenly divide the split dimension, "
@@ -435,6 +440,8 @@ def _tile_shape(op):
         n = op.inputs[1].get_shape().with_rank(1)[0].value
         return tensor_shape.unknown_shape(in_shape.ndims if n is None else n)
     multiples = [int(m) for m in np.ravel(multiples)]
+    if in_shape.ndims is not None and in_shape.ndims != len(multiples):
+        raise ValueError(f"Shape must be rank {in_shape.ndims} but is rank {len(multiples)}")
     dims = in_shape.with_rank(len(multiples)).as_list()
     return tensor_shape.TensorShape([None if d is None else d * m
                                      for d, m in zip(dims, multiples)])
@@ -642,19 +649,27 @@ def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
 
 
 # ---- auto-packing: [tensor, 2, 2] where a tensor is expected ------------------------------------
+_PLAIN = (int, float, bool, complex, str, bytes, np.generic, np.ndarray, type(None))
+
+
 def _has_tensor(value):
-    if isinstance(value, ops.Tensor):
-        return True
-    return isinstance(value, (list, tuple)) and any(_has_tensor(v) for v in value)
+    """Whether a (nested) list holds anything but numbers: tensors, variables (TF packs those;
+    a list of numbers alone becomes one constant)."""
+    if isinstance(value, (list, tuple)):
+        return any(_has_tensor(v) for v in value)
+    return not isinstance(value, _PLAIN)
 
 
 def _autopack(value, dtype=None, name=None, as_ref=False):
-    """Converts a (nested) list holding tensors with Pack; other lists are left to constant."""
+    """Converts a (nested) list holding tensors or variables with Pack (lists of numbers
+    alone inside it become constants)."""
     if as_ref or not _has_tensor(value):
         return NotImplemented
-    elements = [_autopack(v, dtype) if isinstance(v, (list, tuple)) else v for v in value]
-    tensors = [e for e in elements if isinstance(e, ops.Tensor)]
-    dtype = dtype or tensors[0].dtype.base_dtype
+    elements = [_autopack(v, dtype) if isinstance(v, (list, tuple)) and _has_tensor(v) else v
+                for v in value]
+    if dtype is None:  # the dtype of the first tensor-like element, as TF's packing takes it
+        dtype = next(ops.convert_to_tensor(e).dtype.base_dtype for e in elements
+                     if not isinstance(e, _PLAIN + (list, tuple)))
     elements = [ops.convert_to_tensor(e, dtype=dtype) for e in elements]
     return stack(elements, name=name or "packed")
 

@@ -36,8 +36,8 @@ def _matmul_shape(op):
     m, k1 = (a[1], a[0]) if ta else (a[0], a[1])
     k2, n = (b[1], b[0]) if tb else (b[0], b[1])
     if not k1.is_compatible_with(k2):
-        raise ValueError(f"inner dimensions must match, got a: {a} and b: {b} "
-                         f"(transpose_a={ta}, transpose_b={tb})")
+        raise ValueError(f"Dimensions must be equal, but are {k1} and {k2} (inner dimensions "
+                         f"of a {a} and b {b}, transpose_a={ta}, transpose_b={tb})")
     return tensor_shape.TensorShape([m, n])
 
 
@@ -96,8 +96,8 @@ def _batch_matmul_shape(op):
     m, k1 = (x[-1], x[-2]) if ax else (x[-2], x[-1])
     k2, n = (y[-1], y[-2]) if ay else (y[-2], y[-1])
     if not k1.is_compatible_with(k2):
-        raise ValueError(f"inner dimensions must match, got x: {x} and y: {y} "
-                         f"(adj_x={ax}, adj_y={ay})")
+        raise ValueError(f"Dimensions must be equal, but are {k1} and {k2} (inner dimensions "
+                         f"of x {x} and y {y}, adj_x={ax}, adj_y={ay})")
     return batch.concatenate([m, n])
 
 
@@ -134,7 +134,7 @@ def _check_batch_matmul_shapes(ctx, sx, sy, adj_x, adj_y):
         if a != b:
             raise errors.InvalidArgumentError(
                 None, ctx.op, f"In[0].dim({d}) and In[1].dim({d}) must be the same: "
-                              f"{text(sx)} vs {text(sy)}")
+                              f"{text(sx)} vs {text(sy)}")  # TF 1.x's BatchMatMul wording
     k_x = sx[-2] if adj_x else sx[-1]
     k_y = sy[-1] if adj_y else sy[-2]
     if k_x != k_y:

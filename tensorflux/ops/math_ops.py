@@ -593,22 +593,30 @@ def scalar_mul(scalar, x):
 
 
 # ---- operator overloads ---------------------------------------------------------------------
-def _binary_overload(fn, reverse=False):
+def _binary_overload(fn, scope, reverse=False):
+    """`a + b` as TF 1.x builds it: an op named after the operator ("add", "mul", "truediv";
+    the op's type stays Add, Mul, ...), the other operand converted to `a`'s dtype first, a
+    Python number becoming a constant named "y" (or "x" when reversed) inside that scope."""
     if reverse:
         def method(self, other):
-            return fn(ops.convert_to_tensor(other, dtype=self.dtype.base_dtype), self)
+            with ops.name_scope(None, scope, [self, other]) as name:
+                other = ops.convert_to_tensor(other, dtype=self.dtype.base_dtype, name="x")
+                return fn(other, self, name=name)
     else:
         def method(self, other):
-            return fn(self, other)
+            with ops.name_scope(None, scope, [self, other]) as name:
+                if not isinstance(other, ops.IndexedSlices):
+                    other = ops.convert_to_tensor(other, dtype=self.dtype.base_dtype, name="y")
+                return fn(self, other, name=name)
     return method
 
 
 def _logical_overload(fn):
-    def method(x, y):
+    def method(x, y, name=None):
         if x.dtype.base_dtype != dtypes.bool:
             raise TypeError(f"Operators &, |, ^ need bool tensors, got {x.dtype.base_dtype.name}"
                             f" ({x.name})")
-        return fn(x, y)
+        return fn(x, y, name=name)
     return method
 
 
@@ -616,10 +624,10 @@ for _name, _fn in (("add", add), ("sub", subtract), ("mul", multiply), ("truediv
                    ("floordiv", floordiv), ("mod", floormod), ("pow", pow), ("matmul", matmul),
                    ("and", _logical_overload(logical_and)), ("or", _logical_overload(logical_or)),
                    ("xor", _logical_overload(logical_xor))):
-    ops.Tensor._override_operator(f"__{_name}__", _binary_overload(_fn))
-    ops.Tensor._override_operator(f"__r{_name}__", _binary_overload(_fn, reverse=True))
+    ops.Tensor._override_operator(f"__{_name}__", _binary_overload(_fn, _name))
+    ops.Tensor._override_operator(f"__r{_name}__", _binary_overload(_fn, _name, reverse=True))
 for _name, _fn in (("lt", less), ("le", less_equal), ("gt", greater), ("ge", greater_equal)):
-    ops.Tensor._override_operator(f"__{_name}__", _binary_overload(_fn))
+    ops.Tensor._override_operator(f"__{_name}__", _fn)  # TF names these by type: "Less"
 ops.Tensor._override_operator("__neg__", lambda self: negative(self))
 ops.Tensor._override_operator("__abs__", lambda self: abs(self))
 ops.Tensor._override_operator("__invert__", lambda self: logical_not(self))
@@ -687,7 +695,8 @@ def _cast_kernel(ctx, x):
     src, dst = ctx.attrs["SrcT"], ctx.attrs["DstT"]
     if (src == dtypes.string) != (dst == dtypes.string):  # TF has no such cast kernel
         raise errors.UnimplementedError(
-            None, ctx.op, f"Cast {src.name} to {dst.name} is not supported")
+            None, ctx.op, f"Cast {common.type_text(src)} to {common.type_text(dst)} is not "
+                          f"supported")
     return np.asarray(x).astype(dst.as_numpy_dtype)
 
 

@@ -181,8 +181,15 @@ Softmax = registry.register_op("Softmax", inputs=["logits: T"], outputs=["softma
 Softmax.shape(_rank_at_least_1)
 
 
+def _check_logits_rank(ctx, x):
+    if x.ndim < 1:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"logits must have >= 1 dimension, got {common.shape_text(x.shape)}")
+
+
 @Softmax.kernel("CPU")
 def _softmax_kernel(ctx, x):
+    _check_logits_rank(ctx, x)
     if x.size == 0:  # nothing to normalize (NumPy's max would refuse the empty class axis)
         return _as_t(ctx, x)
     e = np.exp(x - np.max(x, axis=-1, keepdims=True))
@@ -202,6 +209,7 @@ LogSoftmax.shape(_rank_at_least_1)
 
 @LogSoftmax.kernel("CPU")
 def _log_softmax_kernel(ctx, x):
+    _check_logits_rank(ctx, x)
     if x.size == 0:
         return _as_t(ctx, x)
     return _as_t(ctx, x - _logsumexp_np(x))
@@ -247,9 +255,11 @@ def _bias_add_np(ctx, value, bias, data_format):
     axis = _channel_axis(data_format, value.ndim)
     if value.ndim < 2 or bias.ndim != 1 or value.shape[axis] != bias.shape[0]:
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"Must provide as many biases as the channel dimension {axis} of the "
-                          f"input ({data_format}), got value {list(value.shape)} and bias "
-                          f"{list(bias.shape)}")
+            None, ctx.op, f"Must provide as many biases as the last dimension of the input "
+                          f"tensor: {common.shape_text(bias.shape)} vs. "
+                          f"{common.shape_text(value.shape)}"
+                          + ("" if data_format in ("NHWC", b"NHWC", None) else
+                             f" (channel dimension {axis}, {data_format})"))
     shape = [1] * value.ndim
     shape[axis] = bias.shape[0]
     return _as_t(ctx, value + bias.reshape(shape))
@@ -341,12 +351,20 @@ def _xent_np(logits, labels):
 
 
 def _check_matrix(ctx, logits, labels, label_rank):
-    if logits.ndim != 2 or labels.ndim != label_rank or labels.shape[0] != logits.shape[0] or \
-            (label_rank == 2 and labels.shape != logits.shape):
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"logits must be [batch_size, num_classes] and labels "
-                          f"{'the same shape' if label_rank == 2 else '[batch_size]'}, got "
-                          f"logits {list(logits.shape)} and labels {list(labels.shape)}")
+    def fail(message):
+        raise errors.InvalidArgumentError(None, ctx.op, message)
+    lg, lb = common.shape_text(logits.shape), common.shape_text(labels.shape)
+    shapes = f"logits_size={lg} labels_size={lb}"
+    if logits.ndim != 2:
+        fail(f"logits must be 2-dimensional, got {shapes}")
+    if label_rank == 2 and labels.shape != logits.shape:
+        fail(f"logits and labels must be same size: {shapes}")  # TF 0.9/1.x's wording
+    if label_rank == 1 and labels.ndim != 1:
+        fail(f"labels must be 1-D, but got shape {common.shape_text(labels.shape)}")
+    if labels.shape[0] != logits.shape[0]:
+        fail(f"logits and labels must have the same first dimension, got logits shape "
+             f"{lg} and labels shape {lb}")
+
 
 
 SoftmaxXent = registry.register_op("SoftmaxCrossEntropyWithLogits",
@@ -402,9 +420,9 @@ def _sparse_softmax_xent_kernel(ctx, logits, labels):
     bad = (labels < 0) | (labels >= classes)
     if bad.any():
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"{ctx.op.type} op '{ctx.op.name}': received a label value of "
-                          f"{labels[bad][0]} which is outside the valid range of [0, {classes}). "
-                          f"Label values: {' '.join(str(v) for v in labels.tolist()[:20])}")
+            None, ctx.op, f"Received a label value of {labels[bad][0]} which is outside the "
+                          f"valid range of [0, {classes}).  Label values: "
+                          f"{' '.join(str(v) for v in labels.tolist()[:20])}")
     dense = np.zeros(logits.shape)
     dense[np.arange(labels.shape[0]), labels] = 1.0
     loss, backprop = _xent_np(logits.astype(np.float64), dense)
@@ -486,6 +504,9 @@ def _top_k_shape(op):
 @TopKV2.kernel("CPU")
 def _top_k_kernel(ctx, x, k):
     n = x.shape[-1] if x.ndim else 0
+    if x.ndim and not np.ndim(k) and int(k) > n:  # TF's wording for the common mistake
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"input must have at least k columns. Had {n}, needed {int(k)}")
     if x.ndim == 0 or np.ndim(k) or not 0 <= int(k) <= n:
         raise errors.InvalidArgumentError(
             None, ctx.op, f"input must have rank >= 1 and k a scalar in [0, last dimension], "

@@ -51,7 +51,10 @@ def _sample_op(name, extra_inputs=(), attrs=None, out="output: dtype"):
 def _sample_shape(ctx, shape):
     """The output shape from the `shape` input, checked: a vector of non-negative sizes whose
     float64 samples (drawn before the cast) fit the per-tensor limit."""
-    if np.ndim(shape) != 1 or np.any(np.asarray(shape) < 0):
+    negative = [int(d) for d in np.ravel(shape) if d < 0]
+    if np.ndim(shape) == 1 and negative:
+        raise errors.InvalidArgumentError(None, ctx.op, f"Dimension {negative[0]} must be >= 0")
+    if np.ndim(shape) != 1:
         raise errors.InvalidArgumentError(
             None, ctx.op, f"shape must be a vector of non-negative sizes, got "
                           f"{np.asarray(shape).tolist()}")

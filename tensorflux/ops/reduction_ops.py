@@ -32,6 +32,10 @@ def _reduction_shape(op):
     if axes is None:
         return tensor_shape.unknown_shape(in_shape.ndims if keep else None)
     n = in_shape.ndims
+    for a in np.ravel(axes):
+        if not -n <= int(a) < max(n, 1):
+            raise ValueError(f"Invalid reduction dimension {int(a)} for input with {n} "
+                             f"dimensions.")
     axes = {common.normalize_axis(int(a), n, "reduction axis") for a in np.ravel(axes)}
     dims = in_shape.as_list() if n else []
     if keep:

@@ -40,9 +40,11 @@ def _segment_sum_into(ctx, data, ids, n):
     if data.shape[:ids.ndim] != ids.shape:
         raise errors.InvalidArgumentError(None, ctx.op, f"segment_ids shape {ids.shape} must "
                                                         f"be a prefix of data shape {data.shape}")
-    if ids.size and ids.max() >= n:
+    bad = np.flatnonzero(ids >= n)
+    if bad.size:  # TF's wording names the first id out of range
+        at = ",".join(str(i) for i in np.unravel_index(bad[0], ids.shape))
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"segment_ids {int(ids.max())} is out of range [0, {n})")
+            None, ctx.op, f"segment_ids[{at}] = {ids.flat[bad[0]]} is out of range [0, {n})")
     limits.check_allocation(ctx.op, (n,) + data.shape[ids.ndim:], data.dtype)
     out = np.zeros((n,) + data.shape[ids.ndim:], dtype=data.dtype)
     keep = ids >= 0  # TF drops negative ids
@@ -79,9 +81,14 @@ SegmentSum.gradient(lambda op, grad: [array_ops.gather(grad, op.inputs[1]), None
 
 @SegmentSum.kernel("CPU")
 def _segment_sum_kernel(ctx, data, ids):
-    if ids.ndim != 1 or np.any(np.diff(ids) < 0) or (ids.size and ids[0] < 0):
-        raise errors.InvalidArgumentError(
-            None, ctx.op, f"segment_ids must be a sorted vector of non-negative ids, got {ids}")
+    def fail(message):
+        raise errors.InvalidArgumentError(None, ctx.op, message)
+    if ids.ndim != 1:
+        fail("segment_ids should be a vector.")
+    if ids.size and ids[0] < 0:
+        fail("segment ids must be >= 0")
+    if np.any(np.diff(ids) < 0):
+        fail("segment ids are not increasing")
     return _segment_sum_into(ctx, data, ids, int(ids[-1]) + 1 if ids.size else 0)
 
 

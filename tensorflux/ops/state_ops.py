@@ -74,8 +74,10 @@ Assign.not_differentiable()
 def _assign_kernel(ctx, ref, value):
     value = np.asarray(value)
     if ctx.attrs["validate_shape"] and ref.value is not None and ref.value.shape != value.shape:
-        raise ValueError(f"Assign requires shapes of both tensors to match. lhs shape= "
-                         f"{list(ref.value.shape)} rhs shape= {list(value.shape)}")
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Assign requires shapes of both tensors to match. lhs shape= "
+                          f"{common.shape_text(ref.value.shape)} rhs shape= "
+                          f"{common.shape_text(value.shape)}")
     ref.value = np.array(value, copy=True)  # the variable owns its buffer
     return ref
 
@@ -145,10 +147,9 @@ def check_indices(op_name, indices, limit):
     bad = (indices < 0) | (indices >= limit)
     if bad.any():
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
-        where = pos[0] if len(pos) == 1 else list(pos)
         raise errors.InvalidArgumentError(
-            None, None, f"{op_name}: indices[{where}] = {int(indices[pos])} is not in "
-                        f"[0, {limit})")
+            None, None, f"indices[{','.join(map(str, pos))}] = {int(indices[pos])} is not in "
+                        f"[0, {limit}) ({op_name})")
     return indices
 
 

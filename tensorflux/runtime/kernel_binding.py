@@ -68,7 +68,8 @@ def describe_values(values):
             parts.append(f"ref {v.name}")
         else:
             arr = np.asarray(v) if not isinstance(v, np.ndarray) else v
-            parts.append(f"{arr.dtype}{list(arr.shape)}")
+            # TF prints kernel shapes as [2,3] (TensorShape::DebugString)
+            parts.append(f"{arr.dtype}[{','.join(map(str, arr.shape))}]")
     return ", ".join(parts) or "none"
 
 

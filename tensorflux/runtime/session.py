@@ -5,10 +5,12 @@ import threading
 
 import numpy as np
 
+from tensorflux.framework import dtypes
 from tensorflux.framework import errors
 from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import protos
+from tensorflux.framework import tensor_util
 from tensorflux.runtime import dataflow
 from tensorflux.runtime import device_mgr as device_lib
 from tensorflux.runtime import executor
@@ -212,7 +214,10 @@ def _checked_feed(graph, tensor, value):
                         f"{tensor.name}). Acceptable feed values include Python scalars, "
                         "strings, lists, numpy ndarrays, or TensorHandles.")
     try:
-        array = np.asarray(value, dtype=dtype.as_numpy_dtype)
+        if dtype == dtypes.string:  # a Python str is fed as its UTF-8 bytes, as TF does
+            array = tensor_util.to_numpy(value, dtypes.string)
+        else:
+            array = np.asarray(value, dtype=dtype.as_numpy_dtype)
     except (TypeError, ValueError) as e:
         raise TypeError(f"Cannot feed value {value!r:.80} to Tensor {tensor.name!r} of dtype "
                         f"{dtype.name}: {e}") from None

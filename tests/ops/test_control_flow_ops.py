@@ -194,8 +194,8 @@ def test_while_loop_shape_invariants():
 
     def grow(v):
         return tf.concat([v, v], 0)
-    with pytest.raises(ValueError, match="shape_invariants"):
-        tf.while_loop(lambda v: tf.size(v) < 8, grow, [x])
+    relaxed = tf.while_loop(lambda v: tf.size(v) < 8, grow, [x])  # TF 0.9: unknown shape
+    assert relaxed.get_shape().ndims is None
     out = tf.while_loop(lambda v: tf.size(v) < 8, grow, [x],
                         shape_invariants=[tf.TensorShape([None])])
     assert out.get_shape().as_list() == [None]

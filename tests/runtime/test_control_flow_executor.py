@@ -158,7 +158,7 @@ def test_traced_loop_step_records_every_iteration():
         sess.run(out, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE),
                  run_metadata=meta)
     names = [n.node_name for d in meta.step_stats.dev_stats for n in d.node_stats]
-    assert names.count("counted/Add") == 5
+    assert names.count("counted/add") == 5
 
 
 def test_many_iterations_and_feeds_inside_frames():
