@@ -17,6 +17,7 @@ from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
 from tensorflux.ops import conv_ops
+from tensorflux.ops import window_kernels
 
 __all__ = ["max_pool_with_argmax"]
 
@@ -36,7 +37,7 @@ def _geometry(ctx, x):
         raise errors.UnimplementedError(
             None, ctx.op, f"Pooling is not yet supported on the batch nor depth dimension "
                           f"(ksize {list(ksize)}, strides {list(strides)})")
-    return conv_ops._Geometry(x.shape, ksize[1], ksize[2], strides[1:3], (1, 1),
+    return window_kernels.Geometry(x.shape, ksize[1], ksize[2], strides[1:3], (1, 1),
                               ctx.attrs["padding"])
 
 
@@ -87,7 +88,7 @@ def _grad_attrs(op):
 @MaxPoolWithArgmax.kernel("CPU")
 def _max_pool_with_argmax_kernel(ctx, x):
     g = _geometry(ctx, x)
-    best, taps = conv_ops._max_and_argmax(x, g)
+    best, taps = window_kernels.max_and_argmax(x, g)
     flat = _flat_argmax(g, taps, ctx.attrs["include_batch_in_index"])
     return [best, flat.astype(ctx.attrs["Targmax"].as_numpy_dtype)]
 
