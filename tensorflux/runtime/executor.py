@@ -202,7 +202,7 @@ class Plan:
                     vals[out:out + n] = result
                 end = now()
                 collector.record(ctx.op, self.device_name, start, start, end, end,
-                                 vals[out:out + n], _input_names(ctx.op._inputs))
+                                 vals[out:out + n], _input_names(ctx.op._inputs), args)
             except Exception as e:  # noqa: BLE001 - the tracing bookkeeping failed: a bug
                 raise internal_error(ctx.op, e) from e
             if free:
