@@ -110,7 +110,13 @@ def _elu_grad_grad(op, grad):
 
 # ---- Softplus -------------------------------------------------------------------------------
 def _sigmoid_np(x):
-    return np.exp(-np.logaddexp(0, -x))
+    # 1 / (1 + exp(-x)) as (tanh(x / 2) + 1) / 2: one transcendental pass instead of
+    # logaddexp's two, no overflow for large |x|, the result in x's own float type
+    y = np.asarray(np.multiply(x, 0.5, dtype=np.result_type(x, np.float16)))
+    np.tanh(y, out=y)
+    y += 1
+    y *= 0.5
+    return y
 
 
 Softplus, SoftplusGrad = _activation("Softplus", common.FLOATS, lambda x: np.logaddexp(0, x),

@@ -326,3 +326,14 @@ def test_sum_of_squares_matches_float64_reference(dtype, size):
     m = x[:size - size % 5].reshape(5, -1).T
     np.testing.assert_allclose(sum_of_squares(m), float(np.sum(np.square(m, dtype=np.float64))),
                                rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_softplus_grad_sigmoid_matches_reference_at_extremes(dtype):
+    x = np.array([-1e4, -100, -20, -1, -1e-3, 0, 1e-3, 1, 20, 100, 1e4]).astype(dtype)
+    with np.errstate(over="ignore"):  # exp(1e4) is inf: the reference's sigmoid is then 0
+        want = 1 / (1 + np.exp(-x.astype(np.float64)))
+    got = nn_ops._sigmoid_np(x)
+    assert got.dtype == dtype
+    atol = 1e-3 if dtype == np.float16 else 1e-7
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=atol, atol=atol)
