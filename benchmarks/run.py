@@ -140,9 +140,12 @@ def main(argv=None):
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}")
+    frameworks = [f for f in args.frameworks.split(",") if f]
+    if set(frameworks) - set(FRAMEWORKS):
+        parser.error(f"unknown frameworks {sorted(set(frameworks) - set(FRAMEWORKS))}; choose "
+                     f"from {list(FRAMEWORKS)}")
     start = report.machine_state()
-    table, notes, versions = run(workloads, args.frameworks.split(","), args.min_time,
-                                 args.peer_python)
+    table, notes, versions = run(workloads, frameworks, args.min_time, args.peer_python)
     for note in dict.fromkeys(notes):
         print(note)
     text = report.markdown(table, WORKLOADS, versions, start, report.machine_state(),
