@@ -94,7 +94,8 @@ def _gemm_line(table):
             f"{ref['seconds'] / tfx['seconds']:.2f}x NumPy's own `a @ b` throughput.", ""]
 
 
-def markdown(table, descriptions, versions, start, end, min_time, notes):
+def markdown(table, descriptions, versions, start, end, min_time, notes, threads="default",
+             clock="wall"):
     """The whole RESULTS.md text."""
     import sys
     peers = ", ".join(f"{SHORT.get(k, k)} {v}" for k, v in sorted(versions.items())
@@ -111,8 +112,13 @@ def markdown(table, descriptions, versions, start, end, min_time, notes):
         f"{git_commit()}" + (f"; peers: {peers}" if peers else "; no peers importable"),
         f"- BLAS threads: {_blas(table)}; environment: "
         + (", ".join(f"{k}={v}" for k, v in env.items()) or "no thread variables set"),
+        "- threads: " + ("one per framework (`--threads 1`: OpenBLAS/OMP/MKL, TensorFlow's "
+                         "intra- and inter-op pools, torch.set_num_threads(1))"
+                         if threads == "1" else "each framework's default"),
         f"- timing: median of at least {min_time:g} s of steps after a warm-up, each "
-        "framework and workload in its own subprocess", "",
+        "framework and workload in its own subprocess; "
+        + ("CPU time of the process per step (`--clock cpu`)" if clock == "cpu"
+           else "wall-clock time per step"), "",
         "## Step times (median per step; ratios above 1x: tensorflux is slower)", "",
         step_table(table), ""] + _gemm_line(table) + [
         "## Peak memory (MB of resident set size)", "",

@@ -59,8 +59,10 @@ def child_main(framework, workload, min_time):
     step, op_count = getattr(runner, workload)()
     first = step()
     warmup, min_steps = REPEATS.get(workload, (10, 20))
-    seconds = timing.time_steps(step, min_time, warmup, min_steps)
-    result = {"seconds": seconds, "ops": op_count, "version": getattr(runner, "version", None),
+    wall, cpu = timing.time_steps(step, min_time, warmup, min_steps)
+    result = {"seconds": cpu if os.environ.get("TENSORFLUX_BENCH_CLOCK") == "cpu" else wall,
+              "wall_seconds": wall, "cpu_seconds": cpu, "ops": op_count,
+              "version": getattr(runner, "version", None),
               "import_rss_kb": base_kb,
               "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
               "blas": timing.blas_threads()}
@@ -131,6 +133,12 @@ def main(argv=None):
                         help="the Python that runs TensorFlow, PyTorch and NumPy (default: this)")
     parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"),
                         help="where to write the Markdown report ('' for none)")
+    parser.add_argument("--threads", choices=("default", "1"), default="default",
+                        help="1: every framework on one thread (OpenBLAS/OMP/MKL, TF's pools, "
+                             "torch.set_num_threads)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: report each process's CPU time per step (steadier on a "
+                             "shared machine; meaningful with --threads 1)")
     parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "WORKLOAD"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -144,12 +152,17 @@ def main(argv=None):
     if set(frameworks) - set(FRAMEWORKS):
         parser.error(f"unknown frameworks {sorted(set(frameworks) - set(FRAMEWORKS))}; choose "
                      f"from {list(FRAMEWORKS)}")
+    os.environ["TENSORFLUX_BENCH_CLOCK"] = args.clock
+    if args.threads == "1":
+        os.environ["TENSORFLUX_BENCH_THREADS"] = "1"
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = "1"
     start = report.machine_state()
     table, notes, versions = run(workloads, frameworks, args.min_time, args.peer_python)
     for note in dict.fromkeys(notes):
         print(note)
     text = report.markdown(table, WORKLOADS, versions, start, report.machine_state(),
-                           args.min_time, sorted(set(notes)))
+                           args.min_time, sorted(set(notes)), args.threads, args.clock)
     print()
     print(report.step_table(table))
     if args.results:

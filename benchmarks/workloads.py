@@ -4,11 +4,15 @@ A runner method builds one workload and returns `(step, op_count)`: `step()` run
 (or inference) step; op_count is the graph's size (None where there is no graph). The graph
 builders take the framework module `tf`, so tensorflux and `tf.compat.v1` run the same code.
 """
+import os
+
 import numpy as np
 
 BATCH, PIXELS, CLASSES = 100, 784, 10
 CHAIN_STEPS, CHAIN_WIDTH = 100, 10
 MLP_HIDDEN = 256
+# benchmarks/run.py --threads 1: every framework computes on one thread (BLAS, TF's pools, torch)
+ONE_THREAD = os.environ.get("TENSORFLUX_BENCH_THREADS") == "1"
 MATMUL_N = 2048
 
 
@@ -343,6 +347,8 @@ class TensorFlowRunner(TensorfluxRunner):
 
     def _session(self, graph):
         config = self.tf.ConfigProto()
+        if ONE_THREAD:
+            config.intra_op_parallelism_threads = config.inter_op_parallelism_threads = 1
         return self.tf.Session(graph=graph, config=config)
 
 
@@ -353,6 +359,8 @@ class TorchRunner:
         import torch
         self.torch = torch
         self.version = torch.__version__
+        if ONE_THREAD:
+            torch.set_num_threads(1)
 
     def mnist_softmax(self):
         torch = self.torch
