@@ -159,7 +159,10 @@ def test_memory_stats_leave_variables_and_constants_out():
     k = tf.constant(np.ones((50, 50), np.float32), name="k")
     out = tf.matmul(v, k, name="out")
     metadata = tf.RunMetadata()
-    with tf.Session() as sess:
+    # no graph optimization (ConfigProto's L0): the Const must run as a node of its own
+    config = tf.ConfigProto(graph_options=tf.GraphOptions(
+        optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
+    with tf.Session(config=config) as sess:
         sess.run(v.initializer)
         sess.run(out, options=FULL, run_metadata=metadata)
     nodes = _memory(metadata)
