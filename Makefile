@@ -77,8 +77,12 @@ stress: $(STAMP)
 	    echo "stress: run $$i of $(RUNS) passed"; \
 	done; rm -f .stress.log
 
+# Step times and peak memory of every workload (about 10 minutes); writes benchmarks/RESULTS.md.
+# TensorFlow, PyTorch and NumPy's own GEMM run under BENCH_PEERS (default: the interop venv
+# when it exists, else this venv's Python, where missing peers are skipped).
+BENCH_PEERS ?= $(wildcard $(PEERS)/bin/python)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(if $(BENCH_PEERS),--peer_python $(BENCH_PEERS),) $(BENCH_ARGS)
 
 # The distributed analogues of the OSDI paper's Figures 7 and 8 (benchmarks/README.md): null
 # steps (against TensorFlow's gRPC runtime too when .peers exists), stragglers and backup

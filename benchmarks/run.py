@@ -1,488 +1,174 @@
-"""Step-time benchmarks: tensorflux next to TensorFlow (tf.compat.v1 graph mode) and PyTorch.
+"""Step-time and peak-memory benchmarks: tensorflux next to TensorFlow (tf.compat.v1 graph mode),
+PyTorch and NumPy.
 
-    python benchmarks/run.py [--min_time 1.0] [--workloads mnist_deep,word2vec,...]
+    python benchmarks/run.py [--min_time 1.0] [--workloads mlp,word2vec,...]
+                             [--peer_python /path/to/python] [--results benchmarks/RESULTS.md]
 
-Each workload is built once per framework; its step is timed call by call after a warm-up and
-the median is reported, with the ratios tensorflux/TF and tensorflux/torch (above 1 means
-tensorflux is slower). Peers that are not importable are skipped with a note.
+Every (framework, workload) pair runs in a fresh subprocess: it builds the workload, times its
+step call by call after a warm-up (the median is reported) and reports its own peak resident
+set size (getrusage(RUSAGE_SELF).ru_maxrss) and the size right after importing the framework.
+Ratios are tensorflux/peer (above 1 means tensorflux is slower). A peer that cannot be imported
+is skipped with a note, so a fresh clone without TensorFlow or PyTorch still runs tensorflux.
 """
 import argparse
+import json
 import os
-import statistics
+import resource
+import subprocess
 import sys
-import time
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import report  # noqa: E402
+import timing  # noqa: E402
 
-BATCH, PIXELS, CLASSES = 100, 784, 10
-CHAIN_STEPS, CHAIN_WIDTH = 100, 10
-
-
-# ---- shared inputs -------------------------------------------------------------------------
-def _mnist_batch():
-    """An MNIST-like batch: ~19% of pixels lit (as in MNIST), values in [0, 1).
-
-    Dense uniform noise would make the slide's summed loss at rate 0.01 overflow the softmax
-    into log(0) = -inf and NaN within a few steps, timing NaN arithmetic instead.
-    """
-    rng = np.random.default_rng(0)
-    lit = rng.random((BATCH, PIXELS)) < 0.19
-    images = (rng.random((BATCH, PIXELS)) * lit).astype(np.float32)
-    labels = np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, BATCH)]
-    return images, labels
-
-
-def _chain_inputs():
-    rng = np.random.default_rng(1)
-    return (rng.uniform(-1, 1, CHAIN_WIDTH).astype(np.float32),
-            rng.uniform(0.5, 1.0, CHAIN_WIDTH).astype(np.float32),
-            rng.uniform(-0.1, 0.1, CHAIN_WIDTH).astype(np.float32))
-
-
-# ---- graph builders shared by tensorflux and TensorFlow (same API) ------------------------
-def _graph_mnist(tf, placeholder, optimizer):
-    x = placeholder(tf.float32, [None, PIXELS])
-    y_ = placeholder(tf.float32, [None, CLASSES])
-    w = tf.Variable(tf.zeros([PIXELS, CLASSES]))
-    b = tf.Variable(tf.zeros([CLASSES]))
-    y = tf.nn.softmax(tf.matmul(x, w) + b)
-    cross_entropy = -tf.reduce_sum(y_ * tf.log(y))
-    return x, y_, optimizer(0.01).minimize(cross_entropy)
-
-
-def _graph_chain(tf, placeholder):
-    x = placeholder(tf.float32, [CHAIN_WIDTH])
-    x0 = x
-    w = placeholder(tf.float32, [CHAIN_WIDTH])
-    b = placeholder(tf.float32, [CHAIN_WIDTH])
-    for i in range(CHAIN_STEPS):
-        x = tf.add(tf.multiply(x, w), b)
-        if i % 2:
-            x = tf.negative(x)
-    return (x0, w, b), x
-
-
-# ---- the tutorials' training steps (issue 5), built with the same code on both frameworks ----
-DEEP_BATCH = 50
-CIFAR_BATCH, CIFAR_SIZE = 128, 24
-PTB_BATCH, PTB_STEPS, PTB_HIDDEN, PTB_LAYERS, PTB_VOCAB = 20, 20, 200, 2, 10000
-W2V_BATCH, W2V_EMBED, W2V_VOCAB, W2V_SAMPLED = 128, 128, 50000, 64
-
-
-def _mnist_deep_batch():
-    images, labels = _mnist_batch()
-    return images[:DEEP_BATCH], labels[:DEEP_BATCH]
-
-
-def _cifar_batch():
-    rng = np.random.default_rng(2)
-    images = rng.standard_normal((CIFAR_BATCH, CIFAR_SIZE, CIFAR_SIZE, 3)).astype(np.float32)
-    return images, rng.integers(0, 10, CIFAR_BATCH).astype(np.int32)
-
-
-def _ptb_batch():
-    rng = np.random.default_rng(3)
-    words = rng.integers(0, PTB_VOCAB, (PTB_BATCH, PTB_STEPS + 1)).astype(np.int32)
-    return words[:, :-1], words[:, 1:]
-
-
-def _word2vec_batch():
-    rng = np.random.default_rng(4)
-    # Zipf-like word ids, as a frequency-sorted vocabulary gives.
-    ids = np.minimum(rng.zipf(1.3, (2, W2V_BATCH)) - 1, W2V_VOCAB - 1).astype(np.int32)
-    return ids[0], ids[1].reshape(W2V_BATCH, 1)
-
-
-def _weight(tf, shape, stddev, wd=None):
-    var = tf.Variable(tf.truncated_normal(shape, stddev=stddev, seed=len(shape)))
-    if wd is not None:
-        tf.add_to_collection("losses", tf.multiply(tf.nn.l2_loss(var), wd))
-    return var
-
-
-def _conv_relu(tf, x, shape, stddev, bias):
-    kernel = _weight(tf, shape, stddev)
-    conv = tf.nn.conv2d(x, kernel, [1, 1, 1, 1], padding="SAME")
-    return tf.nn.relu(conv + tf.Variable(tf.constant(bias, shape=[shape[-1]])))
-
-
-def _graph_mnist_deep(tf, placeholder):
-    """Deep MNIST for experts: 2 x (conv 5x5 + relu + 2x2 max pool), fc 1024, dropout, Adam."""
-    x = placeholder(tf.float32, [None, PIXELS])
-    y_ = placeholder(tf.float32, [None, CLASSES])
-    keep_prob = placeholder(tf.float32)
-    pool = lambda h: tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], padding="SAME")  # noqa: E731
-    h = pool(_conv_relu(tf, tf.reshape(x, [-1, 28, 28, 1]), [5, 5, 1, 32], 0.1, 0.1))
-    h = pool(_conv_relu(tf, h, [5, 5, 32, 64], 0.1, 0.1))
-    h = tf.reshape(h, [-1, 7 * 7 * 64])
-    h = tf.nn.relu(tf.matmul(h, _weight(tf, [7 * 7 * 64, 1024], 0.1))
-                   + tf.Variable(tf.constant(0.1, shape=[1024])))
-    h = tf.nn.dropout(h, keep_prob)
-    logits = (tf.matmul(h, _weight(tf, [1024, CLASSES], 0.1))
-              + tf.Variable(tf.constant(0.1, shape=[CLASSES])))
-    loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y_, logits=logits))
-    return (x, y_, keep_prob), tf.train.AdamOptimizer(1e-4).minimize(loss)
-
-
-def _graph_cifar10(tf, placeholder):
-    """The CIFAR-10 tutorial model: conv-pool-lrn, conv-lrn-pool, fc 384, fc 192, softmax
-    linear; cross-entropy plus weight decay; gradient descent, then variable moving averages."""
-    images = placeholder(tf.float32, [CIFAR_BATCH, CIFAR_SIZE, CIFAR_SIZE, 3])
-    labels = placeholder(tf.int32, [CIFAR_BATCH])
-    lrn = lambda h: tf.nn.lrn(h, 4, bias=1.0, alpha=0.001 / 9.0, beta=0.75)  # noqa: E731
-    pool = lambda h: tf.nn.max_pool(h, [1, 3, 3, 1], [1, 2, 2, 1], padding="SAME")  # noqa: E731
-    h = lrn(pool(_conv_relu(tf, images, [5, 5, 3, 64], 5e-2, 0.0)))
-    h = pool(lrn(_conv_relu(tf, h, [5, 5, 64, 64], 5e-2, 0.1)))
-    h = tf.reshape(h, [CIFAR_BATCH, -1])
-    dim = tf.dimension_value(h.get_shape()[1])
-    for size, last in ((384, dim), (192, 384)):
-        h = tf.nn.relu(tf.matmul(h, _weight(tf, [last, size], 0.04, wd=0.004))
-                       + tf.Variable(tf.constant(0.1, shape=[size])))
-    logits = (tf.matmul(h, _weight(tf, [192, 10], 1 / 192.0, wd=0.0))
-              + tf.Variable(tf.constant(0.0, shape=[10])))
-    xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    tf.add_to_collection("losses", tf.reduce_mean(xent))
-    total_loss = tf.add_n(tf.get_collection("losses"))
-    step = tf.Variable(0, trainable=False)
-    apply_op = tf.train.GradientDescentOptimizer(0.1).minimize(total_loss, global_step=step)
-    averages = _moving_average_class(tf)(0.9999, step)
-    with tf.control_dependencies([apply_op]):
-        train_op = averages.apply(tf.trainable_variables())
-    return (images, labels), train_op
-
-
-def _moving_average_class(tf):
-    if hasattr(tf.train, "ExponentialMovingAverage"):
-        return tf.train.ExponentialMovingAverage
-    from tensorflux.training.moving_averages import ExponentialMovingAverage
-    return ExponentialMovingAverage
-
-
-def _lstm_layer(tf, inputs, c, h, size, index):
-    """One BasicLSTMCell step (forget bias 0) written out with ops, so both frameworks run the
-    same graph (TensorFlow 2.21's tf.compat.v1.nn.rnn_cell needs Keras 2)."""
-    fan_in = tf.dimension_value(inputs.get_shape()[1]) + size
-    w = tf.get_variable("lstm_%d_w" % index, [fan_in, 4 * size])
-    b = tf.get_variable("lstm_%d_b" % index, [4 * size], initializer=tf.zeros_initializer())
-    gates = tf.matmul(tf.concat([inputs, h], 1), w) + b
-    i, j, f, o = tf.split(gates, 4, 1)
-    c = c * tf.sigmoid(f) + tf.sigmoid(i) * tf.tanh(j)
-    return c, tf.tanh(c) * tf.sigmoid(o)
-
-
-def _graph_ptb_small(tf, placeholder):
-    """PTB small: embedding, 2-layer LSTM 200 unrolled 20 steps, softmax over 10000 words,
-    gradients clipped to global norm 5, gradient descent."""
-    inputs = placeholder(tf.int32, [PTB_BATCH, PTB_STEPS])
-    targets = placeholder(tf.int32, [PTB_BATCH, PTB_STEPS])
-    with tf.variable_scope("ptb", initializer=tf.random_uniform_initializer(-0.1, 0.1, seed=5)):
-        embedded = tf.nn.embedding_lookup(
-            tf.get_variable("embedding", [PTB_VOCAB, PTB_HIDDEN]), inputs)
-        state = [(tf.zeros([PTB_BATCH, PTB_HIDDEN]),) * 2 for _ in range(PTB_LAYERS)]
-        outputs = []
-        for t in range(PTB_STEPS):
-            x = tf.squeeze(tf.slice(embedded, [0, t, 0], [-1, 1, -1]), [1])
-            for layer in range(PTB_LAYERS):
-                with tf.variable_scope("step", reuse=t > 0):
-                    state[layer] = _lstm_layer(tf, x, *state[layer], PTB_HIDDEN, layer)
-                x = state[layer][1]
-            outputs.append(x)
-        output = tf.reshape(tf.concat(outputs, 1), [-1, PTB_HIDDEN])
-        logits = tf.matmul(output, tf.get_variable("softmax_w", [PTB_HIDDEN, PTB_VOCAB]))
-        logits += tf.get_variable("softmax_b", [PTB_VOCAB])
-    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.reshape(targets, [-1]), logits=logits)
-    cost = tf.reduce_sum(loss) / PTB_BATCH
-    tvars = tf.trainable_variables()
-    grads, _ = tf.clip_by_global_norm(tf.gradients(cost, tvars), 5.0)
-    train_op = tf.train.GradientDescentOptimizer(1.0).apply_gradients(zip(grads, tvars))
-    return (inputs, targets), train_op
-
-
-def _graph_word2vec(tf, placeholder):
-    """word2vec_basic: embedding_lookup, nce_loss with 64 sampled negatives, gradient descent."""
-    inputs = placeholder(tf.int32, [W2V_BATCH])
-    labels = placeholder(tf.int32, [W2V_BATCH, 1])
-    embeddings = tf.Variable(tf.random_uniform([W2V_VOCAB, W2V_EMBED], -1.0, 1.0, seed=6))
-    embed = tf.nn.embedding_lookup(embeddings, inputs)
-    nce_w = tf.Variable(tf.truncated_normal([W2V_VOCAB, W2V_EMBED], stddev=W2V_EMBED ** -0.5,
-                                            seed=7))
-    nce_b = tf.Variable(tf.zeros([W2V_VOCAB]))
-    loss = tf.reduce_mean(tf.nn.nce_loss(weights=nce_w, biases=nce_b, labels=labels,
-                                         inputs=embed, num_sampled=W2V_SAMPLED,
-                                         num_classes=W2V_VOCAB))
-    return (inputs, labels), tf.train.GradientDescentOptimizer(1.0).minimize(loss)
-
-
-# Warm-up steps and minimum timed steps; the tutorials' steps are slow, so fewer of them.
-REPEATS = {"mnist_deep": (3, 10), "cifar10": (2, 5), "ptb_small": (2, 5), "word2vec": (5, 20)}
-
-
-def _time_steps(step, min_time, warmup=10, min_steps=20):
-    for _ in range(warmup):
-        step()
-    times = []
-    deadline = time.perf_counter() + min_time
-    while len(times) < min_steps or (time.perf_counter() < deadline and len(times) < 100000):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-# ---- frameworks --------------------------------------------------------------------------
-class TensorfluxRunner:
-    name = "tensorflux"
-
-    def __init__(self):
-        import tensorflux
-        self.tf = tensorflux
-
-    def _session(self, graph):
-        return self.tf.Session(graph=graph)
-
-    def mnist_softmax(self):
-        tf = self.tf
-        graph = tf.Graph()
-        with graph.as_default():
-            x, y_, train = _graph_mnist(tf, tf.placeholder, tf.train.GradientDescentOptimizer)
-            init = tf.initialize_all_variables()
-        sess = self._session(graph)
-        sess.run(init)
-        images, labels = _mnist_batch()
-        feed = {x: images, y_: labels}
-        return lambda: sess.run(train, feed), None
-
-    def run_overhead(self):
-        tf = self.tf
-        graph = tf.Graph()
-        with graph.as_default():
-            a = tf.placeholder(tf.float32, [])
-            b = tf.placeholder(tf.float32, [])
-            c = a + b
-        sess = self._session(graph)
-        feed = {a: 1.0, b: 2.0}
-        return lambda: sess.run(c, feed), None
-
-    def chain100(self):
-        tf = self.tf
-        graph = tf.Graph()
-        with graph.as_default():
-            holders, out = _graph_chain(tf, tf.placeholder)
-        sess = self._session(graph)
-        feed = dict(zip(holders, _chain_inputs()))
-        return lambda: sess.run(out, feed), len(graph.get_operations())
-
-
-    def _tutorial_step(self, build, batch):
-        """Builds a tutorial graph in a fresh graph; the step runs its train op on one batch."""
-        tf = self.tf
-        graph = tf.Graph()
-        with graph.as_default():
-            tf.set_random_seed(0)
-            holders, train_op = build(tf, tf.placeholder)
-            init = tf.global_variables_initializer()
-        sess = self._session(graph)
-        sess.run(init)
-        feed = dict(zip(holders, batch))
-        return lambda: sess.run(train_op, feed), len(graph.get_operations())
-
-    def mnist_deep(self):
-        return self._tutorial_step(_graph_mnist_deep, _mnist_deep_batch() + (0.5,))
-
-    def cifar10(self):
-        return self._tutorial_step(_graph_cifar10, _cifar_batch())
-
-    def ptb_small(self):
-        return self._tutorial_step(_graph_ptb_small, _ptb_batch())
-
-    def word2vec(self):
-        return self._tutorial_step(_graph_word2vec, _word2vec_batch())
-
-
-class TensorFlowRunner(TensorfluxRunner):
-    name = "tensorflow"
-
-    def __init__(self):
-        import tensorflow
-        self.tf = tensorflow.compat.v1
-        self.version = tensorflow.__version__
-
-    def _session(self, graph):
-        config = self.tf.ConfigProto()
-        return self.tf.Session(graph=graph, config=config)
-
-
-class TorchRunner:
-    name = "torch"
-
-    def __init__(self):
-        import torch
-        self.torch = torch
-        self.version = torch.__version__
-
-    def mnist_softmax(self):
-        torch = self.torch
-        images, labels = (torch.from_numpy(a) for a in _mnist_batch())
-        w = torch.zeros(PIXELS, CLASSES, requires_grad=True)
-        b = torch.zeros(CLASSES, requires_grad=True)
-        opt = torch.optim.SGD([w, b], lr=0.01)
-
-        def step():
-            opt.zero_grad()
-            y = torch.softmax(images @ w + b, dim=1)
-            loss = -(labels * torch.log(y)).sum()
-            loss.backward()
-            opt.step()
-        return step, None
-
-    def run_overhead(self):
-        torch = self.torch
-
-        def step():
-            return (torch.as_tensor(np.float32(1.0)) + torch.as_tensor(np.float32(2.0))).numpy()
-        return step, None
-
-    def chain100(self):
-        torch = self.torch
-        x0, w, b = _chain_inputs()
-
-        def step():
-            x = torch.from_numpy(x0)
-            tw, tb = torch.from_numpy(w), torch.from_numpy(b)
-            for i in range(CHAIN_STEPS):
-                x = torch.add(torch.mul(x, tw), tb)
-                if i % 2:
-                    x = torch.neg(x)
-            return x.numpy()
-        return step, None
-
-
-    def mnist_deep(self):
-        torch = self.torch
-        nn = torch.nn
-        torch.manual_seed(0)
-        model = nn.Sequential(
-            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-            nn.Linear(7 * 7 * 64, 1024), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1024, CLASSES))
-        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-        images, labels = _mnist_deep_batch()
-        x = torch.from_numpy(images).reshape(-1, 1, 28, 28)
-        y = torch.from_numpy(labels.argmax(1))
-
-        def step():
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-        return step, None
-
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 
 WORKLOADS = {
     "mnist_softmax": "MNIST softmax train step (batch 100, 784x10)",
+    "mlp": "MLP train step (batch 100, 784-256-256-10 relu, softmax xent, gradient descent)",
     "run_overhead": "Session.run overhead (one add of two fed scalars)",
-    "chain100": f"chain of {CHAIN_STEPS} element-wise steps on [{CHAIN_WIDTH}]",
-    "mnist_deep": f"Deep MNIST train step (batch {DEEP_BATCH}: 2 conv+pool, fc 1024, Adam)",
-    "cifar10": f"CIFAR-10 tutorial train step (batch {CIFAR_BATCH}, 24x24x3, with EMA)",
-    "ptb_small": f"PTB small train step ({PTB_STEPS} steps, batch {PTB_BATCH}, "
-                 f"{PTB_LAYERS}-layer LSTM {PTB_HIDDEN})",
-    "word2vec": f"word2vec train step (batch {W2V_BATCH}, {W2V_SAMPLED} negatives, nce_loss)",
+    "chain100": "chain of 100 element-wise steps x * w + b on a fed [10] tensor",
+    "chain_const": "chain of 100 x (tanh(x) * 0.9 + 0.01; sigmoid(x) - 0.25) with Const ops",
+    "matmul2048": "one 2048x2048 float32 matmul of two variables, fetched",
+    "mnist_deep": "Deep MNIST train step (batch 50: 2 conv+pool, fc 1024, Adam)",
+    "cifar10": "CIFAR-10 tutorial train step (batch 128, 24x24x3, with EMA)",
+    "ptb_small": "PTB small train step (20 steps, batch 20, 2-layer LSTM 200)",
+    "word2vec": "word2vec train step (batch 128, 64 negatives, nce_loss)",
 }
+FRAMEWORKS = ("tensorflux", "tensorflow", "torch", "numpy")
+# Warm-up steps and minimum timed steps; the tutorials' steps are slow, so fewer of them.
+REPEATS = {"mnist_deep": (3, 10), "cifar10": (2, 5), "ptb_small": (2, 5), "word2vec": (5, 20),
+           "matmul2048": (2, 10)}
+CHAIN_WORKLOADS = ("chain100", "chain_const")
+SKIPPED = 3  # a child's exit status: the framework or workload is not available
 
 
-def _load_runners(names):
-    runners, notes = [], []
-    for cls in (TensorfluxRunner, TensorFlowRunner, TorchRunner):
-        if cls.name not in names:
-            continue
-        try:
-            runners.append(cls())
-        except ImportError as e:
-            notes.append(f"{cls.name}: skipped (not importable: {e})")
-    return runners, notes
+def child_main(framework, workload, min_time):
+    """Runs one (framework, workload) in this process; prints one JSON line with the results."""
+    import workloads
+    try:
+        runner = workloads.RUNNERS[framework]()
+    except ImportError as e:
+        print(json.dumps({"skipped": f"not importable: {e}"}))
+        sys.exit(SKIPPED)
+    if not hasattr(runner, workload):
+        sys.exit(SKIPPED)
+    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step, op_count = getattr(runner, workload)()
+    first = step()
+    warmup, min_steps = REPEATS.get(workload, (10, 20))
+    wall, cpu = timing.time_steps(step, min_time, warmup, min_steps)
+    result = {"seconds": cpu if os.environ.get("TENSORFLUX_BENCH_CLOCK") == "cpu" else wall,
+              "wall_seconds": wall, "cpu_seconds": cpu, "ops": op_count,
+              "version": getattr(runner, "version", None),
+              "import_rss_kb": base_kb,
+              "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+              "blas": timing.blas_threads()}
+    if workload in CHAIN_WORKLOADS:
+        result["values"] = [float(v) for v in first]
+    print(json.dumps(result))
 
 
-def _check_chain_agreement(runners):
-    """The chain workload computes the same values everywhere (guards against a mis-built peer)."""
-    results = {}
-    for runner in runners:
-        step, _ = runner.chain100()
-        results[runner.name] = np.asarray(step())
-    reference = results.get("tensorflux")
-    for name, value in results.items():
-        if reference is not None and not np.allclose(value, reference, rtol=1e-4, atol=1e-5):
-            print(f"WARNING: chain100 result of {name} differs from tensorflux's")
+def run_child(framework, workload, min_time, python):
+    """One subprocess; returns its result dict, or None (with a note printed) when skipped."""
+    cmd = [python, os.path.abspath(__file__), "--child", framework, workload,
+           "--min_time", str(min_time)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    last = proc.stdout.strip().splitlines()[-1:] or [""]
+    if proc.returncode == SKIPPED:
+        return json.loads(last[0]) if last[0].startswith("{") else None
+    if proc.returncode != 0:
+        print(f"{workload}/{framework} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+        return None
+    return json.loads(last[0])
 
 
-def _ratio(numerator, denominator):
-    if numerator is None or denominator is None:
-        return "-"
-    return f"{numerator / denominator:.2f}x"
-
-
-def _fmt(seconds):
-    return "-" if seconds is None else f"{seconds * 1e6:.1f}"
-
-
-def run(workloads, frameworks, min_time):
-    """Times each workload on each framework; returns {workload: {framework: seconds}}."""
-    runners, notes = _load_runners(frameworks)
-    for note in notes:
-        print(note)
-    for runner in runners:
-        if hasattr(runner, "version"):
-            print(f"{runner.name} {runner.version}")
-    if "chain100" in workloads:
-        _check_chain_agreement(runners)
-    table = {}
+def run(workloads, frameworks, min_time, peer_python=None):
+    """Times each workload on each framework; returns ({workload: {framework: result}}, notes)."""
+    table, notes, versions = {}, [], {}
     for workload in workloads:
         table[workload] = {}
-        for runner in runners:
-            if not hasattr(runner, workload):
-                continue  # e.g. no torch version of this workload
-            step, op_count = getattr(runner, workload)()
-            warmup, min_steps = REPEATS.get(workload, (10, 20))
-            table[workload][runner.name] = _time_steps(step, min_time, warmup, min_steps)
-            if op_count is not None:
-                print(f"{workload}: {runner.name} graph has {op_count} ops")
-    _print_table(table)
-    return table
+        for framework in frameworks:
+            python = sys.executable if framework == "tensorflux" else (
+                peer_python or sys.executable)
+            result = run_child(framework, workload, min_time, python)
+            if result is None:
+                continue
+            if "skipped" in result:
+                notes.append(f"{framework}: skipped ({result['skipped']})")
+                frameworks = [f for f in frameworks if f != framework]
+                continue
+            versions[framework] = result["version"]
+            table[workload][framework] = result
+            print(f"{workload:<14} {framework:<11} {result['seconds'] * 1e6:12.1f} us   "
+                  f"peak RSS {result['peak_rss_kb'] / 1024:7.0f} MB"
+                  + (f"   {result['ops']} ops" if result["ops"] else ""), flush=True)
+        _check_agreement(workload, table[workload])
+    return table, notes, versions
 
 
-def _print_table(table):
-    header = (f"{'workload':<15}{'tensorflux us':>15}{'tensorflow us':>15}{'torch us':>12}"
-              f"{'tfx/TF':>10}{'tfx/torch':>11}")
-    print()
-    print(header)
-    print("-" * len(header))
-    for workload, times in table.items():
-        tfx, tf_, torch = (times.get(n) for n in ("tensorflux", "tensorflow", "torch"))
-        print(f"{workload:<15}{_fmt(tfx):>15}{_fmt(tf_):>15}{_fmt(torch):>12}"
-              f"{_ratio(tfx, tf_):>10}{_ratio(tfx, torch):>11}")
-    print()
-    for workload in table:
-        print(f"  {workload}: {WORKLOADS[workload]}")
-    print("  (median time per step in microseconds; ratios above 1x: tensorflux is slower)")
+def _check_agreement(workload, results):
+    """The chains compute the same values everywhere (guards against a mis-built peer)."""
+    reference = results.get("tensorflux", {}).get("values")
+    for name, result in results.items():
+        values = result.get("values")
+        if reference is not None and values is not None and any(
+                abs(a - b) > 1e-5 + 1e-4 * abs(b) for a, b in zip(values, reference)):
+            print(f"WARNING: {workload} result of {name} differs from tensorflux's")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="tensorflux step-time benchmarks")
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help=f"comma-separated subset of {', '.join(WORKLOADS)}")
-    parser.add_argument("--frameworks", default="tensorflux,tensorflow,torch",
-                        help="comma-separated subset of tensorflux, tensorflow, torch")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                        help=f"comma-separated subset of {', '.join(FRAMEWORKS)}")
     parser.add_argument("--min_time", type=float, default=1.0,
                         help="seconds to time each workload on each framework")
+    parser.add_argument("--peer_python", default=None,
+                        help="the Python that runs TensorFlow, PyTorch and NumPy (default: this)")
+    parser.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"),
+                        help="where to write the Markdown report ('' for none)")
+    parser.add_argument("--threads", choices=("default", "1"), default="default",
+                        help="1: every framework on one thread (OpenBLAS/OMP/MKL, TF's pools, "
+                             "torch.set_num_threads)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: report each process's CPU time per step (steadier on a "
+                             "shared machine; meaningful with --threads 1)")
+    parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "WORKLOAD"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        return child_main(*args.child, args.min_time)
     workloads = [w for w in args.workloads.split(",") if w]
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}")
-    run(workloads, args.frameworks.split(","), args.min_time)
+    frameworks = [f for f in args.frameworks.split(",") if f]
+    if set(frameworks) - set(FRAMEWORKS):
+        parser.error(f"unknown frameworks {sorted(set(frameworks) - set(FRAMEWORKS))}; choose "
+                     f"from {list(FRAMEWORKS)}")
+    os.environ["TENSORFLUX_BENCH_CLOCK"] = args.clock
+    if args.threads == "1":
+        os.environ["TENSORFLUX_BENCH_THREADS"] = "1"
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = "1"
+    start = report.machine_state()
+    table, notes, versions = run(workloads, frameworks, args.min_time, args.peer_python)
+    for note in dict.fromkeys(notes):
+        print(note)
+    text = report.markdown(table, WORKLOADS, versions, start, report.machine_state(),
+                           args.min_time, sorted(set(notes)), args.threads, args.clock)
+    print()
+    print(report.step_table(table))
+    if args.results:
+        with open(args.results, "w") as f:
+            f.write(text)
+        print(f"\nwrote {args.results}")
 
 
 if __name__ == "__main__":

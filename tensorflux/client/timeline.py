@@ -141,9 +141,11 @@ class Timeline:
             for ns in sorted(dev_stats.node_stats, key=lambda n: n.all_start_micros):
                 produced = sum(o.tensor_description.allocation_description.allocated_bytes
                                for o in ns.output)
-                if not produced:
+                in_use = max((m.allocator_bytes_in_use for m in ns.memory), default=0)
+                if not produced and not in_use:
                     continue
-                total += produced
+                # bytes in use, frees included, where the trace has them; else a running sum
+                total = in_use or total + produced
                 ts = ns.all_start_micros + ns.all_end_rel_micros
                 if show_memory:
                     trace.emit_counter("Memory", dev_stats.device, pid, ts, "bytes", total)

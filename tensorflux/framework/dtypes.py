@@ -53,7 +53,7 @@ _ALIASES = {"half": 19, "float": 1, "double": 2}
 class DType:
     """The type of the elements of a Tensor (TensorFlow's `tf.DType`)."""
 
-    __slots__ = ("_type_enum",)
+    __slots__ = ("_type_enum", "_numpy_type")
 
     def __init__(self, type_enum):
         """Creates a DType from a `DataType` enum value.
@@ -65,6 +65,7 @@ class DType:
         if type_enum % _REF_OFFSET not in _BASE_TYPES or type_enum >= 2 * _REF_OFFSET:
             raise TypeError(f"type_enum must be a known DataType value, got {type_enum!r}.")
         self._type_enum = type_enum
+        self._numpy_type = _BASE_TYPES[type_enum % _REF_OFFSET][1]  # read by every kernel call
 
     # ----- identity -------------------------------------------------------------------------
     @property
@@ -81,7 +82,7 @@ class DType:
     @property
     def as_numpy_dtype(self):
         """The numpy scalar type for this DType (np.object_ for string, resource, variant)."""
-        return _BASE_TYPES[self._type_enum % _REF_OFFSET][1]
+        return self._numpy_type
 
     # ----- reference types ------------------------------------------------------------------
     @property

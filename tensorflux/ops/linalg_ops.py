@@ -13,6 +13,7 @@ from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
+from tensorflux.ops import blas_threads
 from tensorflux.ops import common
 from tensorflux.ops.complex_ops import conj
 
@@ -73,7 +74,8 @@ def _matmul_kernel(ctx, a, b):
         raise errors.InvalidArgumentError(
             None, ctx.op, f"Matrix size-incompatible: In[0]: {common.shape_text(a.shape)}, "
                           f"In[1]: {common.shape_text(b.shape)}")
-    return np.matmul(x, y).astype(a.dtype, copy=False)  # bfloat16 products come back float32
+    # bfloat16 products come back float32
+    return blas_threads.matmul(x, y).astype(a.dtype, copy=False)
 
 
 BatchMatMul = registry.register_op("BatchMatMul", inputs=["x: T", "y: T"],

@@ -76,8 +76,11 @@ def _quiet(fn):
 
 
 def _as_type(result, dtype):
-    result = np.asarray(result)
-    return result if result.dtype == dtype else result.astype(dtype)
+    if type(result) is not np.ndarray:
+        result = np.asarray(result)
+    # `dtype` is a NumPy scalar type: comparing types is an identity test, where comparing
+    # a dtype with a type would build a dtype first (a per-kernel-call cost)
+    return result if result.dtype.type is dtype else result.astype(dtype)
 
 
 def _binary_op(name, allowed, numpy_fn, out_type=None):
@@ -646,15 +649,19 @@ def _addn_grad(op, grad):
 
 @AddN.kernel("CPU")
 def _addn_kernel(ctx, *inputs):
-    total = np.array(inputs[0], copy=True)
+    shape = np.shape(inputs[0])
     for k, x in enumerate(inputs[1:], 1):
-        if np.shape(x) != total.shape:  # += would broadcast silently (or raise NumPy's error)
+        if np.shape(x) != shape:  # the adds would broadcast silently (or raise NumPy's error)
             raise errors.InvalidArgumentError(
                 None, ctx.op, f"Inputs to operation AddN must have the same size and shape.  "
-                              f"Input 0: {common.shape_text(total.shape)} != input {k}: "
+                              f"Input 0: {common.shape_text(shape)} != input {k}: "
                               f"{common.shape_text(np.shape(x))}")
+    if len(inputs) == 1:
+        return np.array(inputs[0], copy=True)
+    total = np.add(inputs[0], inputs[1])  # the first add allocates: no copy of input 0 first
+    for x in inputs[2:]:
         total += x
-    return total
+    return np.asarray(total)
 
 
 def add_n(inputs, name=None):

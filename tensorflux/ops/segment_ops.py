@@ -9,6 +9,7 @@ from tensorflux.framework import tensor_util
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
+from tensorflux.ops import row_sums
 
 __all__ = ["unsorted_segment_sum", "segment_sum"]
 
@@ -48,7 +49,10 @@ def _segment_sum_into(ctx, data, ids, n):
     limits.check_allocation(ctx.op, (n,) + data.shape[ids.ndim:], data.dtype)
     out = np.zeros((n,) + data.shape[ids.ndim:], dtype=data.dtype)
     keep = ids >= 0  # TF drops negative ids
-    np.add.at(out, ids[keep], data[keep])
+    if keep.all():
+        row_sums.add_rows(out, ids, data)
+    else:
+        row_sums.add_rows(out, ids[keep], data[keep])
     return out
 
 

@@ -3,6 +3,8 @@
 A VariableV2 op outputs a reference (`float32_ref`); its value lives in the session's
 ResourceMgr as a VariableRef. Ops taking `Ref(T)` inputs receive the VariableRef itself.
 """
+import functools
+
 import numpy as np
 
 from tensorflux.framework import dtypes
@@ -11,6 +13,7 @@ from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import common
+from tensorflux.ops import row_sums
 from tensorflux.framework.variable_ref import VariableRef
 
 __all__ = [
@@ -195,8 +198,9 @@ def _scatter_set(target, indices, updates):
 
 
 ScatterUpdate = _scatter_op("ScatterUpdate", _scatter_set, True)
-ScatterAdd = _scatter_op("ScatterAdd", np.add.at, False)
-ScatterSub = _scatter_op("ScatterSub", np.subtract.at, False)
+ScatterAdd = _scatter_op("ScatterAdd", row_sums.add_rows, False)
+ScatterSub = _scatter_op("ScatterSub", functools.partial(row_sums.add_rows, subtract=True),
+                         False)
 
 
 def scatter_update(ref, indices, updates, use_locking=True, name=None):

@@ -210,7 +210,7 @@ class ExecutorState:
                     end = collector.now()
                     collector.record(node.op, node.device_name, start, start, end, end,
                                      [v for v in vals[node.out:node.out + node.n_out]
-                                      if v is not DEAD], node.input_names)
+                                      if v is not DEAD], node.input_names, args)
         elif kind == SWITCH:
             if dead:
                 self._set_dead(node, it, i)

@@ -343,7 +343,7 @@ class ExecutorState:
         outputs = vals[node.out:node.out + node.n_out]
         self.step.collector.record(node.op, node.device_name, start, start,
                                    end if op_end is None else op_end, end, outputs,
-                                   node.input_names)
+                                   node.input_names, [vals[s] for s in node.ins])
 
     # ---- asynchronous completion --------------------------------------------------------------
     def async_done(self, call, outputs, is_dead):

@@ -173,7 +173,14 @@ class Plan:
                 fn, ctx, ins, out, n, deref, free = step
                 try:
                     if deref is None:
-                        result = fn(ctx, *[vals[i] for i in ins])
+                        # one and two inputs are most ops: plain indexing skips building a list
+                        k = len(ins)
+                        if k == 2:
+                            result = fn(ctx, vals[ins[0]], vals[ins[1]])
+                        elif k == 1:
+                            result = fn(ctx, vals[ins[0]])
+                        else:
+                            result = fn(ctx, *[vals[i] for i in ins])
                     else:
                         result = fn(ctx, *[vals[i].get() if d else vals[i]
                                            for i, d in zip(ins, deref)])
@@ -214,7 +221,7 @@ class Plan:
                     vals[out:out + n] = result
                 end = now()
                 collector.record(ctx.op, self.device_name, start, start, end, end,
-                                 vals[out:out + n], _input_names(ctx.op._inputs))
+                                 vals[out:out + n], _input_names(ctx.op._inputs), args)
             except Exception as e:  # noqa: BLE001 - the tracing bookkeeping failed: a bug
                 raise internal_error(ctx.op, e) from e
             if free:

@@ -2,7 +2,15 @@
 
 With RunOptions(trace_level=FULL_TRACE) the executor records, for every node it runs, when it
 started and ended and what it produced; `finalize` writes RunMetadata.step_stats (one
-DeviceStepStats per device) and RunMetadata.cost_graph.
+DeviceStepStats per device) and RunMetadata.cost_graph. Untraced steps pay nothing.
+
+Memory: a node's output allocates a new buffer unless it is a view of one of the node's inputs
+(Identity, Reshape, a read of a variable), a variable reference or a Const's stored value (both
+persistent, not the step's). Replaying the records in start order (memory_timeline.py) gives
+every buffer a lifetime, from its producer's end to its last consumer's end, so each node's
+NodeExecStats.memory says what it allocated (total_bytes, peak_bytes), what of that outlives the
+step (live_bytes) and the step's bytes in use after it (allocator_bytes_in_use), whose maximum
+over the nodes is the step's peak (`peak_bytes`).
 """
 import threading
 import time
@@ -12,17 +20,22 @@ import numpy as np
 from tensorflux.framework import dtypes
 from tensorflux.framework import protos
 from tensorflux.framework.variable_ref import VariableRef
+from tensorflux.runtime import memory_timeline
 
 FULL_TRACE = 3
+ALLOCATOR = "cpu"
+# Ops whose outputs are the session's own stored arrays, not buffers of this step.
+_PERSISTENT_OUTPUTS = frozenset(("Const", "HostConst", "VariableV2", "Variable"))
 
 
 class NodeRecord:
     """What the collector keeps per executed node until the step ends."""
 
     __slots__ = ("op", "device", "start", "op_start", "op_end", "end", "thread_id", "outputs",
-                 "inputs")
+                 "inputs", "input_buffers")
 
-    def __init__(self, op, device, start, op_start, op_end, end, thread_id, outputs, inputs):
+    def __init__(self, op, device, start, op_start, op_end, end, thread_id, outputs, inputs,
+                 input_buffers=()):
         self.op = op
         self.device = device
         self.start = start
@@ -32,6 +45,7 @@ class NodeRecord:
         self.thread_id = thread_id
         self.outputs = outputs
         self.inputs = inputs
+        self.input_buffers = input_buffers
 
 
 class StepStatsCollector:
@@ -47,10 +61,13 @@ class StepStatsCollector:
     def now():
         return time.perf_counter()
 
-    def record(self, op, device, start, op_start, op_end, end, outputs, input_names=None):
-        """Adds one node's timings; `outputs` are its output values (arrays, refs or None)."""
+    def record(self, op, device, start, op_start, op_end, end, outputs, input_names=None,
+               input_values=None):
+        """Adds one node's timings; `outputs` are its output values (arrays, refs or None) and
+        `input_values` (when given) the values it read, to tell views from new buffers."""
+        in_buffers = frozenset(k for k in map(buffer_key, input_values or ()) if k is not None)
         rec = NodeRecord(op, device, start, op_start, op_end, end, threading.get_ident(),
-                         _describe_outputs(outputs), input_names)
+                         _describe_outputs(op, outputs, in_buffers), input_names, in_buffers)
         with self._lock:
             self.records.append(rec)
 
@@ -62,7 +79,9 @@ class StepStatsCollector:
         stats = protos.StepStats()
         by_device = {}
         threads = {}
-        for rec in sorted(self.records, key=lambda r: r.start):
+        ordered = sorted(self.records, key=lambda r: r.start)
+        memory = memory_timeline.replay(ordered)
+        for rec, usage in zip(ordered, memory):
             dev_stats = by_device.get(rec.device)
             if dev_stats is None:
                 dev_stats = by_device[rec.device] = stats.dev_stats.add(device=rec.device)
@@ -77,18 +96,7 @@ class StepStatsCollector:
             node.scheduled_micros = start_us
             node.thread_id = threads.setdefault(rec.thread_id, len(threads))
             node.timeline_label = _timeline_label(rec)
-            total = 0
-            for slot, (dtype, shape, nbytes) in enumerate(rec.outputs):
-                out = node.output.add(slot=slot)
-                desc = out.tensor_description
-                desc.dtype = dtype
-                for d in shape:
-                    desc.shape.dim.add(size=d)
-                desc.allocation_description.requested_bytes = nbytes
-                desc.allocation_description.allocated_bytes = nbytes
-                desc.allocation_description.allocator_name = "cpu"
-                total += nbytes
-            node.memory.add(allocator_name="cpu", total_bytes=total, peak_bytes=total)
+            _add_outputs_and_memory(node, rec, usage)
         return stats
 
     def cost_graph(self):
@@ -102,7 +110,7 @@ class StepStatsCollector:
             node.compute_time = max(0, int((rec.op_end - rec.op_start) * 1e6))
             node.compute_cost = node.compute_time
             node.is_final = not rec.op._outputs
-            for dtype, shape, nbytes in rec.outputs:
+            for dtype, shape, nbytes, _, _ in rec.outputs:
                 out = node.output_info.add(size=nbytes, alias_input_port=-1, dtype=dtype)
                 for d in shape:
                     out.shape.dim.add(size=d)
@@ -124,20 +132,63 @@ def _timeline_label(rec):
     return f"{rec.op.name} = {rec.op.type}({inputs})"
 
 
-def _describe_outputs(outputs):
+def _add_outputs_and_memory(node, rec, usage):
+    """Fills a NodeExecStats' output descriptions and its AllocatorMemoryUsed entry."""
+    for slot, (dtype, shape, nbytes, key, allocated) in enumerate(rec.outputs):
+        desc = node.output.add(slot=slot).tensor_description
+        desc.dtype = dtype
+        for d in shape:
+            desc.shape.dim.add(size=d)
+        alloc = desc.allocation_description
+        alloc.requested_bytes = nbytes
+        alloc.allocated_bytes = allocated
+        alloc.allocator_name = ALLOCATOR
+        if key is not None:
+            alloc.ptr = key[0]
+    node.memory.add(allocator_name=ALLOCATOR, total_bytes=usage.allocated,
+                    peak_bytes=usage.allocated, live_bytes=usage.live,
+                    allocator_bytes_in_use=usage.in_use)
+
+
+def peak_bytes(step_stats):
+    """{device: the step's peak bytes in use} from a StepStats written by this module: the
+    maximum over its nodes of memory[].allocator_bytes_in_use."""
+    return {d.device: max((m.allocator_bytes_in_use for n in d.node_stats for m in n.memory),
+                          default=0) for d in step_stats.dev_stats}
+
+
+def buffer_key(value):
+    """(address, bytes) of the buffer under `value` (a view's base array), or None."""
+    if isinstance(value, VariableRef):
+        value = value.value
+    if not isinstance(value, np.ndarray):
+        return None
+    while isinstance(value.base, np.ndarray):
+        value = value.base
+    return value.__array_interface__["data"][0], int(value.nbytes)
+
+
+def _describe_outputs(op, outputs, in_buffers):
+    """Per output (dtype enum, shape, bytes, buffer key, bytes newly allocated for it)."""
+    persistent = op.type in _PERSISTENT_OUTPUTS
     described = []
     for value in outputs:
-        if isinstance(value, VariableRef):
+        is_ref = isinstance(value, VariableRef)
+        key = buffer_key(value)
+        if is_ref:
             value = value.value
         if value is None:
-            described.append((0, (), 0))
+            described.append((0, (), 0, None, 0))
             continue
         arr = value if isinstance(value, np.ndarray) else np.asarray(value)
         try:
             dtype = dtypes.as_dtype(arr.dtype).as_datatype_enum
         except TypeError:
             dtype = 0
-        described.append((dtype, tuple(int(d) for d in arr.shape), int(arr.nbytes)))
+        fresh = not (is_ref or persistent or key in in_buffers)
+        allocated = (key[1] if key is not None else int(arr.nbytes)) if fresh else 0
+        described.append((dtype, tuple(int(d) for d in arr.shape), int(arr.nbytes), key,
+                          allocated))
     return described
 
 

@@ -27,3 +27,8 @@ class GradientDescentOptimizer(optimizer.Optimizer):
         delta = ops.IndexedSlices(grad.values * lr, grad.indices, grad.dense_shape)
         return state_ops.scatter_sub(var, delta.indices, delta.values,
                                      use_locking=self._use_locking).op
+
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        # As in TensorFlow 1.x: ScatterSub sums the rows of repeated indices itself, so the
+        # Unique + UnsortedSegmentSum that other optimizers need first would only cost time.
+        return self._apply_sparse(grad, var)

@@ -136,3 +136,14 @@ def test_split_of_an_integer_tensor_of_unknown_rank_is_the_1_0_signature():
         halves = sess.run(pieces, {x: np.arange(8, dtype=np.int32).reshape(2, 4)})
         np.testing.assert_array_equal(halves[0], [[0, 1], [4, 5]])
         np.testing.assert_array_equal(sess.run(old)[1], [[2], [4]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_, np.complex128, np.bytes_])
+def test_zero_pad_matches_np_pad(dtype):
+    from tensorflux.ops.joining_ops import zero_pad
+    x = np.arange(24).reshape(2, 3, 4).astype(dtype)
+    for width in ([(1, 0), (0, 0), (2, 3)], [(0, 0)] * 3, [(3, 1), (1, 1), (0, 2)]):
+        got = zero_pad(x, width)
+        want = np.pad(x, width)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)

@@ -314,3 +314,28 @@ def test_softmax_cross_entropy_training_gradient_matches_numpy():
     np.testing.assert_allclose(_run(grad), np_softmax(LOGITS.astype(np.float64)) - LABELS,
                                rtol=1e-6)
     assert "Softmax" not in {op.type for op in tf.get_default_graph().get_operations()}
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("size", [0, 5, (1 << 16) + 1, 3 * (1 << 16)])
+def test_sum_of_squares_matches_float64_reference(dtype, size):
+    from tensorflux.ops.nn_ops import sum_of_squares
+    x = (np.random.default_rng(size).standard_normal(size) * 3).astype(dtype)
+    want = float(np.sum(np.square(x, dtype=np.float64)))
+    rtol = 1e-3 if dtype == np.float16 else 1e-6
+    np.testing.assert_allclose(sum_of_squares(x), want, rtol=rtol)
+    # non-contiguous input (a transposed view)
+    m = x[:size - size % 5].reshape(5, -1).T
+    np.testing.assert_allclose(sum_of_squares(m), float(np.sum(np.square(m, dtype=np.float64))),
+                               rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_softplus_grad_sigmoid_matches_reference_at_extremes(dtype):
+    x = np.array([-1e4, -100, -20, -1, -1e-3, 0, 1e-3, 1, 20, 100, 1e4]).astype(dtype)
+    with np.errstate(over="ignore"):  # exp(1e4) is inf: the reference's sigmoid is then 0
+        want = 1 / (1 + np.exp(-x.astype(np.float64)))
+    got = nn_ops._sigmoid_np(x)
+    assert got.dtype == dtype
+    atol = 1e-3 if dtype == np.float16 else 1e-7
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=atol, atol=atol)

@@ -129,3 +129,45 @@ def test_chrome_trace_options():
 def test_tensorflow_import_path():
     from tensorflux.python.client import timeline as tf_path_timeline
     assert tf_path_timeline.Timeline is timeline.Timeline
+
+
+def _memory(metadata):
+    return {n.node_name: n for d in metadata.step_stats.dev_stats for n in d.node_stats}
+
+
+def test_memory_stats_count_new_buffers_frees_and_the_peak():
+    x = tf.placeholder(tf.float32, [1000], name="x")
+    a = tf.square(x, name="a")                    # 4000 new bytes
+    r = tf.reshape(a, [10, 100], name="r")        # a view of a: nothing new
+    b = tf.tanh(r, name="b")                      # 4000 new; a is spent after b
+    c = tf.negative(b, name="c")                  # 4000 new; b is spent after c
+    total = tf.reduce_sum(c, name="total")        # 4 new bytes, fetched
+    _, metadata = _traced_run(total, {x: np.ones(1000, np.float32)})
+    nodes = _memory(metadata)
+    allocated = {n: nodes[n].memory[0].total_bytes for n in ("a", "r", "b", "c", "total")}
+    assert allocated == {"a": 4000, "r": 0, "b": 4000, "c": 4000, "total": 4}
+    alloc = nodes["r"].output[0].tensor_description.allocation_description
+    assert (alloc.requested_bytes, alloc.allocated_bytes) == (4000, 0)
+    in_use = {n: nodes[n].memory[0].allocator_bytes_in_use for n in allocated}
+    # a (held by its view r) and b live together while b finishes; a is freed before c ends
+    assert in_use == {"a": 4000, "r": 4000, "b": 8000, "c": 8000, "total": 4004}
+    assert nodes["total"].memory[0].live_bytes == 4 and nodes["c"].memory[0].live_bytes == 0
+    from tensorflux.runtime import step_stats
+    assert step_stats.peak_bytes(metadata.step_stats) == {LOCAL % 0: 8000}
+
+
+def test_memory_stats_leave_variables_and_constants_out():
+    v = tf.Variable(np.ones((50, 50), np.float32), name="v")
+    k = tf.constant(np.ones((50, 50), np.float32), name="k")
+    out = tf.matmul(v, k, name="out")
+    metadata = tf.RunMetadata()
+    # no graph optimization (ConfigProto's L0): the Const must run as a node of its own
+    config = tf.ConfigProto(graph_options=tf.GraphOptions(
+        optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
+    with tf.Session(config=config) as sess:
+        sess.run(v.initializer)
+        sess.run(out, options=FULL, run_metadata=metadata)
+    nodes = _memory(metadata)
+    assert nodes["v"].memory[0].total_bytes == 0 and nodes["k"].memory[0].total_bytes == 0
+    assert nodes["out"].memory[0].total_bytes == 10000
+    assert max(n.memory[0].allocator_bytes_in_use for n in nodes.values()) == 10000

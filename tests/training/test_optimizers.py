@@ -266,6 +266,22 @@ def test_sparse_duplicate_indices_are_summed():
     np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
+def test_sgd_sparse_update_skips_deduplication_and_sums_repeats():
+    emb = tf.Variable(EMB0, name="emb")
+    loss = tf.reduce_sum(tf.gather(emb, [1, 1, 3, 1]) * 2.0)
+    train = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
+    types = {op.type for op in tf.get_default_graph().get_operations()}
+    assert "ScatterSub" in types and not types & {"Unique", "UnsortedSegmentSum"}, types
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(train)
+        got = sess.run(emb)
+    want = EMB0.copy()
+    want[1] -= 0.5 * 6.0
+    want[3] -= 0.5 * 2.0
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 def test_slot_names_and_variables():
     w = tf.Variable(W0, name="w")
     b = tf.Variable(np.float64(0.5), name="b")
