@@ -58,6 +58,15 @@ ParseSingleSequenceExample.not_differentiable()
 def _parse_sequence_shape(op):
     op.inputs[0].get_shape().with_rank(0)
     n_cs, n_fs = op.get_attr("Ncontext_sparse"), op.get_attr("Nfeature_list_sparse")
+    for attr, count in (("context_sparse_types", "Ncontext_sparse"),
+                        ("context_dense_shapes", "Ncontext_dense"),
+                        ("Tcontext_dense", "Ncontext_dense"),
+                        ("feature_list_sparse_types", "Nfeature_list_sparse"),
+                        ("feature_list_dense_shapes", "Nfeature_list_dense"),
+                        ("feature_list_dense_types", "Nfeature_list_dense")):
+        if len(op.get_attr(attr)) != op.get_attr(count):
+            raise ValueError(f"len({attr}) != {count}: {len(op.get_attr(attr))} vs. "
+                             f"{op.get_attr(count)} for '{op.name}' (op: '{op.type}')")
     context_sparse = _sparse_shapes(n_cs, 1)
     context_dense = [tensor_shape.as_shape(s) for s in op.get_attr("context_dense_shapes")]
     list_sparse = _sparse_shapes(n_fs, 2)

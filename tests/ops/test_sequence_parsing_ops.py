@@ -155,3 +155,13 @@ def test_same_results_as_tensorflow():
     np.testing.assert_array_equal(got[5], want[3].indices)
     np.testing.assert_allclose(got[6], want[3].values)
     np.testing.assert_array_equal(got[7], want[3].dense_shape)
+
+
+def test_attr_counts_that_disagree_are_a_build_error():
+    """Found by the op fuzzer: shapes and counts that disagree made the shape function return
+    more shapes than the op has outputs (a RuntimeError)."""
+    from tensorflux.framework.op_def_library import apply_op
+    with pytest.raises(ValueError, match=r"len\(context_dense_shapes\) != Ncontext_dense: 2 vs"):
+        apply_op("ParseSingleSequenceExample", tf.constant(b""), tf.constant([], tf.string),
+                 [], [], [], [], [], tf.constant(b""),
+                 context_dense_shapes=[[1], [2]], Tcontext_dense=[])
