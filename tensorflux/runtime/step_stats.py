@@ -208,7 +208,9 @@ class BudgetCollector:
         self.budget.enter()
         return time.perf_counter()
 
-    def record(self, op, device, start, op_start, op_end, end, outputs, input_names=None):
+    def record(self, op, device, start, op_start, op_end, end, outputs, input_names=None,
+               input_values=None):
         self.budget.charge(op, outputs)
         if self.inner is not None:
-            self.inner.record(op, device, start, op_start, op_end, end, outputs, input_names)
+            self.inner.record(op, device, start, op_start, op_end, end, outputs, input_names,
+                              input_values)
