@@ -23,13 +23,10 @@ per op family and outcome. tests/test_op_fuzz.py runs a bounded campaign with a 
 `make fuzz` (tools/fuzz/run.py) a long one.
 """
 import collections
-import contextlib
 import glob
 import importlib
 import os
 import re
-import resource
-import signal
 import sys
 import time
 import traceback
@@ -39,8 +36,13 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed as hseed, settings, strategies as st
 
 import tensorflux as tf
-from tensorflux.framework import limits, registry
+from tensorflux.framework import registry
 from tensorflux.framework.op_def_library import apply_op
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tools", "fuzz"))
+import guards  # noqa: E402
+from guards import Hang, alarm as _alarm  # noqa: E402  (the case timer, shared with readers.py)
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 _PACKAGE = os.path.dirname(os.path.abspath(tf.__file__))
@@ -58,11 +60,6 @@ _RAW_SKIP_FAMILIES = ("reader_ops", "io_ops", "data_flow_ops", "sendrecv_ops", "
                       "tensor_array_ops", "state_ops", "training_ops")
 _DTYPES = (tf.float16, tf.float32, tf.float64, tf.int8, tf.uint8, tf.int32, tf.int64,
            tf.bool, tf.complex64, tf.string)
-
-
-class Hang(BaseException):
-    """Raised by the alarm in a case over CASE_SECONDS (a BaseException: kernels' error
-    wrapping catches Exception only)."""
 
 
 # ---- targets --------------------------------------------------------------------------------
@@ -128,25 +125,6 @@ def hostile_values(draw, shape, dtype):
 
 
 # ---- running one case -----------------------------------------------------------------------
-@contextlib.contextmanager
-def _alarm(seconds):
-    def ring(signum, frame):
-        raise Hang(f"case ran over {seconds} s")
-    # The real-time timer is shared (pytest-timeout's signal method uses it too): an earlier
-    # timer is put back afterwards with the time it has left.
-    previous = signal.signal(signal.SIGALRM, ring)
-    start = time.monotonic()
-    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if earlier:
-            left = earlier - (time.monotonic() - start)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
-
-
 def _classify_op_error(e, graph):
     """An OpError raised by Session.run: must name an op of the graph."""
     text = str(e)
@@ -348,21 +326,9 @@ def raw_case_outcomes(op_type, values, attrs):
 
 
 # ---- campaigns ------------------------------------------------------------------------------
-@contextlib.contextmanager
 def guarded_memory(extra_bytes=3 << 30):
-    """Within the block, the per-tensor limit is FUZZ_TENSOR_LIMIT and the address space
-    may grow by at most `extra_bytes`, so an unguarded giant allocation is a quick MemoryError
-    (reported) rather than a machine out of memory."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm") as f:
-        used = int(f.read().split()[0]) * resource.getpagesize()
-    cap = used + extra_bytes if hard == resource.RLIM_INFINITY else min(hard, used + extra_bytes)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    try:
-        with limits.max_tensor_bytes(FUZZ_TENSOR_LIMIT):
-            yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    """guards.guarded_memory with this fuzzer's per-tensor cap, FUZZ_TENSOR_LIMIT."""
+    return guards.guarded_memory(FUZZ_TENSOR_LIMIT, extra_bytes)
 
 
 class Tally:

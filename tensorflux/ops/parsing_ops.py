@@ -321,6 +321,11 @@ def _dense_column(examples, names, key, dtype, shape, default):
 def _sparse_column(examples, names, key, dtype):
     lists = [_feature_values(e, key, dtype, f"Name: {_name(names, b)}") or []
              for b, e in enumerate(examples)]
+    return ragged_to_sparse(lists, dtype)
+
+
+def ragged_to_sparse(lists, dtype):
+    """Lists of values (one a row) as a SparseTensor's (indices, values, dense_shape) arrays."""
     counts = [len(v) for v in lists]
     rows = np.repeat(np.arange(len(lists), dtype=np.int64), counts)
     cols = np.concatenate([np.arange(c, dtype=np.int64) for c in counts]) if counts else \

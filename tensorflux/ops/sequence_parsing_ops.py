@@ -133,14 +133,7 @@ def _list_sparse(seq, key, dtype, name):
     steps = lists[key].feature if key in lists else []
     per_step = [_step_values(f, dtype, f"Name: {name}, Feature list: {key}, Index: {t}")
                 for t, f in enumerate(steps)]
-    counts = [len(v) for v in per_step]
-    rows = np.repeat(np.arange(len(per_step), dtype=np.int64), counts)
-    cols = np.concatenate([np.arange(c, dtype=np.int64) for c in counts]) if counts else \
-        np.zeros(0, np.int64)
-    values = np.empty(sum(counts), dtype=dtype.as_numpy_dtype)
-    values[:] = [v for vs in per_step for v in vs]
-    shape = np.array([len(per_step), max(counts, default=0)], np.int64)
-    return np.stack([rows, cols], axis=1).reshape(-1, 2), values, shape
+    return parsing_ops.ragged_to_sparse(per_step, dtype)
 
 
 def _context_sparse(example, key, dtype, name):

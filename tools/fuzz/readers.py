@@ -23,12 +23,10 @@ the reader runs in-process under a timer and tracemalloc, and the outcome is cla
 """
 import argparse
 import collections
-import contextlib
 import os
 import random
 import resource
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -42,8 +40,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
+import guards  # noqa: E402
+from guards import Hang, alarm  # noqa: E402,F401
 from tensorflux.framework import errors  # noqa: E402
-from tensorflux.framework import limits  # noqa: E402
 
 CASE_SECONDS = 10.0
 FUZZ_TENSOR_LIMIT = 16 << 20  # the per-tensor cap during a campaign
@@ -54,10 +53,6 @@ OUTCOMES = ("ok-identical", "ok-different", "tf-error", "proto-rejected", "BAD")
 INTERESTING = (0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 2**31 - 1, 2**31, 2**32 - 1,
                10**12, 2**62, 2**63 - 1, 2**63, 2**64 - 1)
 _PACKAGE_DIR = os.path.join(ROOT, "tensorflux")
-
-
-class Hang(BaseException):
-    """Raised by the case timer; a BaseException so that readers cannot swallow it."""
 
 
 # ---- mutations ----------------------------------------------------------------------------------
@@ -107,36 +102,9 @@ def same(a, b):
 
 
 # ---- guards -------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def alarm(seconds):
-    def ring(signum, frame):
-        raise Hang(f"case ran over {seconds} s")
-    previous = signal.signal(signal.SIGALRM, ring)
-    start = time.monotonic()
-    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if earlier:  # put back an outer timer (pytest-timeout's) with the time it has left
-            signal.setitimer(signal.ITIMER_REAL, max(earlier - (time.monotonic() - start), 1e-3))
-
-
-@contextlib.contextmanager
 def guarded_memory(extra_bytes=3 << 30):
-    """The per-tensor cap is FUZZ_TENSOR_LIMIT and the address space may grow by at most
-    `extra_bytes`: an unguarded giant allocation is a quick MemoryError, not a dead machine."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    with open("/proc/self/statm") as f:
-        used = int(f.read().split()[0]) * resource.getpagesize()
-    cap = used + extra_bytes if hard == resource.RLIM_INFINITY else min(hard, used + extra_bytes)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    try:
-        with limits.max_tensor_bytes(FUZZ_TENSOR_LIMIT):
-            yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    """guards.guarded_memory with this fuzzer's per-tensor cap, FUZZ_TENSOR_LIMIT."""
+    return guards.guarded_memory(FUZZ_TENSOR_LIMIT, extra_bytes)
 
 
 def _where(exc):
