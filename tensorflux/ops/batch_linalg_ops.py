@@ -28,9 +28,16 @@ _ALIASES = {
 }
 
 
+# Attrs TF 1.0 added to an op whose Batch* type TF still declares without them: the Batch* type
+# has the attr's one TF 0.9 type fixed instead (TF 2.21's BatchFFT takes complex64 only, its
+# BatchMatrixBandPart int64 bands).
+_FIXED = {"Tcomplex": dtypes.complex64, "Tindex": dtypes.int64}
+
+
 def _spec(arg):
-    """The 'name: [N *] type' text an argument was declared with."""
+    """The 'name: [N *] type' text an argument was declared with (with _FIXED's types)."""
     kind = arg.type_attr or arg.type_list_attr or arg.dtype.name
+    kind = _FIXED[kind].name if kind in _FIXED else kind
     kind = f"Ref({kind})" if arg.is_ref else kind
     return f"{arg.name}: {arg.number_attr + ' * ' if arg.number_attr else ''}{kind}"
 
@@ -39,7 +46,8 @@ def _alias(name, target_name):
     target = registry.get_op_def(target_name)
     op_def = registry.register_op(
         name, inputs=[_spec(a) for a in target.inputs], outputs=[_spec(a) for a in target.outputs],
-        attrs=dict(target.attrs), stateful=target.is_stateful)
+        attrs={k: v for k, v in target.attrs.items() if k not in _FIXED},
+        stateful=target.is_stateful)
     op_def.shape(target.shape_fn)
     for device_type, kernel in target.kernels.items():
         op_def.kernel(device_type, is_async=kernel.is_async)(

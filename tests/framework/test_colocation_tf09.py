@@ -51,7 +51,6 @@ def test_devices_and_colocation_groups_as_tf():
 def test_tensorflow_sets_the_same_devices_and_groups():
     real = pytest.importorskip("tensorflow")
     v1 = real.compat.v1
-    v1.disable_eager_execution()
     with v1.Graph().as_default():
         assert _devices(v1, {"use_resource": False}) == EXPECTED
 

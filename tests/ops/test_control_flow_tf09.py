@@ -138,7 +138,6 @@ def test_ops_are_created_in_tf_order(which, expected):
 def test_tensorflow_creates_the_same_ops_in_the_same_order(which, expected):
     real = pytest.importorskip("tensorflow")
     v1 = real.compat.v1
-    v1.disable_eager_execution()
     v1.disable_control_flow_v2()
     try:
         with v1.Graph().as_default():

@@ -15,7 +15,6 @@ tf = tensorflux
 def _real_v1():
     real = pytest.importorskip("tensorflow")
     v1 = real.compat.v1
-    v1.disable_eager_execution()
     return v1
 
 
