@@ -356,6 +356,27 @@ def _xent_np(logits, labels):
     return loss, np.exp(log_p) - labels
 
 
+def sparse_xent_np(logits, labels):
+    """Sparse softmax cross entropy in the logits' own float dtype (float16 and bfloat16 work
+    in float32): one working buffer becomes the backprop in place, so no one-hot matrix and no
+    float64 temporaries. Subtracting the row max keeps exp finite for any finite logits."""
+    work_dtype = logits.dtype if logits.dtype in (np.float32, np.float64) else np.float32
+    work = np.array(logits, dtype=work_dtype, copy=True, order="C")
+    rows = np.arange(work.shape[0])
+    m = work.max(axis=1, keepdims=True) if work.size else np.zeros((work.shape[0], 1))
+    m[~np.isfinite(m)] = 0  # rows holding inf/nan give nan, as the float64 reference does
+    # -huge minus huge overflows to -inf, whose exp is the right 0; inf rows give inf/nan.
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.subtract(work, m, out=work, casting="unsafe")
+        label_logit = work[rows, labels]  # shifted logit of the true class (a copy)
+        np.exp(work, out=work)
+        total = work.sum(axis=1, keepdims=True)
+        loss = np.log(total[:, 0]) - label_logit
+        np.divide(work, total, out=work)
+    work[rows, labels] -= 1
+    return loss, work
+
+
 def _check_matrix(ctx, logits, labels, label_rank):
     def fail(message):
         raise errors.InvalidArgumentError(None, ctx.op, message)
@@ -429,9 +450,7 @@ def _sparse_softmax_xent_kernel(ctx, logits, labels):
             None, ctx.op, f"Received a label value of {labels[bad][0]} which is outside the "
                           f"valid range of [0, {classes}).  Label values: "
                           f"{' '.join(str(v) for v in labels.tolist()[:20])}")
-    dense = np.zeros(logits.shape)
-    dense[np.arange(labels.shape[0]), labels] = 1.0
-    loss, backprop = _xent_np(logits.astype(np.float64), dense)
+    loss, backprop = sparse_xent_np(logits, labels)
     return _as_t(ctx, loss), _as_t(ctx, backprop)
 
 
