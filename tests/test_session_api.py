@@ -43,6 +43,20 @@ def test_feed_wrong_shape_names_placeholder_and_shapes():
     assert "images:0" in msg and "(100, 785)" in msg and "(?, 784)" in msg
 
 
+def test_feed_shape_check_agrees_with_is_compatible_with():
+    cases = [([None], (5,)), ([None], (5, 1)), ([3, None], (3, 0)), ([3, None], (4, 2)),
+             ([], ()), ([], (1,)), (None, (2, 7)), ([2, 1], (2, 1))]
+    for dims, array_shape in cases:
+        x = tf.placeholder(tf.float32, dims)
+        fits = tf.TensorShape(dims).is_compatible_with(array_shape)
+        with tf.Session() as sess:
+            if fits:
+                assert sess.run(x, {x: np.zeros(array_shape)}).shape == array_shape
+            else:
+                with pytest.raises(ValueError, match=r"^Cannot feed value of shape"):
+                    sess.run(x, {x: np.zeros(array_shape)})
+
+
 def test_unfed_placeholder_error():
     x = tf.placeholder(tf.float32, [2], name="needed")
     with tf.Session() as sess:

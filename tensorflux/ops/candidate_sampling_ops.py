@@ -69,10 +69,11 @@ def _draw_unique(draw, rng, n):
         return stream, 0
     while True:
         stream = np.concatenate([stream, draw(rng, max(2 * n, 16))])
-        _, first = np.unique(stream, return_index=True)
-        if first.size >= n:
-            first = np.sort(first)[:n]
-            return stream[first], int(first[-1]) + 1
+        # A dict keeps first appearances in order: cheaper than np.unique + sort at this size.
+        values = stream.tolist()
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) >= n:
+            return np.array(distinct[:n], np.int64), values.index(distinct[n - 1]) + 1
 
 
 def _expected(p, num_sampled, num_tries, unique):
@@ -89,8 +90,11 @@ def _sample(ctx, true_classes, draw, prob, range_max):
         sampled, tries = _draw_unique(draw, ctx.rng, n)
     else:
         sampled, tries = draw(ctx.rng, n), n
-    true_p = prob(np.clip(true_classes, 0, max(range_max - 1, 0)))
-    true_p = np.where((true_classes >= 0) & (true_classes < range_max), true_p, 0.0)
+    if true_classes.size and 0 <= true_classes.min() and true_classes.max() < range_max:
+        true_p = prob(true_classes)  # the usual case: no class to clip and zero out
+    else:
+        true_p = prob(np.clip(true_classes, 0, max(range_max - 1, 0)))
+        true_p = np.where((true_classes >= 0) & (true_classes < range_max), true_p, 0.0)
     return (sampled.astype(np.int64),
             _expected(true_p, n, tries, unique).astype(np.float32),
             _expected(prob(sampled), n, tries, unique).astype(np.float32))
@@ -119,8 +123,9 @@ def log_uniform_probability(ids, range_max):
 def _log_uniform_draw(rng, size, range_max):
     """Inverse CDF: CDF(k) = log(k + 2) / log(range_max + 1)."""
     u = rng.random(size)
-    ids = np.floor(np.exp(u * np.log(range_max + 1))).astype(np.int64) - 1
-    return np.clip(ids, 0, range_max - 1)
+    # exp(...) lies in [1, range_max + 1): truncation is floor, and only the top needs a clamp.
+    ids = np.exp(u * np.log(range_max + 1)).astype(np.int64) - 1
+    return np.minimum(ids, range_max - 1, out=ids)
 
 
 @LogUniformSampler.kernel("CPU")

@@ -28,14 +28,22 @@ def add_rows(target, indices, rows, subtract=False):
     if not indices.size:
         return
     rows = rows.reshape((indices.size,) + target.shape[1:])
-    unique, inverse = np.unique(indices, return_inverse=True)
-    if unique.size == indices.size:  # distinct: one vectorized read-modify-write
+    order = np.argsort(indices, kind="stable")
+    ranked = indices[order]
+    starts = np.empty(ranked.size, bool)  # where a new index begins in sorted order
+    starts[0] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=starts[1:])
+    groups = np.cumsum(starts) - 1
+    if groups[-1] + 1 == indices.size:  # distinct: one vectorized read-modify-write
         if subtract:
             target[indices] -= rows
         else:
             target[indices] += rows
         return
-    sums = group_sums(inverse.reshape(-1), rows, unique.size)
+    # Summing the rows in sorted order is one bincount; np.unique(return_inverse) would
+    # sort the same indices again (this path runs on every sparse gradient step).
+    sums = group_sums(groups, rows[order], int(groups[-1]) + 1)
+    unique = ranked[starts]
     if subtract:
         target[unique] -= sums
     else:

@@ -222,10 +222,21 @@ def _checked_feed(graph, tensor, value):
         raise TypeError(f"Cannot feed value {value!r:.80} to Tensor {tensor.name!r} of dtype "
                         f"{dtype.name}: {e}") from None
     shape = tensor.get_shape()
-    if not shape.is_compatible_with(array.shape):
+    if not _fits(shape, array.shape):
         raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor {tensor.name!r}, "
                          f"which has shape {shape}. {tensor.op._created_at_text()}")
     return array
+
+
+def _fits(shape, array_shape):
+    """shape.is_compatible_with(array_shape) for a tuple of ints, without building a
+    TensorShape of Dimensions from it (this runs for every feed of every step)."""
+    dims = shape.dims
+    if dims is None:
+        return True
+    if len(dims) != len(array_shape):
+        return False
+    return all(d.value is None or d.value == n for d, n in zip(dims, array_shape))
 
 
 _TARGET_SESSIONS = {}  # target prefix -> Session subclass (the distributed runtime adds grpc://)

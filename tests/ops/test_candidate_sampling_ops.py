@@ -180,3 +180,33 @@ def test_errors_name_what_was_required():
 def test_int32_true_classes_are_accepted():
     _, te, _ = tf.nn.uniform_candidate_sampler(np.array([[1], [2]], np.int32), 1, 2, False, 4)
     assert _run(te).shape == (2, 1)
+
+
+def _reference_draw_unique(draw, rng, n):
+    """The plain NumPy statement: first appearances of the stream, in order, and the draws."""
+    stream = np.empty(0, np.int64)
+    while True:
+        stream = np.concatenate([stream, draw(rng, max(2 * n, 16))])
+        _, first = np.unique(stream, return_index=True)
+        if first.size >= n:
+            first = np.sort(first)[:n]
+            return stream[first], int(first[-1]) + 1
+
+
+@pytest.mark.parametrize("n,range_max", [(64, 50000), (5, 6), (6, 6), (1, 1), (40, 100)])
+def test_fast_unique_draw_and_log_uniform_draw_match_the_numpy_reference(n, range_max):
+    from tensorflux.ops import candidate_sampling_ops as cs
+
+    def reference_draw(rng, size):
+        u = rng.random(size)
+        ids = np.floor(np.exp(u * np.log(range_max + 1))).astype(np.int64) - 1
+        return np.clip(ids, 0, range_max - 1)
+
+    def fast_draw(rng, size):
+        return cs._log_uniform_draw(rng, size, range_max)
+    for seed in range(5):
+        want_ids, want_tries = _reference_draw_unique(reference_draw, np.random.default_rng(seed),
+                                                      n)
+        got_ids, got_tries = cs._draw_unique(fast_draw, np.random.default_rng(seed), n)
+        np.testing.assert_array_equal(got_ids, want_ids)
+        assert got_ids.dtype == np.int64 and got_tries == want_tries
