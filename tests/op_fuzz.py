@@ -157,7 +157,12 @@ def run_case(build, feeds, static):
                 return "build_error", f"{type(e).__name__}: {e}", None
             with tf.Session(graph=graph) as sess:
                 feed = {} if static else dict(zip(inputs, feeds))
-                return "ok", "", sess.run(out, feed)
+                try:
+                    return "ok", "", sess.run(out, feed)
+                except TypeError as e:  # a value the placeholder's dtype can't hold: TF too
+                    if not str(e).startswith("Cannot feed value"):  # refuses it, TypeError
+                        raise
+                    return "build_error", f"{type(e).__name__}: {e}", None
     except tf.errors.OpError as e:
         outcome, text = _classify_op_error(e, graph)
         return outcome, text, None
