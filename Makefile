@@ -68,7 +68,7 @@ fuzz: $(STAMP)
 # needed); stops at the first failing run. STRESS=path picks other tests, e.g.
 # STRESS=tests/reliability adds the kill -9 tests (about a minute a run on 2 busy cores).
 RUNS ?= 50
-STRESS ?= tests/reliability/test_concurrency.py
+STRESS ?= tests/reliability/test_concurrency.py tests/runtime/test_concurrent_steps.py
 stress: $(STAMP)
 	@for i in $$(seq 1 $(RUNS)); do \
 	    OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(STRESS) \
