@@ -54,6 +54,11 @@ _max_step_bytes = _from_env(STEP_ENV_VAR, None)
 _current = threading.local()  # .budget: the StepBudget of the step running in this thread
 
 
+def _check_limit(limit, what):
+    if limit is not None and (not isinstance(limit, (int, np.integer)) or limit <= 0):
+        raise ValueError(f"The {what} byte limit must be a positive int, got {limit!r}")
+
+
 def get_max_tensor_bytes():
     """The current per-tensor cap in bytes."""
     return _max_tensor_bytes
@@ -66,8 +71,7 @@ def set_max_tensor_bytes(limit):
     Returns:
       The previous cap."""
     global _max_tensor_bytes
-    if limit is not None and (not isinstance(limit, (int, np.integer)) or limit <= 0):
-        raise ValueError(f"The tensor byte limit must be a positive int, got {limit!r}")
+    _check_limit(limit, "tensor")
     with _lock:
         previous = _max_tensor_bytes
         _max_tensor_bytes = _from_env() if limit is None else int(limit)
@@ -96,8 +100,7 @@ def set_max_step_bytes(limit):
     Returns:
       The previous cap."""
     global _max_step_bytes
-    if limit is not None and (not isinstance(limit, (int, np.integer)) or limit <= 0):
-        raise ValueError(f"The step byte limit must be a positive int, got {limit!r}")
+    _check_limit(limit, "step")
     with _lock:
         previous = _max_step_bytes
         _max_step_bytes = _from_env(STEP_ENV_VAR, None) if limit is None else int(limit)

@@ -250,8 +250,9 @@ def compile_plan(feeds, fetches, targets, context_for, placer=None, graph=None,
     # Placement first, as in TensorFlow (its optimizer runs on placed graphs): every op the
     # step names is placed, and placement errors surface, whatever folding later removes.
     assignment = placer.place(graph, order) if placer is not None else None
+    control_flow = control_flow_executor.has_control_flow(order)
     constants = {}
-    if not control_flow_executor.has_control_flow(order):
+    if not control_flow:  # (folding only removes ops, so no control flow appears later)
         constants = optimizer_lib.fold_constants(order, feeds, fetches, targets, optimizer,
                                                  _folding_context)
     if constants:  # folded tensors are fed from now on: their producers drop out
@@ -259,7 +260,7 @@ def compile_plan(feeds, fetches, targets, context_for, placer=None, graph=None,
         fed = set(feeds)
         order = topological_order(prune(fetches, targets, fed), fed)
     plan = _compile_order(feeds, fetches, targets, order, context_for, assignment, placer,
-                          output_partitions, constants, optimizer)
+                          output_partitions, constants, optimizer, control_flow)
     stats = dict(getattr(plan, "optimizer_stats", None) or {})
     stats.update(nodes_before=num_ops, folded_values=len(constants))
     stats.setdefault("nodes", len(order))
@@ -272,8 +273,7 @@ def _folding_context(op):
 
 
 def _compile_order(feeds, fetches, targets, order, context_for, assignment, placer,
-                   output_partitions, constants, optimizer):
-    control_flow = control_flow_executor.has_control_flow(order)
+                   output_partitions, constants, optimizer, control_flow):
     if placer is None:
         assignment = {op: None for op in order}
         inline = not control_flow
