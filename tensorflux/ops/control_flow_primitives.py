@@ -7,6 +7,7 @@ executor implements their semantics (tensorflux/runtime/control_flow_executor.py
 tf.cond and tf.while_loop (control_flow_ops.py) build graphs of them.
 """
 from tensorflux.framework import dtypes
+from tensorflux.framework import errors
 from tensorflux.framework import ops
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
@@ -102,6 +103,33 @@ def _merge_kernel(ctx, *inputs):  # the executor picks the live input
     return inputs[0], np.int32(0)
 
 
+# TF 0.9's RefSelect: one of several variables' references, picked by a run-time index, so an
+# assign through the result updates the chosen variable. TF spells the list "Ref(N * T)".
+RefSelect = registry.register_op("RefSelect", inputs=["index: int32", "inputs: N * Ref(T)"],
+                                 outputs=["output: Ref(T)"])
+RefSelect.not_differentiable()
+
+
+@RefSelect.shape
+def _ref_select_shape(op):
+    _scalar_pred(op.inputs[0].get_shape(), "RefSelect's index")
+    shape = op.inputs[1].get_shape()
+    for t in op.inputs[2:]:  # variables of other shapes may be picked: dims that differ unknown
+        shape = _most_specific_compatible(shape, t.get_shape())
+    return shape
+
+
+@RefSelect.kernel("CPU")
+def _ref_select_kernel(ctx, index, *inputs):
+    if index.ndim != 0:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Index must be a scalar, but it has shape {list(index.shape)}")
+    if not 0 <= index < len(inputs):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Index must be in the range [0, {len(inputs)}) but got {int(index)}")
+    return inputs[int(index)]
+
+
 def _frame_op(name, extra_attrs=None):
     op_def = registry.register_op(name, inputs=["data: T"], outputs=["output: T"],
                                   attrs=extra_attrs or {})
@@ -187,3 +215,15 @@ def _enter(data, frame_name, is_constant=False, parallel_iterations=10, name=Non
     return apply_op("RefEnter" if ref else "Enter", data, frame_name=frame_name,
                     is_constant=is_constant,
                     parallel_iterations=parallel_iterations, name=name or "Enter")
+
+
+def ref_select(index, inputs, name=None):
+    """The reference `inputs[index]` (RefSelect): assigning through it updates that variable.
+
+    Args:
+      index: int32 scalar tensor, which of `inputs` to forward.
+      inputs: a list of variables (or other reference tensors) of one dtype.
+    Returns:
+      A reference tensor of the inputs' dtype.
+    """
+    return apply_op("RefSelect", index, list(inputs), name=name or "RefSelect")

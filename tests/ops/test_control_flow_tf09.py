@@ -28,9 +28,14 @@ def _ref_enter(x):
                          [tf.constant(0), tf.zeros_like(x)])[1]
 
 
+def _ref_select(x, y):
+    return cf.ref_select(tf.constant(1), [_fresh(x), _fresh(y)])
+
+
 SPECS = [  # no gradients: the values come from variables (Assign is not differentiable)
     OpSpec("RefSwitch", _ref_switch, lambda x: x, [((3, 2),), ((),)], grad=[]),
     OpSpec("RefEnter", _ref_enter, lambda x: 2 * x, [((3,),), ((),)], grad=[]),
+    OpSpec("RefSelect", _ref_select, lambda x, y: y, [((3, 2), (3, 2)), ((), ())], grad=[]),
 ]
 
 
@@ -185,3 +190,34 @@ def test_while_loop_carries_indexed_slices_and_sparse_tensors():
     assert isinstance(s, tf.IndexedSlices) and isinstance(sp, tf.SparseTensor)
     values, sparse = _run([s.values, sp], init=False)
     assert values.tolist() == [[8.0]] and sparse.values.tolist() == [4.0, 5.0]
+
+
+def test_ref_select_assigns_the_chosen_variable():
+    from tensorflux.python.ops import control_flow_ops as tf_cf
+    from tensorflux.python.ops import gen_control_flow_ops
+    a = tf.Variable([1.0, 2.0], name="a")
+    b = tf.Variable([3.0, 4.0], name="b")
+    index = tf.placeholder(tf.int32, [])
+    chosen = tf_cf.ref_select(index, [a, b])
+    assert chosen.dtype == tf.float32._as_ref and chosen.get_shape().as_list() == [2]
+    update = tf.assign(chosen, [7.0, 8.0])
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(update, {index: 1})
+        assert sess.run(a).tolist() == [1.0, 2.0] and sess.run(b).tolist() == [7.0, 8.0]
+        sess.run(tf.assign_add(gen_control_flow_ops.ref_select(index, [a, b]), [1.0, 1.0]),
+                 {index: 0})
+        assert sess.run(a).tolist() == [2.0, 3.0] and sess.run(b).tolist() == [7.0, 8.0]
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"Index must be in the range \[0, 2\) but got 2"):
+            sess.run(chosen, {index: 2})
+
+
+def test_ref_select_shape_and_no_gradient():
+    a = tf.Variable(tf.zeros([2, 3]))
+    b = tf.Variable(tf.zeros([4, 3]))
+    assert cf.ref_select(0, [a, b]).get_shape().as_list() == [None, 3]
+    with pytest.raises(ValueError, match="index must be a scalar"):
+        cf.ref_select([0], [a, b])
+    chosen = cf.ref_select(0, [a, b])
+    assert tf.gradients(tf.reduce_sum(chosen), [a]) == [None]
