@@ -96,12 +96,16 @@ def _numerical_jacobian(sess, x, x_shape, x_data, y, y_shape, delta, feed):
     return jacobian
 
 
-def _check_shape(tensor, shape, what):
-    """TF refuses a shape of the same size but another layout too: x is fed in x_shape (TF's
-    feed error), and y's gradient must have y's shape."""
+def _resolve_shape(tensor, shape, what):
+    """The shape to use for x or y: `shape`, or the tensor's own static shape when `shape` is
+    another layout of the same number of elements (TF 0.9 accepted it: its Jacobians flatten x
+    and y row-major, so only the size matters). A different size is refused with TF's feed
+    error for x."""
     static = tensor.get_shape()
     if static.is_compatible_with(shape):
-        return
+        return list(shape)
+    if static.is_fully_defined() and _size(static.as_list()) == _size(shape):
+        return static.as_list()
     if what == "x":
         raise ValueError(f"Cannot feed value of shape {tuple(shape)} for Tensor {tensor.name}, "
                          f"which has shape {static} (compute_gradient's x_shape)")
@@ -109,7 +113,9 @@ def _check_shape(tensor, shape, what):
                      f"incompatible with the given {what}_shape {list(shape)}")
 
 
-def _init_value(x, x_shape, x_init_value):
+def _init_value(x, x_shape, given_shape, x_init_value):
+    """x's starting value in x_shape (the tensor's layout); a given value may be in the layout
+    of the x_shape argument instead."""
     np_dtype = x.dtype.base_dtype.as_numpy_dtype
     if x_init_value is None:
         value = np.random.random_sample(x_shape)
@@ -117,10 +123,10 @@ def _init_value(x, x_shape, x_init_value):
             value = value + 1j * np.random.random_sample(x_shape)
         return value.astype(np_dtype)
     value = np.asarray(x_init_value, dtype=np_dtype)
-    if tuple(value.shape) != tuple(x_shape):
+    if tuple(value.shape) not in (tuple(x_shape), tuple(given_shape)):
         raise ValueError(f"x_init_value for {x.name} has shape {value.shape}, required "
-                         f"x_shape {tuple(x_shape)}")
-    return value.copy()
+                         f"x_shape {tuple(given_shape)}")
+    return value.reshape(x_shape).copy()
 
 
 def _as_tensor(value):
@@ -161,14 +167,16 @@ def _jacobians_for_list(xs, x_shapes, y, y_shape, x_init_values, delta, init_tar
     grad_targets = list(xs)
     xs = [_feed_tensor(x) for x in xs]
     y = _as_tensor(y)
-    for x, x_shape in zip(xs, x_shapes):
+    for x in xs:
         _check_dtype(x, "x")
-        _check_shape(x, x_shape, "x")
+    given_shapes = x_shapes
+    x_shapes = [_resolve_shape(x, s, "x") for x, s in zip(xs, x_shapes)]
     _check_dtype(y, "y")
-    _check_shape(y, y_shape, "y")
+    y_shape = _resolve_shape(y, y_shape, "y")
     graph = y.graph
     feed = dict(extra_feed_dict or {})
-    data = [_init_value(x, s, v) for x, s, v in zip(xs, x_shapes, x_init_values)]
+    data = [_init_value(x, s, g, v)
+            for x, s, g, v in zip(xs, x_shapes, given_shapes, x_init_values)]
     sess = _default_session_for(graph)
     with graph.as_default():
         if init_targets is not None:
@@ -198,9 +206,10 @@ def compute_gradient(x, x_shape, y, y_shape, x_init_value=None, delta=1e-3, init
 
     Args:
       x: a tensor or variable, or a list of them (then x_shape and x_init_value are lists).
-      x_shape: the shape of x (each x).
+      x_shape: the shape of x (each x); as in TF 0.9, another shape with as many elements as
+        x's fully known static shape is accepted (the Jacobian's rows are x flattened).
       y: the tensor to differentiate.
-      y_shape: the shape of y.
+      y_shape: the shape of y (the same rule).
       x_init_value: the value(s) at which to differentiate; random in [0, 1) by default.
       delta: the central-difference step.
       init_targets: ops to run first (e.g. variable initializers).

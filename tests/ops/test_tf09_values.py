@@ -121,15 +121,40 @@ def test_tensorflow_infers_the_same_static_shapes():
         assert _static_shapes(v1) == [[None, 3], [None, 3], [None, 2]]
 
 
-def test_compute_gradient_refuses_another_layout_as_tf():
+def test_compute_gradient_accepts_another_layout_of_the_same_size_as_tf09():
+    x = tf.placeholder(tf.float64, [2, 3])
+    y = tf.reduce_sum(x * x, 1)  # [2]: dy_j/dx_i = 2 x_i where x_i is in row j
+    x0 = np.arange(6.0).reshape(2, 3)
+    expected = np.zeros((6, 2))
+    expected[:3, 0], expected[3:, 1] = 2 * x0[0], 2 * x0[1]
+    with tf.Session():
+        for x_shape, y_shape, init in [([6], [2], x0.reshape(6)), ([3, 2], [1, 2], x0),
+                                       ([2, 3], [2, 1], x0)]:
+            theoretical, numerical = tf.test.compute_gradient(x, x_shape, y, y_shape,
+                                                              x_init_value=init)
+            np.testing.assert_allclose(theoretical, expected, atol=1e-8)
+            np.testing.assert_allclose(numerical, expected, atol=1e-6)
+        assert tf.test.compute_gradient_error(x, [6], y, [2, 1], x_init_value=x0) < 1e-6
+        # random starting values come in x's own layout
+        theoretical, _ = tf.test.compute_gradient(x, [1, 6], y, [2])
+        assert theoretical.shape == (6, 2) and np.count_nonzero(theoretical) == 6
+
+
+def test_compute_gradient_refuses_another_size_as_tf():
     x = tf.placeholder(tf.float64, [2, 3])
     y = x * 2.0
     with tf.Session():
-        with pytest.raises(ValueError, match=r"^Cannot feed value of shape \(6,\) for Tensor "
+        with pytest.raises(ValueError, match=r"^Cannot feed value of shape \(5,\) for Tensor "
                                              r"Placeholder:0, which has shape \(2, 3\)"):
-            tf.test.compute_gradient(x, [6], y, [2, 3])
+            tf.test.compute_gradient(x, [5], y, [2, 3])
         with pytest.raises(ValueError, match="y_shape"):
-            tf.test.compute_gradient(x, [2, 3], y, [6])
+            tf.test.compute_gradient(x, [2, 3], y, [7])
+        with pytest.raises(ValueError, match="x_init_value"):
+            tf.test.compute_gradient(x, [6], y, [2, 3], x_init_value=np.zeros(5))
+        # a partly unknown static shape has no size to compare: refused as TF's feed
+        z = tf.placeholder(tf.float64, [None, 3])
+        with pytest.raises(ValueError, match="Cannot feed value of shape"):
+            tf.test.compute_gradient(z, [6], z * 2.0, [2, 3])
         theoretical, numerical = tf.test.compute_gradient(x, [2, 3], y, [2, 3])
         np.testing.assert_allclose(theoretical, 2 * np.eye(6), atol=1e-6)
         np.testing.assert_allclose(numerical, 2 * np.eye(6), atol=1e-6)
