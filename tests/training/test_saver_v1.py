@@ -126,3 +126,34 @@ def test_tensorflow_reads_our_v1_checkpoints(tmp_path):
                 tf1.train.Saver(list(tf_vars.values())).restore(sess, path)
                 for name, var in tf_vars.items():
                     np.testing.assert_array_equal(sess.run(var), VALUES[name])
+
+
+def test_v1_saver_refuses_a_slice_too_large_to_serialize_as_tf(tmp_path, monkeypatch):
+    from tensorflux.lib.io import tensor_slice_v1
+    # TF's bound is 2 GB (one protobuf message per slice); 1000 float32 values take at most
+    # 5000 bytes, so a 4000-byte limit stands in for it without allocating 2 GB.
+    monkeypatch.setattr(tensor_slice_v1, "MAX_MESSAGE_BYTES", 4000)
+    small = tf.Variable(np.ones(10, np.float32), name="small")
+    tf.Variable(np.ones([10, 100], np.float32), name="big")
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        path = str(tmp_path / "model.ckpt")
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"^Tensor slice is too large to serialize \(conservative "
+                                 r"estimate: \d+ bytes\): tensor big of dtype float32"):
+            tf.train.Saver(write_version=V1).save(sess, path)
+        assert os.listdir(tmp_path) == []  # nothing written, not even a partial file
+        tf.train.Saver([small], write_version=V1).save(sess, path)  # under the limit
+        assert tf.train.NewCheckpointReader(path).get_variable_to_shape_map() == {"small": [10]}
+        v2_path = tf.train.Saver().save(sess, str(tmp_path / "v2" / "model.ckpt"))  # no limit
+        reader = tf.train.NewCheckpointReader(v2_path)
+        np.testing.assert_array_equal(reader.get_tensor("big"), np.ones([10, 100], np.float32))
+
+
+def test_v1_size_bound_counts_string_bytes(monkeypatch):
+    from tensorflux.lib.io import tensor_slice_v1
+    monkeypatch.setattr(tensor_slice_v1, "MAX_MESSAGE_BYTES", 4000)
+    writer = tensor_slice_v1.V1Writer("/nonexistent/never_written")
+    writer.add("short", np.array([b"x" * 100] * 10, dtype=object), tf.string)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="tensor long of dtype string"):
+        writer.add("long", np.array([b"x" * 1000] * 4, dtype=object), tf.string)

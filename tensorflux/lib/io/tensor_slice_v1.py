@@ -45,6 +45,34 @@ _VALUE_FIELDS = {
 }
 
 
+# A SavedSlice is one protobuf message, and protobuf refuses messages of 2 GB or more: TF's V1
+# writer checks a conservative bound on the serialized size before encoding a slice. Tests lower
+# this limit rather than allocate 2 GB.
+MAX_MESSAGE_BYTES = 1 << 31
+_PROTO_HEADER_BYTES = 16  # TensorProto's dtype, shape and the SavedSlice field tags, bounded
+# The most bytes one element takes in the TensorProto's repeated field, its tag included (a
+# value may be written unpacked): a varint is at most 10 bytes, fixed32 4 and fixed64 8.
+_MAX_ELEMENT_BYTES = {"float_val": 5, "double_val": 9, "int_val": 11, "int64_val": 11,
+                      "bool_val": 2, "half_val": 4, "scomplex_val": 10, "dcomplex_val": 18,
+                      "string_val": 11}  # strings: tag and length varint, plus their bytes
+
+
+def _check_serializable(name, tensor_slice, array, dtype, path):
+    """InvalidArgumentError, as TF's writer, when the slice's message may reach 2 GB."""
+    field, _ = _VALUE_FIELDS[dtype]
+    count = _count(np.shape(array))
+    bound = (len(name.encode("utf-8")) + len(tensor_slice.serialize()) + _PROTO_HEADER_BYTES
+             + _MAX_ELEMENT_BYTES[field] * count)
+    if dtype == dtypes.string:
+        bound += sum(len(tb._as_bytes(x)) for x in np.asarray(array).reshape(-1))
+    if bound > MAX_MESSAGE_BYTES:
+        raise errors.InvalidArgumentError(
+            None, None, f"Tensor slice is too large to serialize (conservative estimate: "
+                        f"{bound} bytes): tensor {name} of dtype {dtype.name} and shape "
+                        f"{list(np.shape(array))} in V1 checkpoint {path}; the V2 format "
+                        f"(Saver's default write_version) has no such limit")
+
+
 # ---- values <-> TensorProto ---------------------------------------------------------------------
 def _value_proto(array, dtype):
     field, stored = _VALUE_FIELDS[dtype]
@@ -186,6 +214,7 @@ class V1Writer:
             raise errors.InvalidArgumentError(
                 None, None, f"Slice {tensor_slice!r} of {name} has shape {expected}, the value "
                             f"has shape {list(np.shape(array))}")
+        _check_serializable(name, tensor_slice, array, dtype, self.path)
         known[2].append(tensor_slice)
         key = tb.slice_key(name, tensor_slice.extents)
         self._entries[key] = _data_bytes(name, tensor_slice, _value_proto(array, dtype))
