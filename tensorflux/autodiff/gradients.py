@@ -10,6 +10,7 @@ loop body with this same core (`grad_core`, with the loop as `base`).
 """
 import collections
 
+from tensorflux.framework import dtypes
 from tensorflux.framework import ops
 from tensorflux.framework import registry
 
@@ -297,9 +298,19 @@ def _aggregate(grads, aggregation_method=None):
         return _sum_dense(grads, aggregation_method)
     if all(isinstance(g, ops.IndexedSlices) for g in grads):
         return ops.IndexedSlices(array_ops.concat([g.values for g in grads], 0),
-                                 array_ops.concat([g.indices for g in grads], 0),
+                                 array_ops.concat(_common_indices(grads), 0),
                                  grads[0].dense_shape)
     return _sum_dense([_densify(g) for g in grads], aggregation_method)
+
+
+def _common_indices(grads):
+    """The slices' indices, all int64 when their dtypes differ (as TF: a gather by int32 ids
+    and one by int64 sampled ids of the same variable)."""
+    indices = [g.indices for g in grads]
+    if len({i.dtype.base_dtype for i in indices}) > 1:
+        from tensorflux.ops import math_ops
+        indices = [math_ops.cast(i, dtypes.int64) for i in indices]
+    return indices
 
 
 def _densify(grad):
