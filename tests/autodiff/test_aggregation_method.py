@@ -53,3 +53,18 @@ def test_optimizer_passes_the_method_through():
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             np.testing.assert_allclose(sess.run(grad), [5.0, 7.0])
+
+
+def test_indexed_slices_of_int32_and_int64_ids_sum_with_int64_indices():
+    # word2vec's sm_w_t: gathered by int32 labels and by int64 sampled ids, as TF aggregates
+    params = tf.Variable(np.arange(8.0, dtype=np.float32).reshape(4, 2))
+    loss = (tf.reduce_sum(tf.gather(params, tf.constant([0, 2], tf.int32)))
+            + 2 * tf.reduce_sum(tf.gather(params, tf.constant([2, 3], tf.int64))))
+    (grad,) = tf.gradients(loss, [params])
+    assert isinstance(grad, tf.IndexedSlices) and grad.indices.dtype == tf.int64
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        dense = sess.run(tf.convert_to_tensor(grad))
+        np.testing.assert_allclose(dense, [[1, 1], [0, 0], [3, 3], [2, 2]])
+        sess.run(tf.train.GradientDescentOptimizer(1.0).minimize(loss))
+        np.testing.assert_allclose(sess.run(params)[2], [1.0, 2.0])
