@@ -25,6 +25,7 @@ import threading
 import numpy as np
 
 from tensorflux.framework import errors
+from tensorflux.framework import limits
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
 from tensorflux.framework.op_def_library import apply_op
@@ -59,6 +60,7 @@ def _skipgram_shape(op):
 
 @Skipgram.kernel("CPU")
 def _skipgram_kernel(ctx):
+    limits.check_allocation(ctx.op, [ctx.attrs["batch_size"]], np.int32)
     corpus = ctx.init_state(lambda: _Corpus(ctx.attrs, ctx.rng))
     examples, labels, epoch, processed = corpus.batch(ctx.attrs["batch_size"])
     return (corpus.vocab_word, corpus.vocab_freq, np.int64(corpus.size), np.int32(epoch),
@@ -207,6 +209,9 @@ def _neg_train_kernel(ctx, w_in, w_out, examples, labels, lr):
                         f"w_in vs. entries of vocab_count)")
     examples = state_ops.check_indices("NegTrain examples", examples, emb_in.shape[0])
     labels = state_ops.check_indices("NegTrain labels", labels, emb_in.shape[0])
+    # the negatives' rows are gathered at once: [batch, num_negative_samples, dims]
+    limits.check_allocation(ctx.op, [len(examples), ctx.attrs["num_negative_samples"],
+                                     emb_in.shape[1]], emb_in.dtype)
     draws = ctx.rng.random((len(examples), ctx.attrs["num_negative_samples"])) * cdf[-1]
     negatives = np.minimum(np.searchsorted(cdf, draws, side="right"), len(cdf) - 1)
     negative_sampling_step(emb_in, emb_out, examples, labels, negatives, np.float32(lr))

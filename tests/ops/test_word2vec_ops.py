@@ -327,3 +327,16 @@ def test_neg_train_errors():
         sess.run(tf.global_variables_initializer())
         with pytest.raises(tf.errors.InvalidArgumentError, match="vocab_size mismatches: 3 vs. 4"):
             sess.run(step)
+
+
+def test_huge_batches_and_negative_counts_are_refused_before_allocating():
+    path = _corpus_file("limits.txt", SMALL_WORDS)
+    w = tf.Variable(np.zeros((3, 2), np.float32))
+    step = word2vec_ops.neg_train(w, tf.Variable(np.zeros((3, 2), np.float32)), [0], [1], 0.1,
+                                  [1, 1, 1], 2 ** 40)
+    with tf.Session() as sess:
+        with pytest.raises(tf.errors.ResourceExhaustedError, match="Skipgram"):
+            sess.run(_skipgram_outputs(path, batch_size=2 ** 40)[5])
+        sess.run(tf.global_variables_initializer())
+        with pytest.raises(tf.errors.ResourceExhaustedError, match="NegTrain"):
+            sess.run(step)

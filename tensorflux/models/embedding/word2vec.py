@@ -165,6 +165,9 @@ class Word2Vec(word2vec_common.Word2VecBase):
             self._last_checkpoint_time = now
 
 
+_start_shell = word2vec_common.start_shell  # TF's name: an IPython shell over the model
+
+
 def main(_):
     """Train a word2vec model."""
     word2vec_common.run_main(Options, Word2Vec, FLAGS)
