@@ -91,7 +91,7 @@ def with_dependencies(dependencies, output_tensor, name=None):
 # The primitives (Switch, Merge, Enter, Exit, NextIteration, LoopCond) live in their own module.
 from tensorflux.ops.control_flow_primitives import (  # noqa: E402,F401 (re-exported)
     Enter, Exit, LoopCond, Merge, NextIteration, Switch, _enter, _scalar_pred, loop_cond, merge,
-    ref_switch, switch)
+    ref_select, ref_switch, switch)
 
 
 # ---- contexts ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ executor implements their semantics (tensorflux/runtime/control_flow_executor.py
 tf.cond and tf.while_loop (control_flow_ops.py) build graphs of them.
 """
 from tensorflux.framework import dtypes
+from tensorflux.framework import errors
 from tensorflux.framework import ops
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
@@ -65,6 +66,30 @@ RefSwitch = registry.register_op("RefSwitch", inputs=["data: Ref(T)", "pred: boo
 RefSwitch.shape(_switch_shape)
 RefSwitch.gradient(_switch_grad)
 RefSwitch.kernel("CPU")(_switch_kernel)
+
+
+RefSelect = registry.register_op("RefSelect", inputs=["index: int32", "inputs: N * Ref(T)"],
+                                 outputs=["output: Ref(T)"])
+RefSelect.not_differentiable()  # TF registers no gradient: it picks a reference, a handle
+
+
+@RefSelect.shape
+def _ref_select_shape(op):
+    _scalar_pred(op.inputs[0].get_shape(), "RefSelect's index")
+    shape = op.inputs[1].get_shape()
+    for t in op.inputs[2:]:  # the inputs' common shape; unknown where they differ
+        shape = shape.merge_with(t.get_shape()) if shape.is_compatible_with(t.get_shape()) \
+            else tensor_shape.unknown_shape()
+    return shape
+
+
+@RefSelect.kernel("CPU")
+def _ref_select_kernel(ctx, index, *refs):
+    index = int(index)
+    if not 0 <= index < len(refs):
+        raise errors.InvalidArgumentError(
+            None, None, f"Index must be in the range [0, {len(refs)}) but got {index}")
+    return refs[index]
 
 
 Merge = registry.register_op("Merge", inputs=["inputs: N * T"],
@@ -169,6 +194,13 @@ def switch(data, pred, name=None):
 def ref_switch(data, pred, name=None):
     """Switch of a variable's reference (RefSwitch)."""
     return apply_op("RefSwitch", data, pred, name=name or "RefSwitch")
+
+
+def ref_select(index, inputs, name=None):
+    """The reference `inputs[index]`, chosen when the graph runs (RefSelect; TF 0.9's
+    QueueBase.from_list picks a queue handle this way)."""
+    index = ops.convert_to_tensor(index, dtype=dtypes.int32)
+    return apply_op("RefSelect", index, list(inputs), name=name)
 
 
 def merge(inputs, name=None):

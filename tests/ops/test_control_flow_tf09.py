@@ -28,9 +28,14 @@ def _ref_enter(x):
                          [tf.constant(0), tf.zeros_like(x)])[1]
 
 
+def _ref_select(x):
+    return cf.ref_select(tf.constant(1), [_fresh(x - x), _fresh(x), _fresh(x + x)])
+
+
 SPECS = [  # no gradients: the values come from variables (Assign is not differentiable)
     OpSpec("RefSwitch", _ref_switch, lambda x: x, [((3, 2),), ((),)], grad=[]),
     OpSpec("RefEnter", _ref_enter, lambda x: 2 * x, [((3,),), ((),)], grad=[]),
+    OpSpec("RefSelect", _ref_select, lambda x: x, [((3, 2),), ((),)], grad=[]),
 ]
 
 
