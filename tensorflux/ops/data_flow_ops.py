@@ -22,7 +22,7 @@ from tensorflux.framework.op_def_library import apply_op
 from tensorflux.framework.variable_ref import VariableRef
 from tensorflux.ops import queues
 
-__all__ = ["FIFOQueue", "PaddingFIFOQueue", "QueueBase", "RandomShuffleQueue"]
+__all__ = ["FIFOQueue", "PaddingFIFOQueue", "PriorityQueue", "QueueBase", "RandomShuffleQueue"]
 
 _QUEUE_ATTRS = {"component_types": registry.Attr("list(type)"),
                 "shapes": registry.Attr("list(shape)", []), "capacity": -1,
@@ -162,6 +162,18 @@ RandomShuffleQueueV2 = _register_queue(
     lambda ctx, display: queues.RandomShuffleQueue(
         display, *_attrs_of(ctx), ctx.attrs["min_after_dequeue"], ctx.rng))
 
+
+
+def _priority_queue(ctx, display):
+    """A PriorityQueue's components are an int64 priority scalar, then the op's components."""
+    types, shapes, capacity = _attrs_of(ctx)
+    shapes = [tensor_shape.scalar()] + shapes if shapes else None
+    return queues.PriorityQueue(display, [dtypes_lib.int64] + list(types), shapes, capacity)
+
+
+PriorityQueueV2 = _register_queue(
+    "PriorityQueue", {"component_types": registry.Attr("list(type)", []),
+                      "shapes": registry.Attr("list(shape)")}, _priority_queue)
 
 FakeQueue = registry.register_op("FakeQueue", inputs=["resource: resource"],
                                  outputs=["handle: Ref(string)"], stateful=True)
@@ -535,6 +547,23 @@ class RandomShuffleQueue(QueueBase):
         ref = _queue_op("RandomShuffleQueue", dtypes, shapes, capacity, shared_name, name,
                         min_after_dequeue=min_after_dequeue, seed=seed1 or 0, seed2=seed2 or 0)
         super().__init__(dtypes, shapes, names, ref)
+
+
+class PriorityQueue(QueueBase):
+    """A queue dequeuing elements by priority, smallest first (`tf.PriorityQueue`).
+
+    Every element starts with an int64 scalar priority, then the components of `types`:
+    enqueue (priority, *values), dequeue gives (priority, *values).
+    """
+
+    def __init__(self, capacity, types, shapes=None, names=None, shared_name=None,
+                 name="priority_queue"):
+        types = _as_type_list(types)
+        shapes = _as_shape_list(shapes, types)
+        ref = _queue_op("PriorityQueue", types, shapes, capacity, shared_name, name)
+        names = _as_name_list(names, [dtypes_lib.int64] + types)
+        super().__init__([dtypes_lib.int64] + types,
+                         [tensor_shape.scalar()] + shapes if shapes else None, names, ref)
 
 
 def _same_shapes(a, b):

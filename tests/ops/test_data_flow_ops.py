@@ -69,6 +69,29 @@ def _padded(x, wrap=_same):
     return out
 
 
+def _by_priority(x, wrap=_same):
+    row = x.get_shape()[1:]
+    q = wrap(data_flow_ops.PriorityQueue(10, [x.dtype],
+                                         shapes=[row] if row.is_fully_defined() else None))
+    priorities = tf.constant([2, 0, 1], tf.int64)
+    return _after([q.enqueue_many([priorities, x])], lambda: q.dequeue_many(3))[1]
+
+
+def _check_priority_order_ties_and_errors(spec):
+    q = data_flow_ops.PriorityQueue(5, [tf.string], shapes=[[]])
+    assert q.dtypes == [tf.int64, tf.string] and q.queue_ref.op.type == "PriorityQueue"
+    p = tf.placeholder(tf.int64)
+    with tf.Session() as sess:
+        sess.run(q.enqueue_many([[3, 1, 3, -2], [b"c", b"a", b"d", b"z"]]))
+        sess.run(q.enqueue([1, b"b"]))
+        got = [sess.run(q.dequeue()) for _ in range(5)]
+        assert [(int(k), v) for k, v in got] == [(-2, b"z"), (1, b"a"), (1, b"b"), (3, b"c"),
+                                                 (3, b"d")]
+        with pytest.raises(tf.errors.InvalidArgumentError, match="priority element to be a "
+                                                                 "scalar"):
+            sess.run(q.enqueue([p, b"x"]), {p: [1, 2]})
+
+
 def _pad_ref(x):
     short = np.zeros_like(x)
     short[:2] = x[:2]
@@ -209,7 +232,11 @@ SPECS = [
     OpSpec(("QueueSize", "QueueClose", "QueueIsClosed"), _size_and_closed,
            lambda x: [np.int32(len(x)), np.bool_(True)], [((3, 2),)], grad=(),
            check=_check_close_and_size),
+    OpSpec("PriorityQueue", _by_priority, lambda x: x[[1, 2, 0]], [((3, 2),), ((3,),)],
+           dtypes=[tf.float32, tf.int32], grad=(), check=_check_priority_order_ties_and_errors),
     # TF >= 1.2's V2 ops (resource handles): the same kernels, built from gen ops.
+    OpSpec("PriorityQueueV2", functools.partial(_by_priority, wrap=as_v2), lambda x: x[[1, 2, 0]],
+           [((3, 2),)], dtypes=[tf.float32, tf.int32], grad=()),
     OpSpec(("FIFOQueueV2", "QueueEnqueueV2", "QueueDequeueV2"),
            functools.partial(_enqueue_dequeue, wrap=as_v2), lambda x: x, [((3, 4),), ((),)],
            dtypes=[tf.float32, tf.int32, tf.bool], grad=()),
