@@ -12,6 +12,8 @@ the gradient of a read is a write into the array's gradient array (TensorArrayGr
 per gradient computation `source`; writes to one index add up) and the gradient of a write is
 a read from it.
 """
+import contextlib
+
 import numpy as np
 
 from tensorflux.framework import dtypes
@@ -291,6 +293,14 @@ def _unpack_grad(family):
     return grad
 
 
+def _colocated(grad_fn):
+    """`grad_fn` making its ops with the forward op's array (see _with_handle)."""
+    def grad(op, *grads):
+        with _with_handle(op.inputs[0]):
+            return grad_fn(op, *grads)
+    return grad
+
+
 # ---- registration ------------------------------------------------------------------------------
 # verb: (inputs after the handle, outputs, attrs, shape fn, kernel, gradient maker or None)
 _VERB_TABLE = {
@@ -345,7 +355,7 @@ def _register_family(family):
         if make_grad is None:
             op_def.not_differentiable()
         else:
-            op_def.gradient(make_grad(family))
+            op_def.gradient(_colocated(make_grad(family)))
 
 
 for _family in FAMILIES.values():
@@ -415,7 +425,8 @@ class TensorArray:
 
     def _op(self, verb, *inputs, name=None, **attrs):
         op_type = self._ops[verb]
-        return apply_op(op_type, self._handle, *inputs, name=name or op_type, **attrs)
+        with _with_handle(self._handle):
+            return apply_op(op_type, self._handle, *inputs, name=name or op_type, **attrs)
 
     def read(self, index, name=None):
         """The element at `index`."""
@@ -511,6 +522,15 @@ class TensorArray:
                            element_shape=self._shape_box[0])
 
 
+def _with_handle(handle):
+    """Where an op on `handle` is made: with the handle's op for a string handle (TF's Python
+    colocated them; the placer keeps reference and resource consumers with their producers
+    by itself), so the array never has to cross devices."""
+    if handle.dtype == dtypes.string:
+        return ops.colocate_with(handle)
+    return contextlib.nullcontext()
+
+
 def _initial_flow(handle):
     """The flow of a fresh V1/V2 array: a zero made with the handle (TF's Python did this; the
     V3 constructor outputs it)."""
@@ -521,12 +541,14 @@ def _initial_flow(handle):
 
 def read(handle, index, flow, dtype, name=None):
     """A raw read in `handle`'s family (for accumulators built by the loop gradient)."""
-    return apply_op(family_of(handle)["Read"], handle, index, flow, dtype=dtype, name=name)
+    with _with_handle(handle):
+        return apply_op(family_of(handle)["Read"], handle, index, flow, dtype=dtype, name=name)
 
 
 def write(handle, index, value, flow, name=None):
     """A raw write in `handle`'s family; returns the new flow."""
-    return apply_op(family_of(handle)["Write"], handle, index, value, flow, name=name)
+    with _with_handle(handle):
+        return apply_op(family_of(handle)["Write"], handle, index, value, flow, name=name)
 
 
 def new_accumulator(dtype, name="acc"):
