@@ -128,21 +128,29 @@ def _queue_shapes(handle_tensor):
 
 
 # ---- queue ops ------------------------------------------------------------------------------
+def handle_shape_fn(handle_type):
+    """TF's shape of a handle: a V1 handle is the vector [container, name], a resource a
+    scalar."""
+    shape = tensor_shape.scalar() if handle_type == "resource" else tensor_shape.vector(2)
+    return lambda op: shape
+
+
+def resource_kernel(create, kind, as_ref):
+    """The kernel of an op making a `kind` resource with `create(ctx, display_name)`; its
+    output is TF's V1 handle in a reference if `as_ref`, else a resource handle."""
+    def kernel(ctx):
+        return lookup_resource(ctx, lambda display: create(ctx, display), kind, as_ref)[1]
+    return kernel
+
+
 def _register_queue(name, extra_attrs, create):
     """Registers queue op `name` in both handle versions; returns the V2 op's definition."""
     for suffix, handle_type in HANDLE_VERSIONS:
         op_def = registry.register_op(name + suffix, outputs=[f"handle: {handle_type}"],
                                       attrs=dict(_QUEUE_ATTRS, **extra_attrs), stateful=True)
         op_def.not_differentiable()
-        # TF's shape: a V1 handle is the vector [container, name], a resource a scalar.
-        op_def.shape(lambda op, n=2 if not suffix else None:
-                     tensor_shape.vector(n) if n else tensor_shape.scalar())
-        as_ref = not suffix
-
-        @op_def.kernel("CPU")
-        def _queue_kernel(ctx, as_ref=as_ref):
-            create_queue = lambda display: create(ctx, display)  # noqa: E731
-            return lookup_resource(ctx, create_queue, "queue", as_ref)[1]
+        op_def.shape(handle_shape_fn(handle_type))
+        op_def.kernel("CPU")(resource_kernel(create, "queue", as_ref=not suffix))
     return op_def
 
 

@@ -304,19 +304,16 @@ _READER_ATTRS = {"container": "", "shared_name": ""}
 def register_reader(name, attrs, make_open, signature_attrs, cls=None):
     """Registers reader op `name` (TF 0.9's, a `Ref(string)` handle) and `name`V2 (a resource
     handle) with one kernel; returns the V2 op's definition."""
+    def create(ctx, display):
+        values = [ctx.attrs[a] for a in signature_attrs]
+        return (cls or Reader)(display, name, make_open(*values), values)
+
     for suffix, handle_type in data_flow_ops.HANDLE_VERSIONS:
         op_def = registry.register_op(name + suffix, outputs=[f"reader_handle: {handle_type}"],
                                       attrs=dict(_READER_ATTRS, **attrs), stateful=True)
         op_def.not_differentiable()
-        op_def.shape(lambda op, n=2 if not suffix else None:
-                     tensor_shape.vector(n) if n else tensor_shape.scalar())
-
-        @op_def.kernel("CPU")
-        def _reader_kernel(ctx, as_ref=not suffix):
-            def create(display):
-                values = [ctx.attrs[a] for a in signature_attrs]
-                return (cls or Reader)(display, name, make_open(*values), values)
-            return data_flow_ops.lookup_resource(ctx, create, "reader", as_ref)[1]
+        op_def.shape(data_flow_ops.handle_shape_fn(handle_type))
+        op_def.kernel("CPU")(data_flow_ops.resource_kernel(create, "reader", as_ref=not suffix))
     return op_def
 
 
