@@ -199,6 +199,14 @@ def ref_switch(data, pred, name=None):
     return apply_op("RefSwitch", data, pred, name=name or "RefSwitch")
 
 
+def ref_select(index, inputs, name=None):
+    """The reference `inputs[index]`, chosen when the graph runs (RefSelect; TF 0.9's
+    QueueBase.from_list picks a queue handle this way); assigning through it updates that
+    variable."""
+    index = ops.convert_to_tensor(index, dtype=dtypes.int32)
+    return apply_op("RefSelect", index, list(inputs), name=name or "RefSelect")
+
+
 def merge(inputs, name=None):
     """(output, value_index): the value of the first live input and its index."""
     inputs = [ops.convert_to_tensor(t) for t in inputs]  # IndexedSlices become dense
@@ -215,15 +223,3 @@ def _enter(data, frame_name, is_constant=False, parallel_iterations=10, name=Non
     return apply_op("RefEnter" if ref else "Enter", data, frame_name=frame_name,
                     is_constant=is_constant,
                     parallel_iterations=parallel_iterations, name=name or "Enter")
-
-
-def ref_select(index, inputs, name=None):
-    """The reference `inputs[index]` (RefSelect): assigning through it updates that variable.
-
-    Args:
-      index: int32 scalar tensor, which of `inputs` to forward.
-      inputs: a list of variables (or other reference tensors) of one dtype.
-    Returns:
-      A reference tensor of the inputs' dtype.
-    """
-    return apply_op("RefSelect", index, list(inputs), name=name or "RefSelect")

@@ -10,6 +10,8 @@ Every completion callback `callback(error, value)` runs outside the queue's lock
 callback may enqueue, dequeue or cancel on the same queue.
 """
 import collections
+import heapq
+import itertools
 import threading
 
 import numpy as np
@@ -251,6 +253,27 @@ class PaddingFIFOQueue(Queue):
     kind = "PaddingFIFOQueue"
 
 
+class PriorityQueue(Queue):
+    """Dequeues the element with the smallest int64 priority (component 0) first; equal
+    priorities leave in the order they came (elements put back go first)."""
+
+    kind = "PriorityQueue"
+
+    def _init_storage(self):
+        self._elements = []
+        self._later = itertools.count()
+        self._sooner = itertools.count(-1, -1)
+
+    def _push(self, element):
+        heapq.heappush(self._elements, (int(element[0]), next(self._later), element))
+
+    def _push_front(self, element):
+        heapq.heappush(self._elements, (int(element[0]), next(self._sooner), element))
+
+    def _pop(self):
+        return heapq.heappop(self._elements)[2]
+
+
 def _fire(fire):
     for callback, error, value in fire:
         callback(error, value)
@@ -264,6 +287,11 @@ def check_components(queue, components, batched):
             None, None, f"{queue.kind} '{queue.name}' has {len(queue.dtypes)} components, the "
                         f"enqueue gave {len(components)}")
     arrays = [np.array(c, dtype=d.as_numpy_dtype) for c, d in zip(components, queue.dtypes)]
+    if isinstance(queue, PriorityQueue) and arrays[0].ndim != int(batched):
+        raise errors.InvalidArgumentError(
+            None, None, f"Expected the priority element to be a {'vector' if batched else 'scalar'}"
+                        f", but received shape: {list(arrays[0].shape)} (PriorityQueue "
+                        f"'{queue.name}')")
     if not batched:
         _check_shapes(queue, [a.shape for a in arrays], "")
         return [tuple(arrays)]

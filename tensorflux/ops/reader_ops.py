@@ -1,10 +1,12 @@
 """Readers: ops that turn a queue of filenames into records (TextLine, FixedLengthRecord,
 TFRecord, WholeFile), plus ReadFile and WriteFile.
 
-A reader op outputs a resource handle to a Reader (created per session, like a queue). A
-ReaderReadV2 asks the reader for one record: the reader reads from its current file ("work
-unit") and, when that is exhausted, dequeues the next filename from the queue it is given,
-without holding a thread while it waits. Reads on one reader are served one at a time, in
+A reader op outputs a handle to a Reader (created per session, like a queue): TF 0.9's ops
+(TextLineReader, ReaderRead, ...) a `Ref(string)` handle, TF >= 1.2's V2 ops a resource; one
+kernel serves both (data_flow_ops.resource_of finds the reader). A ReaderRead asks the reader
+for one record: the reader reads from its current file ("work unit") and, when that is
+exhausted, dequeues the next filename from the queue it is given, without holding a thread
+while it waits. Reads on one reader are served one at a time, in
 order. Once the filename queue is closed and empty, a read fails with OutOfRangeError.
 
     filenames = tf.train.string_input_producer(["a.bin", "b.bin"])
@@ -16,7 +18,7 @@ import threading
 
 import numpy as np
 
-from tensorflux.framework import errors, limits, ops, registry, tensor_shape
+from tensorflux.framework import dtypes, errors, limits, ops, registry, tensor_shape
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.lib.io import tf_record
 from tensorflux.ops import data_flow_ops
@@ -299,34 +301,36 @@ def whole_files():
 _READER_ATTRS = {"container": "", "shared_name": ""}
 
 
-def _register_reader(name, attrs, make_open, signature_attrs):
-    op_def = registry.register_op(name, outputs=["reader_handle: resource"],
-                                  attrs=dict(_READER_ATTRS, **attrs), stateful=True)
-    op_def.not_differentiable()
-    op_def.shape(lambda op: tensor_shape.scalar())
+def register_reader(name, attrs, make_open, signature_attrs, cls=None):
+    """Registers reader op `name` (TF 0.9's, a `Ref(string)` handle) and `name`V2 (a resource
+    handle) with one kernel; returns the V2 op's definition."""
+    def create(ctx, display):
+        values = [ctx.attrs[a] for a in signature_attrs]
+        return (cls or Reader)(display, name, make_open(*values), values)
 
-    @op_def.kernel("CPU")
-    def _reader_kernel(ctx):
-        def create(display):
-            values = [ctx.attrs[a] for a in signature_attrs]
-            return Reader(display, name[:-2], make_open(*values), values)
-        return data_flow_ops.lookup_resource(ctx, create, "reader")[1]
+    for suffix, handle_type in data_flow_ops.HANDLE_VERSIONS:
+        op_def = registry.register_op(name + suffix, outputs=[f"reader_handle: {handle_type}"],
+                                      attrs=dict(_READER_ATTRS, **attrs), stateful=True)
+        op_def.not_differentiable()
+        op_def.shape(data_flow_ops.handle_shape_fn(handle_type))
+        op_def.kernel("CPU")(data_flow_ops.resource_kernel(create, "reader", as_ref=not suffix))
     return op_def
 
 
-TextLineReaderV2 = _register_reader("TextLineReaderV2", {"skip_header_lines": 0}, text_lines,
+TextLineReaderV2 = register_reader("TextLineReader", {"skip_header_lines": 0}, text_lines,
                                     ["skip_header_lines"])
-FixedLengthRecordReaderV2 = _register_reader(
-    "FixedLengthRecordReaderV2",
+FixedLengthRecordReaderV2 = register_reader(
+    "FixedLengthRecordReader",
     {"header_bytes": 0, "record_bytes": "int", "footer_bytes": 0, "hop_bytes": 0},
     fixed_length_records, ["header_bytes", "record_bytes", "footer_bytes", "hop_bytes"])
-TFRecordReaderV2 = _register_reader("TFRecordReaderV2", {"compression_type": ""}, tf_records,
+TFRecordReaderV2 = register_reader("TFRecordReader", {"compression_type": ""}, tf_records,
                                     ["compression_type"])
-WholeFileReaderV2 = _register_reader("WholeFileReaderV2", {}, whole_files, [])
+WholeFileReaderV2 = register_reader("WholeFileReader", {}, whole_files, [])
 
 
-def _reader_of(handle):
-    reader = handle[()] if isinstance(handle, np.ndarray) else handle
+def reader_of(ctx, handle):
+    """The reader behind a V1 or V2 reader handle."""
+    reader = data_flow_ops.resource_of(ctx, handle, "reader")
     if not isinstance(reader, Reader):
         raise errors.InvalidArgumentError(
             None, None, f"Expected a reader handle, got {type(reader).__name__}")
@@ -339,10 +343,10 @@ def _strings(values):
     return out
 
 
-def _start_read(call, reader_handle, queue_handle, n, partial_ok, convert):
+def _start_read(ctx, call, reader_handle, queue_handle, n, partial_ok, convert):
     try:
-        reader = _reader_of(reader_handle)
-        queue = data_flow_ops._queue_of(queue_handle)
+        reader = reader_of(ctx, reader_handle)
+        queue = data_flow_ops.queue_of(ctx, queue_handle)
     except errors.OpError as e:
         call.fail(e)
         return
@@ -361,30 +365,32 @@ def _start_read(call, reader_handle, queue_handle, n, partial_ok, convert):
         call.on_cancel(cancelled)
 
 
-ReaderReadV2 = registry.register_op(
-    "ReaderReadV2", inputs=["reader_handle: resource", "queue_handle: resource"],
-    outputs=["key: string", "value: string"], stateful=True)
-ReaderReadV2.not_differentiable()
-ReaderReadV2.shape(lambda op: [tensor_shape.scalar(), tensor_shape.scalar()])
+def _register_reader_verb(name, inputs, outputs, shape, kernel, is_async=False):
+    """Registers reader verb `name` (V1: `Ref(string)` reader and queue handles) and `name`V2
+    (resource handles) with one kernel and shape function; returns the V2 op's definition."""
+    for suffix, handle_type in data_flow_ops.HANDLE_VERSIONS:
+        args = [f"reader_handle: {handle_type}"] + [
+            f"{arg}: {handle_type}" if arg == "queue_handle" else arg for arg in inputs]
+        op_def = registry.register_op(name + suffix, inputs=args, outputs=outputs,
+                                      stateful=True)
+        op_def.not_differentiable()
+        op_def.shape(shape)
+        op_def.kernel("CPU", is_async=is_async)(kernel)
+    return op_def
 
 
-@ReaderReadV2.kernel("CPU", is_async=True)
 def _read_kernel(ctx, call, reader_handle, queue_handle):
     def convert(records):
         key, value = records[0]
         return np.array(key, dtype=object), np.array(value, dtype=object)
-    _start_read(call, reader_handle, queue_handle, 1, False, convert)
+    _start_read(ctx, call, reader_handle, queue_handle, 1, False, convert)
 
 
-ReaderReadUpToV2 = registry.register_op(
-    "ReaderReadUpToV2",
-    inputs=["reader_handle: resource", "queue_handle: resource", "num_records: int64"],
-    outputs=["keys: string", "values: string"], stateful=True)
-ReaderReadUpToV2.not_differentiable()
-ReaderReadUpToV2.shape(lambda op: [tensor_shape.vector(None), tensor_shape.vector(None)])
+ReaderReadV2 = _register_reader_verb(
+    "ReaderRead", ["queue_handle"], ["key: string", "value: string"],
+    lambda op: [tensor_shape.scalar(), tensor_shape.scalar()], _read_kernel, is_async=True)
 
 
-@ReaderReadUpToV2.kernel("CPU", is_async=True)
 def _read_up_to_kernel(ctx, call, reader_handle, queue_handle, num_records):
     n = int(num_records)
     if n <= 0:
@@ -394,25 +400,28 @@ def _read_up_to_kernel(ctx, call, reader_handle, queue_handle, num_records):
 
     def convert(records):
         return _strings([k for k, _ in records]), _strings([v for _, v in records])
-    _start_read(call, reader_handle, queue_handle, n, True, convert)
+    _start_read(ctx, call, reader_handle, queue_handle, n, True, convert)
+
+
+ReaderReadUpToV2 = _register_reader_verb(
+    "ReaderReadUpTo", ["queue_handle", "num_records: int64"], ["keys: string", "values: string"],
+    lambda op: [tensor_shape.vector(None), tensor_shape.vector(None)], _read_up_to_kernel,
+    is_async=True)
 
 
 def _reader_query(name, output, fn):
     outputs = [f"{output}: int64"] if output else []
-    op_def = registry.register_op(name, inputs=["reader_handle: resource"], outputs=outputs,
-                                  stateful=True)
-    op_def.not_differentiable()
-    op_def.shape(lambda op: tensor_shape.scalar() if output else [])
-    op_def.kernel("CPU")(lambda ctx, handle: fn(_reader_of(handle)))
-    return op_def
+    return _register_reader_verb(
+        name, [], outputs, lambda op: tensor_shape.scalar() if output else [],
+        lambda ctx, handle: fn(reader_of(ctx, handle)))
 
 
-ReaderNumRecordsProducedV2 = _reader_query("ReaderNumRecordsProducedV2", "records_produced",
+ReaderNumRecordsProducedV2 = _reader_query("ReaderNumRecordsProduced", "records_produced",
                                            lambda r: np.int64(r.produced))
-ReaderNumWorkUnitsCompletedV2 = _reader_query("ReaderNumWorkUnitsCompletedV2",
+ReaderNumWorkUnitsCompletedV2 = _reader_query("ReaderNumWorkUnitsCompleted",
                                               "units_completed",
                                               lambda r: np.int64(r.completed))
-ReaderResetV2 = _reader_query("ReaderResetV2", None, lambda r: r.reset())
+ReaderResetV2 = _reader_query("ReaderReset", None, lambda r: r.reset())
 
 
 # ---- ReadFile / WriteFile -----------------------------------------------------------------------
@@ -491,43 +500,59 @@ def _queue_ref(queue):
 
 
 class ReaderBase:
-    """A reader's Python face: read, read_up_to, counters and reset (`tf.ReaderBase`)."""
+    """A reader's Python face: read, read_up_to, counters and reset (`tf.ReaderBase`).
+
+    The readers build TF 0.9's ops (a `string_ref` reader handle); a reader made from a
+    resource handle uses the V2 ops, as TF's ReaderBase picked by the handle's dtype.
+    """
 
     def __init__(self, reader_ref, supports_serialize=False):
         self._reader_ref = reader_ref
         self._supports_serialize = supports_serialize
 
-    reader_ref = property(lambda self: self._reader_ref, doc="The reader's resource handle.")
+    reader_ref = property(lambda self: self._reader_ref, doc="The reader's handle.")
     supports_serialize = property(lambda self: self._supports_serialize)
+
+    def _verb(self, op_type):
+        return op_type + ("V2" if self._reader_ref.dtype == dtypes.resource else "")
+
+    def _queue_handle(self, queue):
+        """The queue's handle in this reader's version: a V1 reader reads a resource queue
+        through FakeQueue (TF's way), a V2 reader needs a resource queue."""
+        handle = _queue_ref(queue)
+        if self._reader_ref.dtype != dtypes.resource and handle.dtype == dtypes.resource:
+            return apply_op("FakeQueue", handle)
+        return handle
 
     def read(self, queue, name=None):
         """(key, value) string scalars: the next record, taking files from `queue`."""
-        return apply_op("ReaderReadV2", self._reader_ref, _queue_ref(queue), name=name)
+        return apply_op(self._verb("ReaderRead"), self._reader_ref, self._queue_handle(queue),
+                        name=name)
 
     def read_up_to(self, queue, num_records, name=None):
         """(keys, values) vectors of up to `num_records` records."""
         num_records = ops.convert_to_tensor(num_records, dtype="int64")
-        return apply_op("ReaderReadUpToV2", self._reader_ref, _queue_ref(queue), num_records,
-                        name=name)
+        return apply_op(self._verb("ReaderReadUpTo"), self._reader_ref,
+                        self._queue_handle(queue), num_records, name=name)
 
     def num_records_produced(self, name=None):
         """An int64 scalar: records this reader has produced."""
-        return apply_op("ReaderNumRecordsProducedV2", self._reader_ref, name=name)
+        return apply_op(self._verb("ReaderNumRecordsProduced"), self._reader_ref, name=name)
 
     def num_work_units_completed(self, name=None):
         """An int64 scalar: files this reader has finished."""
-        return apply_op("ReaderNumWorkUnitsCompletedV2", self._reader_ref, name=name)
+        return apply_op(self._verb("ReaderNumWorkUnitsCompleted"), self._reader_ref, name=name)
 
     def reset(self, name=None):
         """An op resetting the reader to its initial state."""
-        return apply_op("ReaderResetV2", self._reader_ref, name=name)
+        return apply_op(self._verb("ReaderReset"), self._reader_ref, name=name)
 
 
 class TextLineReader(ReaderBase):
     """Reads the lines of files (without the newline); keys are 'filename:line_number'."""
 
     def __init__(self, skip_header_lines=None, name=None):
-        super().__init__(apply_op("TextLineReaderV2", skip_header_lines=skip_header_lines or 0,
+        super().__init__(apply_op("TextLineReader", skip_header_lines=skip_header_lines or 0,
                                   name=name))
 
 
@@ -536,7 +561,7 @@ class FixedLengthRecordReader(ReaderBase):
 
     def __init__(self, record_bytes, header_bytes=None, footer_bytes=None, hop_bytes=None,
                  name=None):
-        super().__init__(apply_op("FixedLengthRecordReaderV2", record_bytes=record_bytes,
+        super().__init__(apply_op("FixedLengthRecordReader", record_bytes=record_bytes,
                                   header_bytes=header_bytes or 0,
                                   footer_bytes=footer_bytes or 0, hop_bytes=hop_bytes or 0,
                                   name=name))
@@ -548,7 +573,7 @@ class TFRecordReader(ReaderBase):
     def __init__(self, name=None, options=None):
         compression = tf_record.TFRecordOptions.get_compression_type_string(options) \
             if options is not None else ""
-        super().__init__(apply_op("TFRecordReaderV2", compression_type=compression or "",
+        super().__init__(apply_op("TFRecordReader", compression_type=compression or "",
                                   name=name))
 
 
@@ -556,5 +581,5 @@ class WholeFileReader(ReaderBase):
     """Reads each file as one record; the key is the filename."""
 
     def __init__(self, name=None):
-        super().__init__(apply_op("WholeFileReaderV2", name=name))
+        super().__init__(apply_op("WholeFileReader", name=name))
 

@@ -1,14 +1,18 @@
 """TensorArray: a per-step array of tensors, written and read inside while loops.
 
-The ops are TensorFlow's V3 family (TensorArrayV3, TensorArrayWriteV3, ReadV3, GatherV3,
-ScatterV3, ConcatV3, SplitV3, SizeV3, CloseV3, GradV3). TensorArrayV3 makes a fresh array each
-step; its `handle` output is the array itself (a resource) and its `flow` output a float scalar
-that orders the operations: each write returns a new flow, each read takes one. In a while
-loop the TensorArray travels as its flow. Gradients follow TensorFlow: the gradient of a read
-is a write into the array's gradient array (TensorArrayGradV3, made once per gradient
-computation; writes to one index add up) and the gradient of a write is a read from it.
+Three op families, one kernel per verb (the store is tensorflux/ops/tensor_arrays.py):
+TF 0.9's TensorArray, TensorArrayWrite, ... (a `Ref(string)` handle; also TensorArrayPack and
+TensorArrayUnpack), TF 0.11-1.0's TensorArrayV2 family (a string handle [container, name]) and
+TF >= 1.2's TensorArrayV3 family (a resource handle, and a flow output from the constructor).
+The Python class builds the V2 ops: its `handle` is a string tensor, as TF 1.0's was, and
+TF 2.21 still imports them at our GraphDef version. Each run of a constructor makes a fresh
+array. The `flow` float scalar orders the operations: each write returns a new flow, each read
+takes one; in a while loop the TensorArray travels as its flow. Gradients follow TensorFlow:
+the gradient of a read is a write into the array's gradient array (TensorArrayGrad*, made once
+per gradient computation `source`; writes to one index add up) and the gradient of a write is
+a read from it.
 """
-import threading
+import contextlib
 
 import numpy as np
 
@@ -18,127 +22,32 @@ from tensorflux.framework import ops
 from tensorflux.framework import registry
 from tensorflux.framework import tensor_shape
 from tensorflux.framework.op_def_library import apply_op
+from tensorflux.framework.variable_ref import VariableRef
+from tensorflux.ops import tensor_arrays
+from tensorflux.ops.tensor_arrays import TensorArrayStore, store_of
 
 __all__ = ["TensorArray"]
 
-_CLEARED = object()
+_VERBS = ("Write", "Read", "Gather", "Scatter", "Concat", "Split", "Size", "Close", "Grad")
+# Op types per family, by verb ("" is the constructor); V1 adds 0.9's Pack and Unpack.
+FAMILIES = {
+    version: dict({"": "TensorArray" + suffix, "version": version},
+                  **{verb: f"TensorArray{verb}{suffix}" for verb in _VERBS})
+    for version, suffix in ((1, ""), (2, "V2"), (3, "V3"))}
+FAMILIES[1].update(Pack="TensorArrayPack", Unpack="TensorArrayUnpack")
+_HANDLE_TYPES = {1: "Ref(string)", 2: "string", 3: "resource"}
+_FAMILY_OF_DTYPE = {dtypes.string_ref: FAMILIES[1], dtypes.string: FAMILIES[2],
+                    dtypes.resource: FAMILIES[3]}
+_SHAPE = registry.Attr("shape", None)
 
 
-class TensorArrayStore:
-    """The run-time array behind a TensorArray handle (one per step and TensorArrayV3 run)."""
-
-    def __init__(self, dtype, size, dynamic_size, clear_after_read, element_shape, name,
-                 aggregate=False, forward=None):
-        self.dtype = dtype
-        self.elements = [None] * int(size)
-        self.shapes = {}  # index -> shape written there (kept after a clearing read)
-        self.forward = forward  # a gradient array's forward array: its shapes give zeros
-        self.dynamic_size = dynamic_size
-        self.clear_after_read = clear_after_read
-        self.element_shape = element_shape
-        self.name = name
-        self.aggregate = aggregate
-        self.closed = False
-        self.grads = {}
-        self.lock = threading.Lock()
-
-    def _check_open(self, op):
-        if self.closed:
-            raise errors.InvalidArgumentError(None, op, f"TensorArray {self.name} has already "
-                                                        "been closed.")
-
-    def _check_index(self, op, index, writing):
-        index = int(index)
-        if index < 0:
-            raise errors.InvalidArgumentError(None, op, f"Tried to access TensorArray "
-                                                        f"{self.name} at negative index {index}")
-        if index >= len(self.elements):
-            if writing and self.dynamic_size:
-                self.elements.extend([None] * (index + 1 - len(self.elements)))
-            else:
-                what = "write to" if writing else "read from"
-                raise errors.InvalidArgumentError(
-                    None, op, f"Tried to {what} index {index} but array {self.name} is not "
-                              f"{'resizeable' if writing else 'that large'} and size is: "
-                              f"{len(self.elements)}")
-        return index
-
-    def write(self, op, index, value):
-        with self.lock:
-            self._check_open(op)
-            index = self._check_index(op, index, True)
-            self._check_shape(op, index, value)
-            old = self.elements[index]
-            if old is _CLEARED or (old is not None and not self.aggregate):
-                raise errors.InvalidArgumentError(
-                    None, op, f"Could not write to TensorArray {self.name} index {index} "
-                              "because it has already been written to.")
-            self.elements[index] = value if old is None else old + value
-            self.shapes[index] = np.shape(value)
-
-    def _check_shape(self, op, index, value):
-        shape = getattr(value, "shape", None)
-        if shape is None or self.dtype == np.object_:
-            return
-        if self.element_shape is not None and not self.element_shape.is_compatible_with(shape):
-            raise errors.InvalidArgumentError(
-                None, op, f"Could not write to TensorArray {self.name} index {index}: the "
-                          f"value has shape {list(shape)}, required {self.element_shape}")
-
-    def read(self, op, index):
-        with self.lock:
-            self._check_open(op)
-            index = self._check_index(op, index, False)
-            value = self.elements[index]
-            if value is _CLEARED:
-                raise errors.InvalidArgumentError(
-                    None, op, f"Could not read index {index} twice because it was cleared "
-                              "after a previous read (perhaps try setting clear_after_read = "
-                              "false?)")
-            if value is None:
-                if self.aggregate:
-                    return self._zeros(op, index)
-                raise errors.InvalidArgumentError(
-                    None, op, f"Could not read from TensorArray {self.name} index {index} "
-                              "because it has not yet been written to.")
-            if self.clear_after_read and not self.aggregate:
-                self.elements[index] = _CLEARED
-            return value
-
-    def _zeros(self, op, index):
-        """Zeros for an unwritten gradient element: shaped like what the forward array held
-        there (or any element of this or the forward array, or the declared shape)."""
-        shape = None
-        for store in (self.forward, self):
-            if store is not None and shape is None:
-                shape = store.shapes.get(index) or next(iter(store.shapes.values()), None)
-        if shape is None and self.element_shape is not None and \
-                self.element_shape.is_fully_defined():
-            shape = tuple(self.element_shape.as_list())
-        if shape is None:
-            raise errors.InvalidArgumentError(
-                None, op, f"Could not read from gradient TensorArray {self.name} index {index}: "
-                          "nothing was written and the element shape is unknown")
-        return np.zeros(shape, self.dtype)
-
-    def stacked(self, op, indices):
-        values = [self.read(op, i) for i in np.asarray(indices).reshape(-1)]
-        if values:
-            return np.stack(values).astype(self.dtype, copy=False)
-        if self.element_shape is None or not self.element_shape.is_fully_defined():
-            raise errors.InvalidArgumentError(
-                None, op, f"TensorArray {self.name}: cannot gather no elements when the element "
-                          "shape is not fully known")
-        return np.zeros([0] + self.element_shape.as_list(), self.dtype)
-
-    def grad(self, source):
-        with self.lock:
-            found = self.grads.get(source)
-            if found is None:
-                found = self.grads[source] = TensorArrayStore(
-                    self.dtype, len(self.elements), self.dynamic_size, False,
-                    self.element_shape, f"{self.name}@{source}", aggregate=True, forward=self)
-            return found
+def family_of(handle):
+    """The op types for a TensorArray `handle` tensor (by its dtype, as TF told them apart)."""
+    family = _FAMILY_OF_DTYPE.get(handle.dtype)
+    if family is None:
+        raise TypeError(f"A TensorArray handle is a string_ref, string or resource tensor; got "
+                        f"{handle.dtype.name} {handle}")
+    return family
 
 
 def _flow():
@@ -149,11 +58,29 @@ def _scalar(op):
     return tensor_shape.scalar()
 
 
-def _handle_store(ctx, handle):
-    if not isinstance(handle, TensorArrayStore):
-        raise errors.InvalidArgumentError(None, ctx.op, f"Expected a TensorArray handle, got "
-                                                        f"{type(handle).__name__}")
-    return handle
+def _handles_shape(version):
+    """The shape fn of a constructor or Grad op: V3's (handle, flow) scalars, or the string
+    handle [container, name]."""
+    if version == 3:
+        return lambda op: [tensor_shape.scalar(), tensor_shape.scalar()]
+    return lambda op: tensor_shape.vector(2)
+
+
+def _store(ctx, handle):
+    return store_of(ctx.op, handle)
+
+
+def _out_handle(version, store, ctx):
+    """How a constructor hands `store` on: itself (V3), its string handle (V2) or that handle
+    in a reference (V1)."""
+    if version == 3:
+        return store
+    handle = tensor_arrays.string_handle(store)
+    if version == 2:
+        return handle
+    ref = VariableRef(ctx.op.name)
+    ref.value = handle
+    return ref
 
 
 def _grad_source():
@@ -161,135 +88,62 @@ def _grad_source():
     return scope.split("/")[0] if scope else "gradients"
 
 
-def _grad_array(handle, flow):
-    return apply_op("TensorArrayGradV3", handle, flow, source=_grad_source(), name="grad")
+def _grad_array(family, handle, flow):
+    """(handle, flow) of the gradient array of the array behind `handle`."""
+    if family["version"] == 3:
+        return apply_op(family["Grad"], handle, flow, source=_grad_source(), name="grad")
+    from tensorflux.ops import array_ops
+    grad_handle = apply_op(family["Grad"], handle, flow, source=_grad_source(), name="grad")
+    with ops.control_dependencies([grad_handle]):  # the flow orders after the array's making
+        return grad_handle, array_ops.identity(flow, name="gradient_flow")
 
 
-# ---- TensorArrayV3 -----------------------------------------------------------------------------
-TensorArrayV3 = registry.register_op(
-    "TensorArrayV3", inputs=["size: int32"], outputs=["handle: resource", "flow: float"],
-    attrs={"dtype": "type", "element_shape": registry.Attr("shape", None),
-           "dynamic_size": False, "clear_after_read": True, "identical_element_shapes": False,
-           "tensor_array_name": ""}, stateful=True)
-TensorArrayV3.not_differentiable()
-TensorArrayV3.shape(lambda op: [tensor_shape.scalar(), tensor_shape.scalar()])
+# ---- kernels (one per verb, shared by the families) -------------------------------------------
+def _create_kernel(version):
+    def kernel(ctx, size):
+        attrs = ctx.attrs
+        shape = attrs["element_shape"]
+        if shape is not None and shape.ndims is None:
+            shape = None
+        name = attrs["tensor_array_name"]
+        name = name.decode() if isinstance(name, bytes) else name
+        store = TensorArrayStore(attrs["dtype"].as_numpy_dtype, size, attrs["dynamic_size"],
+                                 attrs["clear_after_read"], shape,
+                                 tensor_arrays.unique_name(name or ctx.op.name))
+        out = _out_handle(version, store, ctx)
+        return (out, _flow()) if version == 3 else out
+    return kernel
 
 
-@TensorArrayV3.kernel("CPU")
-def _tensor_array_kernel(ctx, size):
-    attrs = ctx.attrs
-    shape = attrs["element_shape"]
-    if shape is not None and shape.ndims is None:
-        shape = None
-    store = TensorArrayStore(attrs["dtype"].as_numpy_dtype, size, attrs["dynamic_size"],
-                             attrs["clear_after_read"], shape,
-                             attrs["tensor_array_name"] or ctx.op.name)
-    return store, _flow()
+def _grad_kernel(version):
+    def kernel(ctx, handle, flow):
+        source = ctx.attrs["source"]
+        source = source.decode() if isinstance(source, bytes) else source
+        out = _out_handle(version, _store(ctx, handle).grad(source), ctx)
+        return (out, _flow()) if version == 3 else out
+    return kernel
 
 
-TensorArrayGradV3 = registry.register_op(
-    "TensorArrayGradV3", inputs=["handle: resource", "flow_in: float"],
-    outputs=["grad_handle: resource", "flow_out: float"], attrs={"source": "string"},
-    stateful=True)
-TensorArrayGradV3.not_differentiable()
-TensorArrayGradV3.shape(lambda op: [tensor_shape.scalar(), tensor_shape.scalar()])
-
-
-@TensorArrayGradV3.kernel("CPU")
-def _grad_kernel(ctx, handle, flow):
-    return _handle_store(ctx, handle).grad(ctx.attrs["source"]), _flow()
-
-
-# ---- write / read ------------------------------------------------------------------------------
-TensorArrayWriteV3 = registry.register_op(
-    "TensorArrayWriteV3", inputs=["handle: resource", "index: int32", "value: T",
-                                  "flow_in: float"], outputs=["flow_out: float"], stateful=True)
-TensorArrayWriteV3.shape(_scalar)
-
-
-@TensorArrayWriteV3.gradient
-def _write_grad(op, flow_grad):
-    handle, index, _, _ = op.inputs
-    grad_handle, grad_flow = _grad_array(handle, flow_grad)
-    value_grad = apply_op("TensorArrayReadV3", grad_handle, index, grad_flow,
-                          dtype=op.get_attr("T"))
-    value_grad.set_shape(op.inputs[2].get_shape())
-    return [None, None, value_grad, flow_grad]
-
-
-@TensorArrayWriteV3.kernel("CPU")
 def _write_kernel(ctx, handle, index, value, flow):
-    _handle_store(ctx, handle).write(ctx.op, index, value)
+    _store(ctx, handle).write(ctx.op, index, value)
     return _flow()
 
 
-TensorArrayReadV3 = registry.register_op(
-    "TensorArrayReadV3", inputs=["handle: resource", "index: int32", "flow_in: float"],
-    outputs=["value: dtype"], attrs={"dtype": "type"}, stateful=True)
-TensorArrayReadV3.shape(lambda op: tensor_shape.unknown_shape())
-
-
-@TensorArrayReadV3.gradient
-def _read_grad(op, grad):
-    handle, index, flow = op.inputs
-    grad_handle, grad_flow = _grad_array(handle, flow)
-    return [None, None, apply_op("TensorArrayWriteV3", grad_handle, index, grad, grad_flow)]
-
-
-@TensorArrayReadV3.kernel("CPU")
 def _read_kernel(ctx, handle, index, flow):
-    return _handle_store(ctx, handle).read(ctx.op, index)
+    return _store(ctx, handle).read(ctx.op, index)
 
 
-# ---- gather / scatter --------------------------------------------------------------------------
-TensorArrayGatherV3 = registry.register_op(
-    "TensorArrayGatherV3", inputs=["handle: resource", "indices: int32", "flow_in: float"],
-    outputs=["value: dtype"], attrs={"dtype": "type",
-                                     "element_shape": registry.Attr("shape", None)},
-    stateful=True)
-
-
-@TensorArrayGatherV3.shape
-def _gather_shape(op):
-    element = op.get_attr("element_shape")
-    if element is None or element.ndims is None:
-        return tensor_shape.unknown_shape()
-    return tensor_shape.TensorShape([op.inputs[1].get_shape().num_elements()] +
-                                    element.as_list())
-
-
-@TensorArrayGatherV3.gradient
-def _gather_grad(op, grad):
-    handle, indices, flow = op.inputs
-    grad_handle, grad_flow = _grad_array(handle, flow)
-    return [None, None, apply_op("TensorArrayScatterV3", grad_handle, indices, grad, grad_flow)]
-
-
-@TensorArrayGatherV3.kernel("CPU")
 def _gather_kernel(ctx, handle, indices, flow):
-    return _handle_store(ctx, handle).stacked(ctx.op, indices)
+    return _store(ctx, handle).stacked(ctx.op, indices)
 
 
-TensorArrayScatterV3 = registry.register_op(
-    "TensorArrayScatterV3", inputs=["handle: resource", "indices: int32", "value: T",
-                                    "flow_in: float"], outputs=["flow_out: float"],
-    stateful=True)
-TensorArrayScatterV3.shape(_scalar)
+def _pack_kernel(ctx, handle, flow):
+    store = _store(ctx, handle)
+    return store.stacked(ctx.op, np.arange(len(store.elements)))
 
 
-@TensorArrayScatterV3.gradient
-def _scatter_grad(op, flow_grad):
-    handle, indices, value, _ = op.inputs
-    grad_handle, grad_flow = _grad_array(handle, flow_grad)
-    value_grad = apply_op("TensorArrayGatherV3", grad_handle, indices, grad_flow,
-                          dtype=op.get_attr("T"))
-    value_grad.set_shape(value.get_shape())
-    return [None, None, value_grad, flow_grad]
-
-
-@TensorArrayScatterV3.kernel("CPU")
 def _scatter_kernel(ctx, handle, indices, value, flow):
-    store = _handle_store(ctx, handle)
+    store = _store(ctx, handle)
     indices = np.asarray(indices).reshape(-1)
     if len(value) != len(indices):
         raise errors.InvalidArgumentError(
@@ -300,32 +154,12 @@ def _scatter_kernel(ctx, handle, indices, value, flow):
     return _flow()
 
 
-# ---- concat / split ----------------------------------------------------------------------------
-TensorArrayConcatV3 = registry.register_op(
-    "TensorArrayConcatV3", inputs=["handle: resource", "flow_in: float"],
-    outputs=["value: dtype", "lengths: int64"],
-    attrs={"dtype": "type", "element_shape_except0": registry.Attr("shape", None)},
-    stateful=True)
+def _unpack_kernel(ctx, handle, value, flow):
+    return _scatter_kernel(ctx, handle, np.arange(np.shape(value)[0]), value, flow)
 
 
-@TensorArrayConcatV3.shape
-def _concat_shape(op):
-    rest = op.get_attr("element_shape_except0")
-    if rest is None or rest.ndims is None:
-        return [tensor_shape.unknown_shape(), tensor_shape.TensorShape([None])]
-    return [tensor_shape.TensorShape([None] + rest.as_list()), tensor_shape.TensorShape([None])]
-
-
-@TensorArrayConcatV3.gradient
-def _concat_grad(op, grad, _):
-    handle, flow = op.inputs
-    grad_handle, grad_flow = _grad_array(handle, flow)
-    return [None, apply_op("TensorArraySplitV3", grad_handle, grad, op.outputs[1], grad_flow)]
-
-
-@TensorArrayConcatV3.kernel("CPU")
 def _concat_kernel(ctx, handle, flow):
-    store = _handle_store(ctx, handle)
+    store = _store(ctx, handle)
     values = [store.read(ctx.op, i) for i in range(len(store.elements))]
     lengths = np.array([np.shape(v)[0] for v in values], np.int64)
     if not values:
@@ -335,25 +169,8 @@ def _concat_kernel(ctx, handle, flow):
     return np.concatenate(values).astype(store.dtype, copy=False), lengths
 
 
-TensorArraySplitV3 = registry.register_op(
-    "TensorArraySplitV3", inputs=["handle: resource", "value: T", "lengths: int64",
-                                  "flow_in: float"], outputs=["flow_out: float"], stateful=True)
-TensorArraySplitV3.shape(_scalar)
-
-
-@TensorArraySplitV3.gradient
-def _split_grad(op, flow_grad):
-    handle, value, _, _ = op.inputs
-    grad_handle, grad_flow = _grad_array(handle, flow_grad)
-    value_grad = apply_op("TensorArrayConcatV3", grad_handle, grad_flow,
-                          dtype=op.get_attr("T"))[0]
-    value_grad.set_shape(value.get_shape())
-    return [None, value_grad, None, flow_grad]
-
-
-@TensorArraySplitV3.kernel("CPU")
 def _split_kernel(ctx, handle, value, lengths, flow):
-    store = _handle_store(ctx, handle)
+    store = _store(ctx, handle)
     lengths = np.asarray(lengths, np.int64).reshape(-1)
     if lengths.sum() != np.shape(value)[0]:
         raise errors.InvalidArgumentError(
@@ -366,39 +183,193 @@ def _split_kernel(ctx, handle, value, lengths, flow):
     return _flow()
 
 
-# ---- size / close ------------------------------------------------------------------------------
-TensorArraySizeV3 = registry.register_op(
-    "TensorArraySizeV3", inputs=["handle: resource", "flow_in: float"],
-    outputs=["size: int32"], stateful=True)
-TensorArraySizeV3.not_differentiable()
-TensorArraySizeV3.shape(_scalar)
-
-
-@TensorArraySizeV3.kernel("CPU")
 def _size_kernel(ctx, handle, flow):
-    return np.int32(len(_handle_store(ctx, handle).elements))
+    return np.int32(len(_store(ctx, handle).elements))
 
 
-TensorArrayCloseV3 = registry.register_op("TensorArrayCloseV3", inputs=["handle: resource"],
-                                          stateful=True)
-TensorArrayCloseV3.not_differentiable()
-TensorArrayCloseV3.shape(lambda op: [])
-
-
-@TensorArrayCloseV3.kernel("CPU")
 def _close_kernel(ctx, handle):
-    store = _handle_store(ctx, handle)
+    store = _store(ctx, handle)
     with store.lock:
         store.closed = True
         store.elements = []
+
+
+# ---- shapes ------------------------------------------------------------------------------------
+def _gather_shape(op):
+    element = op.get_attr("element_shape")
+    if element is None or element.ndims is None:
+        return tensor_shape.unknown_shape()
+    return tensor_shape.TensorShape([op.inputs[1].get_shape().num_elements()] +
+                                    element.as_list())
+
+
+def _pack_shape(op):
+    element = op.get_attr("element_shape")
+    if element is None or element.ndims is None:
+        return tensor_shape.unknown_shape()
+    return tensor_shape.TensorShape([None] + element.as_list())
+
+
+def _concat_shape(op):
+    rest = op.get_attr("element_shape_except0")
+    if rest is None or rest.ndims is None:
+        return [tensor_shape.unknown_shape(), tensor_shape.TensorShape([None])]
+    return [tensor_shape.TensorShape([None] + rest.as_list()), tensor_shape.TensorShape([None])]
+
+
+# ---- gradients (each builds the ops of its op's family) ----------------------------------------
+def _write_grad(family):
+    def grad(op, flow_grad):
+        handle, index, value, _ = op.inputs
+        grad_handle, grad_flow = _grad_array(family, handle, flow_grad)
+        value_grad = apply_op(family["Read"], grad_handle, index, grad_flow,
+                              dtype=op.get_attr("T"))
+        value_grad.set_shape(value.get_shape())
+        return [None, None, value_grad, flow_grad]
+    return grad
+
+
+def _read_grad(family):
+    def grad(op, grad):
+        handle, index, flow = op.inputs
+        grad_handle, grad_flow = _grad_array(family, handle, flow)
+        return [None, None, apply_op(family["Write"], grad_handle, index, grad, grad_flow)]
+    return grad
+
+
+def _gather_grad(family):
+    def grad(op, grad):
+        handle, indices, flow = op.inputs
+        grad_handle, grad_flow = _grad_array(family, handle, flow)
+        return [None, None, apply_op(family["Scatter"], grad_handle, indices, grad, grad_flow)]
+    return grad
+
+
+def _scatter_grad(family):
+    def grad(op, flow_grad):
+        handle, indices, value, _ = op.inputs
+        grad_handle, grad_flow = _grad_array(family, handle, flow_grad)
+        value_grad = apply_op(family["Gather"], grad_handle, indices, grad_flow,
+                              dtype=op.get_attr("T"))
+        value_grad.set_shape(value.get_shape())
+        return [None, None, value_grad, flow_grad]
+    return grad
+
+
+def _concat_grad(family):
+    def grad(op, grad, _):
+        handle, flow = op.inputs
+        grad_handle, grad_flow = _grad_array(family, handle, flow)
+        return [None, apply_op(family["Split"], grad_handle, grad, op.outputs[1], grad_flow)]
+    return grad
+
+
+def _split_grad(family):
+    def grad(op, flow_grad):
+        handle, value, _, _ = op.inputs
+        grad_handle, grad_flow = _grad_array(family, handle, flow_grad)
+        value_grad = apply_op(family["Concat"], grad_handle, grad_flow,
+                              dtype=op.get_attr("T"))[0]
+        value_grad.set_shape(value.get_shape())
+        return [None, value_grad, None, flow_grad]
+    return grad
+
+
+def _pack_grad(family):
+    def grad(op, grad):
+        handle, flow = op.inputs
+        grad_handle, grad_flow = _grad_array(family, handle, flow)
+        return [None, apply_op(family["Unpack"], grad_handle, grad, grad_flow)]
+    return grad
+
+
+def _unpack_grad(family):
+    def grad(op, flow_grad):
+        handle, value, _ = op.inputs
+        grad_handle, grad_flow = _grad_array(family, handle, flow_grad)
+        value_grad = apply_op(family["Pack"], grad_handle, grad_flow, dtype=op.get_attr("T"))
+        value_grad.set_shape(value.get_shape())
+        return [None, value_grad, flow_grad]
+    return grad
+
+
+def _colocated(grad_fn):
+    """`grad_fn` making its ops with the forward op's array (see _with_handle)."""
+    def grad(op, *grads):
+        with _with_handle(op.inputs[0]):
+            return grad_fn(op, *grads)
+    return grad
+
+
+# ---- registration ------------------------------------------------------------------------------
+# verb: (inputs after the handle, outputs, attrs, shape fn, kernel, gradient maker or None)
+_VERB_TABLE = {
+    "Write": (["index: int32", "value: T", "flow_in: float"], ["flow_out: float"], {},
+              _scalar, _write_kernel, _write_grad),
+    "Read": (["index: int32", "flow_in: float"], ["value: dtype"], {"dtype": "type"},
+             lambda op: tensor_shape.unknown_shape(), _read_kernel, _read_grad),
+    "Gather": (["indices: int32", "flow_in: float"], ["value: dtype"],
+               {"dtype": "type", "element_shape": _SHAPE}, _gather_shape, _gather_kernel,
+               _gather_grad),
+    "Scatter": (["indices: int32", "value: T", "flow_in: float"], ["flow_out: float"], {},
+                _scalar, _scatter_kernel, _scatter_grad),
+    "Concat": (["flow_in: float"], ["value: dtype", "lengths: int64"],
+               {"dtype": "type", "element_shape_except0": _SHAPE}, _concat_shape,
+               _concat_kernel, _concat_grad),
+    "Split": (["value: T", "lengths: int64", "flow_in: float"], ["flow_out: float"], {},
+              _scalar, _split_kernel, _split_grad),
+    "Size": (["flow_in: float"], ["size: int32"], {}, _scalar, _size_kernel, None),
+    "Close": ([], [], {}, lambda op: [], _close_kernel, None),
+    "Pack": (["flow_in: float"], ["value: dtype"], {"dtype": "type", "element_shape": _SHAPE},
+             _pack_shape, _pack_kernel, _pack_grad),
+    "Unpack": (["value: T", "flow_in: float"], ["flow_out: float"], {}, _scalar,
+               _unpack_kernel, _unpack_grad),
+}
+
+
+def _register_family(family):
+    version = family["version"]
+    handle = _HANDLE_TYPES[version]
+    flow_out = ["flow: float"] if version == 3 else []
+    create = registry.register_op(
+        family[""], inputs=["size: int32"], outputs=[f"handle: {handle}"] + flow_out,
+        attrs=dict({"dtype": "type", "element_shape": _SHAPE, "dynamic_size": False,
+                    "clear_after_read": True, "tensor_array_name": ""},
+                   **({"identical_element_shapes": False} if version == 3 else {})),
+        stateful=True)
+    grad = registry.register_op(
+        family["Grad"], inputs=[f"handle: {'string' if version == 1 else handle}",
+                                "flow_in: float"],
+        outputs=[f"grad_handle: {handle}"] + (["flow_out: float"] if version == 3 else []),
+        attrs={"source": "string"}, stateful=True)
+    for op_def, kernel in ((create, _create_kernel(version)), (grad, _grad_kernel(version))):
+        op_def.not_differentiable()
+        op_def.shape(_handles_shape(version))
+        op_def.kernel("CPU")(kernel)
+    for verb in _VERBS[:-1] + (("Pack", "Unpack") if version == 1 else ()):
+        inputs, outputs, attrs, shape, kernel, make_grad = _VERB_TABLE[verb]
+        op_def = registry.register_op(family[verb], inputs=[f"handle: {handle}"] + inputs,
+                                      outputs=outputs, attrs=dict(attrs), stateful=True)
+        op_def.shape(shape)
+        op_def.kernel("CPU")(kernel)
+        if make_grad is None:
+            op_def.not_differentiable()
+        else:
+            op_def.gradient(_colocated(make_grad(family)))
+
+
+for _family in FAMILIES.values():
+    _register_family(_family)
 
 
 # ---- the Python class --------------------------------------------------------------------------
 class TensorArray:
     """A TensorArray of `dtype` (TF 1.x API; TF 0.9's pack/unpack names work too).
 
-    Each write/scatter/split returns a new TensorArray whose `flow` follows the write; use
-    the returned object, as in TensorFlow.
+    Built fresh it makes a TensorArrayV2 op (a string `handle`, TF 1.0's); built from a handle
+    it uses that handle's family: string_ref (TF 0.9), string (V2) or resource (V3). Each
+    write/scatter/split returns a new TensorArray whose `flow` follows the write; use the
+    returned object, as in TensorFlow.
     """
 
     _is_tensor_array = True
@@ -408,24 +379,26 @@ class TensorArray:
                  element_shape=None, colocate_with_first_write_call=True, name=None):
         self._dtype = dtypes.as_dtype(dtype).base_dtype
         self._infer_shape = infer_shape
+        shape = tensor_shape.unknown_shape() if element_shape is None else \
+            tensor_shape.as_shape(element_shape)
+        self._shape_box = [shape]
         if handle is not None:
-            if flow is None:
-                raise ValueError("TensorArray from a handle requires its flow")
-            self._handle, self._flow = handle, flow
-            self._shape_box = [tensor_shape.as_shape(element_shape)
-                               if element_shape is not None else tensor_shape.unknown_shape()]
+            self._ops = family_of(handle)
+            if flow is None and self._ops["version"] == 3:
+                raise ValueError("TensorArray from a resource handle requires its flow")
+            self._handle = handle
+            self._flow = flow if flow is not None else _initial_flow(handle)
             return
         if size is None:
             raise ValueError("TensorArray requires a size (or a handle and flow)")
-        shape = tensor_shape.unknown_shape() if element_shape is None else \
-            tensor_shape.as_shape(element_shape)
+        self._ops = FAMILIES[2]
         with ops.name_scope(name, "TensorArray", [size]) as scope:
-            self._handle, self._flow = apply_op(
-                "TensorArrayV3", ops.convert_to_tensor(size, dtype=dtypes.int32),
+            self._handle = apply_op(
+                "TensorArrayV2", ops.convert_to_tensor(size, dtype=dtypes.int32),
                 dtype=self._dtype, element_shape=shape, dynamic_size=bool(dynamic_size),
                 clear_after_read=True if clear_after_read is None else bool(clear_after_read),
                 tensor_array_name=tensor_array_name or "", name=scope)
-        self._shape_box = [shape]
+            self._flow = _initial_flow(self._handle)
 
     handle = property(lambda self: self._handle)
     flow = property(lambda self: self._flow)
@@ -437,8 +410,8 @@ class TensorArray:
 
     def _with_flow(self, flow):
         ta = TensorArray.__new__(TensorArray)
-        ta._dtype, ta._infer_shape, ta._handle = self._dtype, self._infer_shape, self._handle
-        ta._flow, ta._shape_box = flow, self._shape_box
+        ta.__dict__.update(self.__dict__)
+        ta._flow = flow
         return ta
 
     def _merge_shape(self, shape):
@@ -450,11 +423,15 @@ class TensorArray:
                              "(and infer_shape=True)")
         self._shape_box[0] = current.merge_with(shape)
 
+    def _op(self, verb, *inputs, name=None, **attrs):
+        op_type = self._ops[verb]
+        with _with_handle(self._handle):
+            return apply_op(op_type, self._handle, *inputs, name=name or op_type, **attrs)
+
     def read(self, index, name=None):
         """The element at `index`."""
-        value = apply_op("TensorArrayReadV3", self._handle,
-                         ops.convert_to_tensor(index, dtype=dtypes.int32), self._flow,
-                         dtype=self._dtype, name=name or "TensorArrayReadV3")
+        value = self._op("Read", ops.convert_to_tensor(index, dtype=dtypes.int32), self._flow,
+                         dtype=self._dtype, name=name)
         if self._infer_shape:
             value.set_shape(self._shape_box[0])
         return value
@@ -463,21 +440,21 @@ class TensorArray:
         """A TensorArray with `value` written at `index`."""
         value = ops.convert_to_tensor(value, dtype=self._dtype, name="value")
         self._merge_shape(value.get_shape())
-        flow = apply_op("TensorArrayWriteV3", self._handle,
-                        ops.convert_to_tensor(index, dtype=dtypes.int32), value, self._flow,
-                        name=name or "TensorArrayWrite")
+        flow = self._op("Write", ops.convert_to_tensor(index, dtype=dtypes.int32), value,
+                        self._flow, name=name or "TensorArrayWrite")
         return self._with_flow(flow)
 
     def gather(self, indices, name=None):
         """The elements at `indices`, stacked."""
-        value = apply_op("TensorArrayGatherV3", self._handle,
-                         ops.convert_to_tensor(indices, dtype=dtypes.int32), self._flow,
-                         dtype=self._dtype, element_shape=self._shape_box[0],
-                         name=name or "TensorArrayGatherV3")
-        return value
+        return self._op("Gather", ops.convert_to_tensor(indices, dtype=dtypes.int32),
+                        self._flow, dtype=self._dtype, element_shape=self._shape_box[0],
+                        name=name)
 
     def stack(self, name=None):
-        """All elements stacked along a new first dimension."""
+        """All elements stacked along a new first dimension (0.9's TensorArrayPack)."""
+        if "Pack" in self._ops:
+            return self._op("Pack", self._flow, dtype=self._dtype,
+                            element_shape=self._shape_box[0], name=name)
         with ops.name_scope(name, "TensorArrayStack", [self._handle]):
             from tensorflux.ops import array_ops
             size = self.size()
@@ -490,16 +467,19 @@ class TensorArray:
         value = ops.convert_to_tensor(value, dtype=self._dtype, name="value")
         if value.get_shape().ndims:
             self._merge_shape(value.get_shape()[1:])
-        flow = apply_op("TensorArrayScatterV3", self._handle,
-                        ops.convert_to_tensor(indices, dtype=dtypes.int32), value, self._flow,
-                        name=name or "TensorArrayScatter")
+        flow = self._op("Scatter", ops.convert_to_tensor(indices, dtype=dtypes.int32), value,
+                        self._flow, name=name or "TensorArrayScatter")
         return self._with_flow(flow)
 
     def unstack(self, value, name=None):
-        """A TensorArray holding value[0], value[1], ... as its elements."""
+        """A TensorArray holding value[0], value[1], ... (0.9's TensorArrayUnpack)."""
+        value = ops.convert_to_tensor(value, dtype=self._dtype, name="value")
+        if "Unpack" in self._ops:
+            if value.get_shape().ndims:
+                self._merge_shape(value.get_shape()[1:])
+            return self._with_flow(self._op("Unpack", value, self._flow, name=name))
         with ops.name_scope(name, "TensorArrayUnstack", [self._handle, value]):
             from tensorflux.ops import array_ops
-            value = ops.convert_to_tensor(value, dtype=self._dtype, name="value")
             indices = array_ops.range(0, array_ops.shape(value)[0])
             return self.scatter(indices, value, name=name)
 
@@ -509,47 +489,71 @@ class TensorArray:
         """All elements concatenated along their first dimension."""
         rest = self._shape_box[0][1:] if self._shape_box[0].ndims else \
             tensor_shape.unknown_shape()
-        return apply_op("TensorArrayConcatV3", self._handle, self._flow, dtype=self._dtype,
-                        element_shape_except0=rest, name=name or "TensorArrayConcat")[0]
+        return self._op("Concat", self._flow, dtype=self._dtype, element_shape_except0=rest,
+                        name=name or "TensorArrayConcat")[0]
 
     def split(self, value, lengths, name=None):
         """A TensorArray holding pieces of `value` split along dimension 0 by `lengths`."""
         value = ops.convert_to_tensor(value, dtype=self._dtype, name="value")
         lengths = ops.convert_to_tensor(lengths, dtype=dtypes.int64, name="lengths")
-        flow = apply_op("TensorArraySplitV3", self._handle, value, lengths, self._flow,
-                        name=name or "TensorArraySplit")
+        flow = self._op("Split", value, lengths, self._flow, name=name or "TensorArraySplit")
         return self._with_flow(flow)
 
     def size(self, name=None):
         """The number of elements (int32 scalar)."""
-        return apply_op("TensorArraySizeV3", self._handle, self._flow,
-                        name=name or "TensorArraySizeV3")
+        return self._op("Size", self._flow, name=name)
 
     def close(self, name=None):
         """An op closing the array (later reads and writes fail)."""
-        return apply_op("TensorArrayCloseV3", self._handle, name=name or "TensorArrayClose")
+        return self._op("Close", name=name or "TensorArrayClose")
 
     def grad(self, source, flow=None, name=None):
         """The gradient TensorArray of this one for gradient computation `source`."""
-        handle, flow_out = apply_op("TensorArrayGradV3", self._handle,
-                                    self._flow if flow is None else flow, source=source,
-                                    name=name or "TensorArrayGrad")
-        return TensorArray(self._dtype, handle=handle, flow=flow_out,
+        flow = self._flow if flow is None else flow
+        out = self._op("Grad", flow, source=source, name=name or "TensorArrayGrad")
+        if self._ops["version"] == 3:
+            handle, flow = out
+        else:
+            from tensorflux.ops import array_ops
+            handle = out
+            with ops.control_dependencies([handle]):
+                flow = array_ops.identity(flow, name="gradient_flow")
+        return TensorArray(self._dtype, handle=handle, flow=flow,
                            element_shape=self._shape_box[0])
 
 
+def _with_handle(handle):
+    """Where an op on `handle` is made: with the handle's op for a string handle (TF's Python
+    colocated them; the placer keeps reference and resource consumers with their producers
+    by itself), so the array never has to cross devices."""
+    if handle.dtype == dtypes.string:
+        return ops.colocate_with(handle)
+    return contextlib.nullcontext()
+
+
+def _initial_flow(handle):
+    """The flow of a fresh V1/V2 array: a zero made with the handle (TF's Python did this; the
+    V3 constructor outputs it)."""
+    from tensorflux.ops import constant_op
+    with ops.colocate_with(handle):
+        return constant_op.constant(0.0, dtype=dtypes.float32, name="flow")
+
+
 def read(handle, index, flow, dtype, name=None):
-    """A raw TensorArrayReadV3 (for accumulators built by the loop gradient)."""
-    return apply_op("TensorArrayReadV3", handle, index, flow, dtype=dtype, name=name)
+    """A raw read in `handle`'s family (for accumulators built by the loop gradient)."""
+    with _with_handle(handle):
+        return apply_op(family_of(handle)["Read"], handle, index, flow, dtype=dtype, name=name)
 
 
 def write(handle, index, value, flow, name=None):
-    """A raw TensorArrayWriteV3; returns the new flow."""
-    return apply_op("TensorArrayWriteV3", handle, index, value, flow, name=name)
+    """A raw write in `handle`'s family; returns the new flow."""
+    with _with_handle(handle):
+        return apply_op(family_of(handle)["Write"], handle, index, value, flow, name=name)
 
 
 def new_accumulator(dtype, name="acc"):
-    """(handle, flow) of a dynamically sized array that keeps values after reads."""
-    return apply_op("TensorArrayV3", ops.convert_to_tensor(0, dtype=dtypes.int32), dtype=dtype,
-                    element_shape=tensor_shape.unknown_shape(), dynamic_size=True,
-                    clear_after_read=False, tensor_array_name="", name=name)
+    """(handle, flow) of a dynamically sized TensorArrayV2 that keeps values after reads."""
+    handle = apply_op("TensorArrayV2", ops.convert_to_tensor(0, dtype=dtypes.int32),
+                      dtype=dtype, element_shape=tensor_shape.unknown_shape(), dynamic_size=True,
+                      clear_after_read=False, tensor_array_name="", name=name)
+    return handle, _initial_flow(handle)

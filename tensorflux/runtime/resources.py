@@ -31,6 +31,12 @@ class ResourceMgr:
         with self._lock:
             return self._resources.get((container or "", name))
 
+    def key_of(self, resource):
+        """(container, name) under which `resource` is kept, or None (FakeQueue names a V2
+        queue to a V1 reader this way)."""
+        with self._lock:
+            return next((k for k, r in self._resources.items() if r is resource), None)
+
     def close(self):
         """Clears every resource and refuses to make new ones (the owning session closed)."""
         with self._lock:

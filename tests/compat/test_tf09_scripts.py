@@ -23,6 +23,13 @@ def test_tf09_unit_test_file_passes(run_tf_script):
     assert ran >= 3 and "\nOK" in out and "FAILED" not in out, out
 
 
+def test_tf09_queue_reader_and_tensor_array_tests_pass(run_tf_script):
+    out = run_tf_script("tf09_queue_tensor_array_tests.py")
+    ran = int(re.search(r"Ran (\d+) tests", out).group(1))
+    # nine tests; unittest also collects each class's test_session and skips it (as in TF)
+    assert ran == 12 and "\nOK (skipped=3)" in out and "FAILED" not in out, out
+
+
 @pytest.mark.parametrize("module", ["tensorflow.models.image.cifar10.cifar10_train",
                                     "tensorflow.models.rnn.ptb.ptb_word_lm",
                                     "tensorflow.models.rnn.translate.translate"])

@@ -1,4 +1,5 @@
 """Harness entries and behaviour tests for the queue ops (tensorflux/ops/data_flow_ops.py)."""
+import functools
 import threading
 import time
 
@@ -7,6 +8,7 @@ import pytest
 from op_harness import OpSpec, run_spec
 
 import tensorflux as tf
+from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import data_flow_ops
 
 pytestmark = pytest.mark.timeout(60)
@@ -24,35 +26,70 @@ def _known(x):
     return [x.get_shape()] if x.get_shape().is_fully_defined() else None
 
 
-def _enqueue_dequeue(x):
-    q = data_flow_ops.FIFOQueue(2, [x.dtype], shapes=_known(x))
+def _same(q):
+    return q
+
+
+def as_v2(q):
+    """`q` rebuilt as TF >= 1.2's V2 op (a resource handle) with the V1 op's attrs."""
+    op = q.queue_ref.op
+    ref = apply_op(op.type + "V2", name=op.name + "_v2",
+                   **{k: op.get_attr(k) for k in op.node_def.attr})
+    return data_flow_ops.QueueBase(q.dtypes, q.shapes, q.names, ref)
+
+
+def _enqueue_dequeue(x, wrap=_same):
+    q = wrap(data_flow_ops.FIFOQueue(2, [x.dtype], shapes=_known(x)))
     return _after([q.enqueue(x)], q.dequeue)
 
 
-def _enqueue_many_dequeue_many(x):
-    q = data_flow_ops.FIFOQueue(10, [x.dtype], shapes=[[4]])
+def _enqueue_many_dequeue_many(x, wrap=_same):
+    q = wrap(data_flow_ops.FIFOQueue(10, [x.dtype], shapes=[[4]]))
     return _after([q.enqueue_many(x)], lambda: q.dequeue_many(3))
 
 
-def _dequeue_up_to(x):
-    q = data_flow_ops.FIFOQueue(10, [x.dtype], shapes=[[2]])
+def _dequeue_up_to(x, wrap=_same):
+    q = wrap(data_flow_ops.FIFOQueue(10, [x.dtype], shapes=[[2]]))
     close = _after([q.enqueue_many(x)], q.close)
     out = _after([close], lambda: q.dequeue_up_to(5))
     out.set_shape(x.get_shape())  # 3 elements were there
     return out
 
 
-def _shuffled_sum(x):
-    q = data_flow_ops.RandomShuffleQueue(10, 0, [x.dtype], shapes=[[4]], seed=3)
+def _shuffled_sum(x, wrap=_same):
+    q = wrap(data_flow_ops.RandomShuffleQueue(10, 0, [x.dtype], shapes=[[4]], seed=3))
     return tf.reduce_sum(_after([q.enqueue_many(x)], lambda: q.dequeue_many(3)), 0)
 
 
-def _padded(x):
-    q = data_flow_ops.PaddingFIFOQueue(4, [x.dtype], shapes=[[None]])
+def _padded(x, wrap=_same):
+    q = wrap(data_flow_ops.PaddingFIFOQueue(4, [x.dtype], shapes=[[None]]))
     second = _after([q.enqueue(x)], lambda: q.enqueue(x[:2]))
     out = _after([second], lambda: q.dequeue_many(2))
     out.set_shape(tf.TensorShape([2]).concatenate(x.get_shape()))  # padded to x's length
     return out
+
+
+def _by_priority(x, wrap=_same):
+    row = x.get_shape()[1:]
+    q = wrap(data_flow_ops.PriorityQueue(10, [x.dtype],
+                                         shapes=[row] if row.is_fully_defined() else None))
+    priorities = tf.constant([2, 0, 1], tf.int64)
+    return _after([q.enqueue_many([priorities, x])], lambda: q.dequeue_many(3))[1]
+
+
+def _check_priority_order_ties_and_errors(spec):
+    q = data_flow_ops.PriorityQueue(5, [tf.string], shapes=[[]])
+    assert q.dtypes == [tf.int64, tf.string] and q.queue_ref.op.type == "PriorityQueue"
+    p = tf.placeholder(tf.int64)
+    with tf.Session() as sess:
+        sess.run(q.enqueue_many([[3, 1, 3, -2], [b"c", b"a", b"d", b"z"]]))
+        sess.run(q.enqueue([1, b"b"]))
+        got = [sess.run(q.dequeue()) for _ in range(5)]
+        assert [(int(k), v) for k, v in got] == [(-2, b"z"), (1, b"a"), (1, b"b"), (3, b"c"),
+                                                 (3, b"d")]
+        with pytest.raises(tf.errors.InvalidArgumentError, match="priority element to be a "
+                                                                 "scalar"):
+            sess.run(q.enqueue([p, b"x"]), {p: [1, 2]})
 
 
 def _pad_ref(x):
@@ -61,8 +98,8 @@ def _pad_ref(x):
     return np.stack([x, short])
 
 
-def _size_and_closed(x):
-    q = data_flow_ops.FIFOQueue(10, [x.dtype], shapes=[[2]])
+def _size_and_closed(x, wrap=_same):
+    q = wrap(data_flow_ops.FIFOQueue(10, [x.dtype], shapes=[[2]]))
     size = _after([q.enqueue_many(x)], q.size)
     close = _after([size], q.close)
     return [size, _after([close], q.is_closed)]
@@ -76,10 +113,10 @@ def _check_fifo_order_and_blocking(spec):
     with tf.Session() as sess:
         sess.run(enqueue, {x: 1})
         sess.run(enqueue, {x: 2})
-        with pytest.raises(tf.errors.DeadlineExceededError, match="QueueEnqueueV2"):
+        with pytest.raises(tf.errors.DeadlineExceededError, match=r"\(QueueEnqueue\)"):
             sess.run(enqueue, {x: 3}, options=FAST)  # full
         assert [sess.run(dequeue), sess.run(dequeue)] == [1, 2]
-        with pytest.raises(tf.errors.DeadlineExceededError, match="QueueDequeueV2"):
+        with pytest.raises(tf.errors.DeadlineExceededError, match=r"\(QueueDequeue\)"):
             sess.run(dequeue, options=FAST)  # empty
         sess.run(enqueue, {x: 4})  # the timed-out waiters were withdrawn
         assert sess.run(dequeue) == 4
@@ -177,24 +214,44 @@ def _check_close_and_size(spec):
 
 
 SPECS = [
-    OpSpec(("FIFOQueueV2", "QueueEnqueueV2", "QueueDequeueV2"), _enqueue_dequeue, lambda x: x,
+    OpSpec(("FIFOQueue", "QueueEnqueue", "QueueDequeue"), _enqueue_dequeue, lambda x: x,
            [((3, 4),), ((),)], dtypes=[tf.float32, tf.int32, tf.bool], grad=(),
            check=_check_fifo_order_and_blocking),
-    OpSpec(("QueueEnqueueManyV2", "QueueDequeueManyV2"), _enqueue_many_dequeue_many,
+    OpSpec(("QueueEnqueueMany", "QueueDequeueMany"), _enqueue_many_dequeue_many,
            lambda x: x, [((3, 4),)], dtypes=[tf.float32, tf.int64], grad=(),
            check=_check_dequeue_many_larger_than_capacity),
-    OpSpec("QueueDequeueUpToV2", _dequeue_up_to, lambda x: x, [((3, 2),)], grad=(),
+    OpSpec("QueueDequeueUpTo", _dequeue_up_to, lambda x: x, [((3, 2),)], grad=(),
            check=_check_up_to_and_restore),
-    OpSpec("RandomShuffleQueueV2", _shuffled_sum, lambda x: x.sum(0), [((3, 4),)],
+    OpSpec("RandomShuffleQueue", _shuffled_sum, lambda x: x.sum(0), [((3, 4),)],
            dtypes=[tf.float64, tf.int32], grad=(), check=_check_random_shuffle),
-    OpSpec("RandomShuffleQueueV2", _shuffled_sum, lambda x: x.sum(0), [((3, 4),)],
+    OpSpec("RandomShuffleQueue", _shuffled_sum, lambda x: x.sum(0), [((3, 4),)],
            dtypes=[tf.int32], grad=(), check=_check_min_after_dequeue,
-           name="RandomShuffleQueueV2_min_after_dequeue"),
-    OpSpec("PaddingFIFOQueueV2", _padded, _pad_ref, [((4,),)], dtypes=[tf.float32, tf.int32],
+           name="RandomShuffleQueue_min_after_dequeue"),
+    OpSpec("PaddingFIFOQueue", _padded, _pad_ref, [((4,),)], dtypes=[tf.float32, tf.int32],
            grad=(), check=_check_padding_strings),
-    OpSpec(("QueueSizeV2", "QueueCloseV2", "QueueIsClosedV2"), _size_and_closed,
+    OpSpec(("QueueSize", "QueueClose", "QueueIsClosed"), _size_and_closed,
            lambda x: [np.int32(len(x)), np.bool_(True)], [((3, 2),)], grad=(),
            check=_check_close_and_size),
+    OpSpec("PriorityQueue", _by_priority, lambda x: x[[1, 2, 0]], [((3, 2),), ((3,),)],
+           dtypes=[tf.float32, tf.int32], grad=(), check=_check_priority_order_ties_and_errors),
+    # TF >= 1.2's V2 ops (resource handles): the same kernels, built from gen ops.
+    OpSpec("PriorityQueueV2", functools.partial(_by_priority, wrap=as_v2), lambda x: x[[1, 2, 0]],
+           [((3, 2),)], dtypes=[tf.float32, tf.int32], grad=()),
+    OpSpec(("FIFOQueueV2", "QueueEnqueueV2", "QueueDequeueV2"),
+           functools.partial(_enqueue_dequeue, wrap=as_v2), lambda x: x, [((3, 4),), ((),)],
+           dtypes=[tf.float32, tf.int32, tf.bool], grad=()),
+    OpSpec(("QueueEnqueueManyV2", "QueueDequeueManyV2"),
+           functools.partial(_enqueue_many_dequeue_many, wrap=as_v2), lambda x: x,
+           [((3, 4),)], dtypes=[tf.float32, tf.int64], grad=()),
+    OpSpec("QueueDequeueUpToV2", functools.partial(_dequeue_up_to, wrap=as_v2), lambda x: x,
+           [((3, 2),)], grad=()),
+    OpSpec("RandomShuffleQueueV2", functools.partial(_shuffled_sum, wrap=as_v2),
+           lambda x: x.sum(0), [((3, 4),)], dtypes=[tf.float64, tf.int32], grad=()),
+    OpSpec("PaddingFIFOQueueV2", functools.partial(_padded, wrap=as_v2), _pad_ref, [((4,),)],
+           dtypes=[tf.float32, tf.int32], grad=()),
+    OpSpec(("QueueSizeV2", "QueueCloseV2", "QueueIsClosedV2"),
+           functools.partial(_size_and_closed, wrap=as_v2),
+           lambda x: [np.int32(len(x)), np.bool_(True)], [((3, 2),)], grad=()),
 ]
 
 
@@ -354,10 +411,10 @@ def test_shared_name_shares_one_queue_and_checks_signature():
 def test_queues_are_per_session_and_attrs_are_tensorflow_s():
     q = data_flow_ops.FIFOQueue(3, tf.int32, shapes=[[]])
     node = q.queue_ref.op.node_def
-    assert q.queue_ref.op.type == "FIFOQueueV2" and q.queue_ref.dtype == tf.resource
-    assert set(node.attr) >= {"component_types", "shapes", "capacity", "container",
+    assert q.queue_ref.op.type == "FIFOQueue" and q.queue_ref.dtype == tf.string_ref
+    assert set(node.attr) == {"component_types", "shapes", "capacity", "container",
                               "shared_name"}
-    assert q.enqueue(1).type == "QueueEnqueueV2"
+    assert q.enqueue(1).type == "QueueEnqueue"
     assert q.close(cancel_pending_enqueues=True).get_attr("cancel_pending_enqueues") is True
     with tf.Session() as s1, tf.Session() as s2:
         s1.run(q.enqueue(1))

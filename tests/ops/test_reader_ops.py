@@ -13,6 +13,7 @@ import pytest
 from op_harness import OpSpec, run_spec
 
 import tensorflux as tf
+from tensorflux.framework.op_def_library import apply_op
 from tensorflux.lib.io import tf_record
 from tensorflux.ops import data_flow_ops, reader_ops
 
@@ -30,9 +31,20 @@ def _scratch_path(suffix):
     return os.path.join(_DIR[0], f"f{next(_COUNTER)}{suffix}")
 
 
-def _filename_queue(filenames, deps=()):
-    """A closed queue holding `filenames`, filled after `deps` (run all in one step)."""
+def as_v2_reader(reader):
+    """`reader` rebuilt as TF >= 1.2's V2 op (a resource handle) with the V1 op's attrs."""
+    op = reader.reader_ref.op
+    return reader_ops.ReaderBase(apply_op(op.type + "V2", name=op.name + "_v2", **{
+        k: op.get_attr(k) for k in op.node_def.attr}))
+
+
+def _filename_queue(filenames, deps=(), v2=False):
+    """A closed queue holding `filenames`, filled after `deps` (run all in one step); with
+    `v2`, a FIFOQueueV2 (a resource handle)."""
     q = data_flow_ops.FIFOQueue(len(filenames) + 1, tf.string, shapes=[[]])
+    if v2:
+        q = data_flow_ops.QueueBase(q.dtypes, q.shapes, None, apply_op(
+            "FIFOQueueV2", component_types=[tf.string], shapes=[[]], capacity=len(filenames) + 1))
     with tf.control_dependencies(list(deps)):
         fill = q.enqueue_many([filenames])
     with tf.control_dependencies([fill]):
@@ -51,9 +63,13 @@ def _as_vector(scalar):
     return tf.reshape(scalar, [1])
 
 
-def _read_one(reader, contents):
+def _is_v2(reader):
+    return reader.reader_ref.dtype == tf.resource
+
+
+def _read_one(reader, contents, queue_v2=False):
     path, write = _written(contents)
-    q, ready = _filename_queue([path], [write])
+    q, ready = _filename_queue([path], [write], queue_v2 or _is_v2(reader))
     with tf.control_dependencies([ready]):
         return _as_vector(reader.read(q)[1])
 
@@ -61,7 +77,7 @@ def _read_one(reader, contents):
 def _read_all(reader, contents, count=3):
     """All records (the contents hold `count`: the static shape the harness expects)."""
     path, write = _written(contents)
-    q, ready = _filename_queue([path], [write])
+    q, ready = _filename_queue([path], [write], _is_v2(reader))
     with tf.control_dependencies([ready]):
         values = reader.read_up_to(q, 100)[1]
     values.set_shape([count])
@@ -102,8 +118,8 @@ def _obj(values):
     return out
 
 
-def _counters(contents):
-    reader = reader_ops.FixedLengthRecordReader(4, header_bytes=2, footer_bytes=1)
+def _counters(contents, wrap=lambda r: r):
+    reader = wrap(reader_ops.FixedLengthRecordReader(4, header_bytes=2, footer_bytes=1))
     values = _read_all(reader, contents)
     with tf.control_dependencies([values]):
         produced = reader.num_records_produced()
@@ -115,11 +131,12 @@ def _counters(contents):
     return [produced, units, after]
 
 
-def _whole_and_read_file(contents):
+def _whole_and_read_file(contents, wrap=lambda r: r):
     path, write = _written(contents)
-    q, ready = _filename_queue([path], [write])
+    reader = wrap(reader_ops.WholeFileReader())
+    q, ready = _filename_queue([path], [write], _is_v2(reader))
     with tf.control_dependencies([ready]):
-        value = reader_ops.WholeFileReader().read(q)[1]
+        value = reader.read(q)[1]
         direct = reader_ops.read_file(path)
     return [_as_vector(value), _as_vector(direct)]
 
@@ -234,26 +251,50 @@ SPECS = [
     OpSpec("MatchingFiles", lambda p: tf.reshape(reader_ops.matching_files(p), [3]),
            _sorted_matches, [((),)],
            dtypes=[tf.string], inputs=_bytes_input(_glob_pattern), grad=()),
-    OpSpec(("TextLineReaderV2", "ReaderReadV2", "WriteFile"),
+    OpSpec(("TextLineReader", "ReaderRead", "WriteFile"),
            lambda s: _read_one(reader_ops.TextLineReader(), s),
            lambda s: _obj([s.item().split(b"\n")[0]]), [((),)],
            dtypes=[tf.string], inputs=_bytes_input(_lines), grad=(), check=_check_text_lines),
-    OpSpec(("FixedLengthRecordReaderV2", "ReaderReadUpToV2"),
+    OpSpec(("FixedLengthRecordReader", "ReaderReadUpTo"),
            lambda s: _read_all(reader_ops.FixedLengthRecordReader(4, header_bytes=2,
                                                                   footer_bytes=1), s),
            lambda s: _obj([s.item()[2 + 4 * k:6 + 4 * k] for k in range(3)]), [((),)],
            dtypes=[tf.string], inputs=_bytes_input(_fixed), grad=(),
            check=_check_fixed_length_hops),
-    OpSpec("TFRecordReaderV2", lambda s: _read_all(reader_ops.TFRecordReader(), s),
+    OpSpec("TFRecordReader", lambda s: _read_all(reader_ops.TFRecordReader(), s),
            lambda s: _obj(_unframe(s.item())), [((),)], dtypes=[tf.string],
            inputs=_bytes_input(_framed), grad=(), check=_check_tf_records_with_writer),
-    OpSpec(("WholeFileReaderV2", "ReadFile"), _whole_and_read_file,
+    OpSpec(("WholeFileReader", "ReadFile"), _whole_and_read_file,
            lambda s: [s.reshape(1), s.reshape(1)], [((),)], dtypes=[tf.string],
            inputs=_bytes_input(_fixed),
            grad=(), check=_check_whole_file_keys_and_reset),
-    OpSpec(("ReaderNumRecordsProducedV2", "ReaderNumWorkUnitsCompletedV2", "ReaderResetV2"),
+    OpSpec(("ReaderNumRecordsProduced", "ReaderNumWorkUnitsCompleted", "ReaderReset"),
            _counters, lambda s: [np.int64(3), np.int64(1), np.int64(0)], [((),)],
            dtypes=[tf.string], inputs=_bytes_input(_fixed), grad=()),
+    # TF >= 1.2's V2 ops (resource reader and queue handles): the same kernels.
+    OpSpec(("TextLineReaderV2", "ReaderReadV2"),
+           lambda s: _read_one(as_v2_reader(reader_ops.TextLineReader()), s),
+           lambda s: _obj([s.item().split(b"\n")[0]]), [((),)],
+           dtypes=[tf.string], inputs=_bytes_input(_lines), grad=()),
+    OpSpec(("FixedLengthRecordReaderV2", "ReaderReadUpToV2"),
+           lambda s: _read_all(as_v2_reader(reader_ops.FixedLengthRecordReader(
+               4, header_bytes=2, footer_bytes=1)), s),
+           lambda s: _obj([s.item()[2 + 4 * k:6 + 4 * k] for k in range(3)]), [((),)],
+           dtypes=[tf.string], inputs=_bytes_input(_fixed), grad=()),
+    OpSpec("TFRecordReaderV2", lambda s: _read_all(as_v2_reader(reader_ops.TFRecordReader()), s),
+           lambda s: _obj(_unframe(s.item())), [((),)], dtypes=[tf.string],
+           inputs=_bytes_input(_framed), grad=()),
+    OpSpec("WholeFileReaderV2", lambda s: _whole_and_read_file(s, as_v2_reader),
+           lambda s: [s.reshape(1), s.reshape(1)], [((),)], dtypes=[tf.string],
+           inputs=_bytes_input(_fixed), grad=()),
+    OpSpec(("ReaderNumRecordsProducedV2", "ReaderNumWorkUnitsCompletedV2", "ReaderResetV2"),
+           lambda s: _counters(s, as_v2_reader),
+           lambda s: [np.int64(3), np.int64(1), np.int64(0)], [((),)],
+           dtypes=[tf.string], inputs=_bytes_input(_fixed), grad=()),
+    # A V1 reader reading a V2 queue: FakeQueue names the queue in a V1 handle (TF's way).
+    OpSpec("FakeQueue", lambda s: _read_one(reader_ops.TextLineReader(), s, queue_v2=True),
+           lambda s: _obj([s.item().split(b"\n")[0]]), [((),)],
+           dtypes=[tf.string], inputs=_bytes_input(_lines), grad=()),
 ]
 
 
@@ -314,7 +355,7 @@ def test_read_waiting_for_a_filename_times_out_and_is_withdrawn(tmp_path):
     q = data_flow_ops.FIFOQueue(3, tf.string, shapes=[[]])
     value = reader_ops.TextLineReader().read(q)[1]
     with tf.Session() as sess:
-        with pytest.raises(tf.errors.DeadlineExceededError, match="ReaderReadV2"):
+        with pytest.raises(tf.errors.DeadlineExceededError, match=r"\(ReaderRead\)"):
             sess.run(value, options=tf.RunOptions(timeout_in_ms=200))
         sess.run(q.enqueue(path))
         assert sess.run(q.size()) == 1  # the withdrawn read did not take the filename
@@ -368,9 +409,9 @@ def test_threads_sharing_a_reader_get_each_record_once(tmp_path):
 def test_reader_ops_have_tensorflow_names_and_attrs():
     reader = reader_ops.FixedLengthRecordReader(10, header_bytes=1)
     op = reader.reader_ref.op
-    assert op.type == "FixedLengthRecordReaderV2" and reader.reader_ref.dtype == tf.resource
+    assert op.type == "FixedLengthRecordReader" and reader.reader_ref.dtype == tf.string_ref
     assert op.get_attr("record_bytes") == 10 and op.get_attr("header_bytes") == 1
     q = data_flow_ops.FIFOQueue(1, tf.string)
     key = reader.read(q)[0]
-    assert key.op.type == "ReaderReadV2" and key.get_shape().ndims == 0
+    assert key.op.type == "ReaderRead" and key.get_shape().ndims == 0
     assert reader_ops.TextLineReader().reader_ref.op.get_attr("skip_header_lines") == 0

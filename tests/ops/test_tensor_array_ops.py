@@ -1,47 +1,84 @@
-"""TensorArray: the V3 ops through the harness (values and gradients), errors, loops."""
+"""TensorArray: the V2 ops (tf.TensorArray's), TF 0.9's V1 ops and the V3 ops through the
+harness (values and gradients), errors, loops, handle types."""
+import functools
+
 import numpy as np
 import pytest
 
 import tensorflux as tf
 from op_harness import OpSpec, run_spec
+from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import control_flow_ops as cf
+from tensorflux.ops import tensor_array_ops
 from tensorflux.ops.tensor_array_ops import TensorArray
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def _write_read(x):
-    ta = TensorArray(x.dtype, size=2)
+def make(dtype, size, version=2, **kwargs):
+    """A TensorArray built on the `version` family's constructor op (2: tf.TensorArray's)."""
+    if version == 2:
+        return TensorArray(dtype, size=size, **kwargs)
+    size = tf.convert_to_tensor(size, dtype=tf.int32)
+    if version == 1:
+        return TensorArray(dtype, handle=apply_op("TensorArray", size, dtype=dtype))
+    handle, flow = apply_op("TensorArrayV3", size, dtype=dtype)
+    return TensorArray(dtype, handle=handle, flow=flow)
+
+
+def _write_read(x, version=2):
+    ta = make(x.dtype, 2, version)
     return ta.write(0, x).write(1, x * 2.0).read(1)
 
 
-def _unstack_gather(x):
-    return TensorArray(x.dtype, size=3).unstack(x).gather([2, 0])
+def _unstack_gather(x, version=2):
+    return make(x.dtype, 3, version).unstack(x).gather([2, 0])
 
 
-def _split_concat(x):
-    return tf.reshape(TensorArray(x.dtype, size=2).split(x, [1, 2]).concat() * 3.0, tf.shape(x))
+def _scatter_stack(x, version=2):  # V1: TensorArrayScatter, then TensorArrayPack
+    return make(x.dtype, 3, version).scatter([2, 0, 1], x).stack()
 
 
-def _closed_after_read(x):
-    value = TensorArray(x.dtype, size=1).write(0, x).read(0)
+def _split_concat(x, version=2):
+    ta = make(x.dtype, 2, version).split(x, [1, 2])
+    return tf.reshape(ta.concat() * 3.0, tf.shape(x))
+
+
+def _closed_after_read(x, version=2):
+    value = make(x.dtype, 1, version).write(0, x).read(0)
     with tf.control_dependencies([value]):
-        close = TensorArray(x.dtype, size=1).close()
+        close = make(x.dtype, 1, version).close()
     with tf.control_dependencies([close]):
         return tf.identity(value)
 
 
-SPECS = [
-    OpSpec(("TensorArrayV3", "TensorArrayWriteV3", "TensorArrayReadV3", "TensorArrayGradV3"),
-           _write_read, lambda x: 2 * x, [((3, 2),), ((),)]),
-    OpSpec(("TensorArrayScatterV3", "TensorArrayGatherV3"), _unstack_gather,
-           lambda x: x[[2, 0]], [((3, 2),), ((3,),)]),
-    OpSpec(("TensorArraySplitV3", "TensorArrayConcatV3"), _split_concat, lambda x: 3 * x,
-           [((3, 2),), ((3,),)]),
-    OpSpec("TensorArraySizeV3", lambda x: TensorArray(x.dtype, size=3).unstack(x).size(),
-           lambda x: np.int32(3), [((3, 2),)], grad=()),
-    OpSpec("TensorArrayCloseV3", _closed_after_read, lambda x: x, [((2,),), ((),)]),
-]
+def _family_specs(version):
+    """The harness entries of one family's ops."""
+    family = tensor_array_ops.FAMILIES[version]
+    fn = functools.partial
+    specs = [
+        OpSpec((family[""], family["Write"], family["Read"], family["Grad"]),
+               fn(_write_read, version=version), lambda x: 2 * x, [((3, 2),), ((),)]),
+        OpSpec((family["Scatter"], family["Gather"]), fn(_unstack_gather, version=version),
+               lambda x: x[[2, 0]], [((3, 2),), ((3,),)]),
+        OpSpec((family["Split"], family["Concat"]), fn(_split_concat, version=version),
+               lambda x: 3 * x, [((3, 2),), ((3,),)]),
+        OpSpec(family["Size"], lambda x: make(x.dtype, 3, version).unstack(x).size(),
+               lambda x: np.int32(3), [((3, 2),)], grad=()),
+        OpSpec(family["Close"], fn(_closed_after_read, version=version), lambda x: x,
+               [((2,),), ((),)]),
+    ]
+    if version == 1:  # 0.9's pack and unpack (stack/unstack build them on V1 handles)
+        specs.append(OpSpec((family["Unpack"], family["Pack"]),
+                            lambda x: make(x.dtype, 3, 1).unstack(x).stack(), lambda x: x,
+                            [((3, 2),), ((3,),)], data_dependent_shape=True))
+        specs.append(OpSpec(family["Scatter"], fn(_scatter_stack, version=1),
+                            lambda x: x[[1, 2, 0]], [((3, 2),)], data_dependent_shape=True,
+                            name="TensorArrayScatter_pack"))
+    return specs
+
+
+SPECS = _family_specs(2) + _family_specs(1) + _family_specs(3)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)

@@ -102,13 +102,24 @@ def test_colocate_with_overrides_device_scopes():
 
 
 def test_variable_group_follows_any_member_constraint():
-    q = tf.FIFOQueue(3, tf.float32, name="q")
-    with tf.device("/cpu:2"):  # a handle's consumer: grouped with the queue at placement
+    from tensorflux.python.ops import gen_data_flow_ops
+    q = tf.QueueBase([tf.float32], None, None,
+                     gen_data_flow_ops.fifo_queue_v2([tf.float32], name="q"))
+    with tf.device("/cpu:2"):  # a resource handle's consumer: grouped with the queue
         deq = q.dequeue(name="deq")
     groups = colocation_groups(tf.get_default_graph())
     assert groups[deq.op] is groups[q.queue_ref.op]
     placed = _place(tf.get_default_graph().get_operations())
     assert placed["q"] == placed["deq"] == LOCAL % 2
+
+
+def test_v1_queue_consumer_is_made_with_its_queue():
+    q = tf.FIFOQueue(3, tf.float32, name="q")  # a string_ref handle: TF 1.x's op_def_library
+    with tf.device("/cpu:2"):  # colocates the reference's consumer when it is created
+        deq = q.dequeue(name="deq")
+    assert deq.op.device == q.queue_ref.op.device
+    placed = _place(tf.get_default_graph().get_operations())
+    assert placed["q"] == placed["deq"]
 
 
 def test_an_update_is_created_with_its_variable_ignoring_device_scopes():

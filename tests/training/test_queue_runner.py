@@ -17,7 +17,7 @@ def test_runner_fills_the_queue_and_stops_through_the_coordinator():
     q = data_flow_ops.FIFOQueue(4, tf.int32, shapes=[[]])
     qr = queue_runner.QueueRunner(q, [q.enqueue(1)] * 3)
     assert qr.queue is q and len(qr.enqueue_ops) == 3
-    assert qr.close_op.type == "QueueCloseV2" and qr.cancel_op.get_attr(
+    assert qr.close_op.type == "QueueClose" and qr.cancel_op.get_attr(
         "cancel_pending_enqueues")
     with tf.Session() as sess:
         coord = Coordinator()
