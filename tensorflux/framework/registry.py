@@ -313,3 +313,15 @@ def lookup_gradient(op):
     if op_def.differentiable is False:
         return True, None
     return op_def.grad_fn is not None, op_def.grad_fn
+
+
+# ---- graph functions (framework/function.py) ----------------------------------------------
+# Functions are per graph, not registered ops: each has an OpDef of its own whose kernels are
+# this dict, filled by runtime/function_call.py (the framework never imports the runtime).
+FUNCTION_KERNELS = {}
+
+
+def function_gradient(op, *grads):
+    """The gradient of a function call node; autodiff/function_grad.py replaces this."""
+    raise LookupError(f"No gradient for function call {op.name} ({op.type}): "
+                      "tensorflux.autodiff.function_grad is not loaded")
