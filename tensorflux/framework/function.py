@@ -53,6 +53,17 @@ def fill_library(library_proto, graph):
             library_proto.gradient.add(function_name=fn.name, gradient_func=fn.grad_func_name)
 
 
+def write_library_of(op_list, library_proto):
+    """Writes the functions that the call nodes among `op_list` run (with the functions they
+    call and their gradient functions) into a FunctionDefLibrary."""
+    scratch = ops.Graph()
+    for op in op_list:
+        fn = function_of(op)
+        if fn is not None:
+            fn.add_to_graph(scratch)
+    fill_library(library_proto, scratch)
+
+
 class _FunctionOpDef(registry.OpDef):
     """The OpDef of a function's call nodes: signature from the function, shapes from its body,
     gradient and kernels from the registry's function slots."""
