@@ -35,6 +35,28 @@ class _FuncGraph(ops.Graph):
         super().__init__()
         self._building_function = True
         self._function_name = name
+        self.captured = collections.OrderedDict()  # outer tensor -> its Placeholder here
+
+    def create_op(self, op_type, inputs, *args, **kwargs):
+        inputs = [self._capture(t) if isinstance(t, ops.Tensor) and t.graph is not self else t
+                  for t in inputs]
+        return super().create_op(op_type, inputs, *args, **kwargs)
+
+    def _capture(self, tensor):
+        """A Placeholder standing for `tensor` of an outer graph (TF 1.0's captured input)."""
+        if tensor.dtype._is_ref_dtype:
+            raise ValueError(f"Function '{self._function_name}' uses the variable buffer "
+                             f"{tensor.name} of an outer graph; read it first (v.value())")
+        placeholder = self.captured.get(tensor)
+        if placeholder is None:
+            with self.as_default(), self.control_dependencies(None):
+                placeholder = ops.Graph.create_op(
+                    self, "Placeholder", [], [tensor.dtype],
+                    name="captured_" + tensor.op.name.replace("/", "_"),
+                    attrs={"dtype": tensor.dtype, "shape": tensor.get_shape()})._outputs[0]
+            placeholder._shape = tensor.get_shape()
+            self.captured[tensor] = placeholder
+        return placeholder
 
 
 def library(graph):
@@ -100,6 +122,7 @@ class _Body:
         self.name = None
         self.definition = None
         self.op_def = None
+        self.captured = []
 
 
 class _DefinedFunction:
@@ -146,7 +169,8 @@ class _DefinedFunction:
 
     @property
     def captured_inputs(self):
-        return []  # bodies refer to their arguments only (TF 0.9's rule)
+        """Tensors of outer graphs the body uses: every call passes them as extra inputs."""
+        return list(self._built().captured)
 
     def set_grad_func(self, grad_func):
         """Sets the gradient function (a _DefinedFunction), once."""
@@ -173,7 +197,11 @@ class _DefinedFunction:
                                       attrs={"dtype": t, "shape": None})._outputs[0]
                       for n, t in zip(names, self._input_types)]
             outputs = _as_outputs(self._func(*inputs), self._func.__name__)
+        for placeholder in graph.captured.values():  # outer tensors: extra arguments
+            names.append(fdef_lib.arg_name(placeholder.op.name, used))
+            inputs.append(placeholder)
         body = _Body(graph, inputs, names, outputs, self._output_names(outputs, used, graph))
+        body.captured = list(graph.captured)
         self._finish(body, self._attrs)
         return body
 
@@ -231,6 +259,9 @@ class _DefinedFunction:
         graph = ops._graph_of(args)
         inputs = [_as_input(a, t, k, body.name) for k, (a, t) in
                   enumerate(zip(args, self._input_types))]
+        if body.captured:
+            graph = _check_captured_graph(body, graph if args else body.captured[0].graph)
+            inputs += body.captured
         self.add_to_graph(graph)
         op = graph.create_op(body.name, inputs, [t.dtype for t in body.outputs], name=name,
                              op_def=body.op_def)
@@ -269,6 +300,14 @@ class _ImportedFunction(_DefinedFunction):
 
     def __repr__(self):
         return f"<_DefinedFunction {self._func_name} (imported)>"
+
+
+def _check_captured_graph(body, graph):
+    outer = body.captured[0].graph
+    if graph is not outer:
+        raise ValueError(f"Function '{body.name}' uses tensors of another graph "
+                         f"({body.captured[0].name}); it can only be called in that graph")
+    return graph
 
 
 def _defined_at(func):

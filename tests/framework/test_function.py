@@ -422,3 +422,25 @@ def test_concurrent_steps_share_the_body_plan():
         for t in threads:
             t.join(30)
     assert not failures and all(results[k] == [k + 1.0, k - 1.0] for k in range(8))
+
+
+def test_outer_tensors_are_captured_as_extra_inputs():
+    w = tf.Variable([1.0, 2.0], name="w")
+    bias = tf.constant(10.0, name="bias")
+
+    @function.Defun(tf.float32, func_name="Affine")
+    def affine(x):
+        return x * w + bias
+
+    y = affine(tf.constant([3.0, 4.0]))
+    assert [t.name for t in affine.captured_inputs] == ["w/read:0", "bias:0"]
+    assert len(y.op.inputs) == 3 and len(affine.definition.signature.input_arg) == 3
+    grad = tf.gradients(tf.reduce_sum(y), w)[0]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        got_y, got_g = sess.run([y, grad])
+    np.testing.assert_allclose(got_y, [13.0, 18.0])
+    np.testing.assert_allclose(got_g, [3.0, 4.0])
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="uses tensors of another graph"):
+            affine(tf.constant([1.0, 1.0]))
