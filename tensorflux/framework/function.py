@@ -229,6 +229,8 @@ class _DefinedFunction:
         """Adds this function, the functions its body calls and its gradient function to the
         library of `graph` (once)."""
         body = self._built()
+        if graph.finalized:
+            raise RuntimeError("Graph is finalized and cannot be modified.")
         lib = library(graph)
         existing = lib.get(body.name)
         if existing is self:

@@ -755,10 +755,8 @@ def add_to_collections(names, value):
 
 
 def _graph_of(values):
-    """The graph that the graph elements among `values` belong to (default if none).
-
-    While a function body is built (framework/function.py) it is the body: tensors of the
-    graphs outside it are captured as extra arguments."""
+    """The graph that the graph elements among `values` belong to (default if none); a
+    function body being built (it captures outer tensors: framework/function.py)."""
     default = get_default_graph()
     if default._building_function:
         return default
