@@ -1,7 +1,8 @@
 """The kernel of function call nodes (framework/function.py): runs the function's body.
 
 Each call node has, per session, a plan of its body compiled on its first run (pruned to the
-outputs, with kernel contexts of the calling session: same device, resources and session) and
+outputs, optimized with the session's settings, with kernel contexts of the calling session:
+same device, resources and session) and
 kept in the node's kernel context; every later run is one `plan.run(inputs)`. Nested calls
 are call nodes of the body and get plans of their own the same way; a call inside a while loop
 or cond is an ordinary node of the loop. A body with control flow runs on the control-flow
@@ -31,8 +32,10 @@ class _BodyPlan:
             return executor.KernelContext(body_op, ctx.device, ctx.resources, ctx.session,
                                           ctx.xp)
 
+        # the calling session's graph optimizer settings apply to the body too
         self.plan = executor.compile_plan(list(body.inputs), list(body.outputs), [],
-                                          context_for, graph=body.graph)
+                                          context_for, graph=body.graph,
+                                          optimizer=getattr(ctx.session, "_optimizer", None))
         self.single = len(body.outputs) == 1
 
     def run(self, op, inputs):

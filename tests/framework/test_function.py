@@ -444,3 +444,29 @@ def test_outer_tensors_are_captured_as_extra_inputs():
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="uses tensors of another graph"):
             affine(tf.constant([1.0, 1.0]))
+
+
+def test_second_derivative_through_generated_gradient_functions():
+    @function.Defun(tf.float64, func_name="Cube")
+    def cube(a):
+        return a * a * a
+
+    v = tf.constant([2.0, 1.0], tf.float64)
+    first = tf.gradients(cube(v), v)[0]
+    second = tf.gradients(tf.reduce_sum(first * v), v)[0]  # d/dv 3v^3 = 9v^2
+    got = _run([first, second])
+    np.testing.assert_allclose(got[0], [12.0, 3.0])
+    np.testing.assert_allclose(got[1], [36.0, 9.0])
+
+
+def test_body_plan_runs_with_and_without_the_graph_optimizer():
+    @function.Defun(tf.float32, func_name="Chain")
+    def chain(a):
+        return tf.exp(a * 1.0 + 0.0) * 2.0 - tf.constant(1.0) * 3.0
+
+    y = chain(tf.placeholder_with_default(tf.constant([0.0, 1.0]), [2]))
+    off = tf.ConfigProto(graph_options=tf.GraphOptions(
+        optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
+    want = np.exp([0.0, 1.0]) * 2.0 - 3.0
+    np.testing.assert_allclose(_run(y), want, rtol=1e-6)
+    np.testing.assert_allclose(_run(y, config=off), want, rtol=1e-6)
