@@ -19,6 +19,7 @@ FunctionDefs (framework/function_def.py) and `import_graph_def` reads it back.
 import collections
 import hashlib
 import inspect
+import re
 import threading
 
 from tensorflux.framework import dtypes, ops, registry, tensor_shape
@@ -265,8 +266,8 @@ class _DefinedFunction:
             graph = _check_captured_graph(body, graph if args else body.captured[0].graph)
             inputs += body.captured
         self.add_to_graph(graph)
-        op = graph.create_op(body.name, inputs, [t.dtype for t in body.outputs], name=name,
-                             op_def=body.op_def)
+        op = graph.create_op(body.name, inputs, [t.dtype for t in body.outputs],
+                             name=name or body.name.lstrip("_.") or "call", op_def=body.op_def)
         outputs = op.outputs
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
@@ -306,7 +307,7 @@ class _ImportedFunction(_DefinedFunction):
 
 def _check_captured_graph(body, graph):
     outer = body.captured[0].graph
-    if graph is not outer:
+    if graph is not outer and not graph._building_function:  # a body captures them again
         raise ValueError(f"Function '{body.name}' uses tensors of another graph "
                          f"({body.captured[0].name}); it can only be called in that graph")
     return graph
@@ -321,7 +322,7 @@ def _hashed_name(base, definition):
     """TF 1.x's default name: the Python name and a hash of the definition, so that two
     functions of one name with different bodies or types do not collide."""
     digest = hashlib.sha1(definition.SerializeToString(deterministic=True)).hexdigest()[:8]
-    return f"{base}_{digest}"
+    return f"{re.sub(r'[^A-Za-z0-9_]', '_', base).strip('_') or 'function'}_{digest}"
 
 
 def _as_outputs(result, func_name):

@@ -14,6 +14,11 @@ keeps the older behaviour, since any other value would silently compute somethin
 `_`-prefixed attrs are hints (`_class` colocation is kept and renamed with the import scope,
 `_output_shapes` is recomputed).
 
+The GraphDef's function library (`library { function gradient }`, framework/function.py) is
+read first: a node whose op type names one of its functions (or a function already in the
+graph's library) is a call, checked like any other node; the functions join the graph's
+library once the nodes are built.
+
 For graphs from untrusted sources pass `allowed_ops=SAFE_OPS` (pure computation: no Python
 callbacks, no file, network or checkpoint ops), `SAFE_OPS | SAVER_OPS` for a graph whose
 variables a Saver restores (import_meta_graph, the SavedModel loader), or a set of your own.
