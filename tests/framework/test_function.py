@@ -470,3 +470,22 @@ def test_body_plan_runs_with_and_without_the_graph_optimizer():
     want = np.exp([0.0, 1.0]) * 2.0 - 3.0
     np.testing.assert_allclose(_run(y), want, rtol=1e-6)
     np.testing.assert_allclose(_run(y, config=off), want, rtol=1e-6)
+
+
+def test_nested_body_captures_and_lambda_names():
+    top = tf.constant(5.0, name="top")
+
+    @function.Defun(tf.float32, func_name="AddTop")
+    def add_top(a):
+        return a + top
+
+    @function.Defun(tf.float32, func_name="TwiceAddTop")
+    def twice(a):
+        return add_top(a) * 2.0
+
+    y = twice(tf.constant(1.0))
+    assert twice.captured_inputs == [top] and add_top.captured_inputs == [top]
+    square = function.Defun(tf.float32)(lambda a: a * a)
+    z = square(tf.constant(3.0))
+    assert square.name.startswith("lambda_") and z.op.name == square.name
+    assert _run([y, z]) == [12.0, 9.0]
