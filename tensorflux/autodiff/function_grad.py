@@ -25,7 +25,7 @@ def function_gradient(op, *grads):
                           f"{op._created_at_text()}")
     if fn.python_grad_func is not None:
         return fn.python_grad_func(op, *grads)
-    grad_fn = fn._grad_func if fn._grad_func is not None else symbolic_gradient(fn)
+    grad_fn = gradient_function_of(fn)
     result = grad_fn(*(list(op.inputs) + list(grads)))
     result = list(result) if isinstance(result, (list, tuple)) else [result]
     if len(result) != len(op.inputs):
@@ -74,8 +74,7 @@ def inline_body(body, xs):
     mapping = dict(zip(body.inputs, xs))
     copies = {}
     for op in body.order:
-        nested = function.function_of(op)
-        if nested is not None:
+        for nested in function.functions_used_by(op):
             nested.add_to_graph(graph)
         new = graph.create_op(op.type, [mapping[t] for t in op.inputs],
                               [t.dtype for t in op._outputs], name=op.name,
@@ -91,4 +90,10 @@ def _zeros_like(x):
     return array_ops.zeros_like(x)
 
 
+def gradient_function_of(fn):
+    """`fn`'s grad_func, else its generated symbolic gradient function."""
+    return fn._grad_func if fn._grad_func is not None else symbolic_gradient(fn)
+
+
 registry.function_gradient = function_gradient
+registry.gradient_function_of = gradient_function_of

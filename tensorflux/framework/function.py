@@ -81,8 +81,7 @@ def write_library_of(op_list, library_proto):
     call and their gradient functions) into a FunctionDefLibrary."""
     scratch = ops.Graph()
     for op in op_list:
-        fn = function_of(op)
-        if fn is not None:
+        for fn in functions_used_by(op):
             fn.add_to_graph(scratch)
     fill_library(library_proto, scratch)
 
@@ -518,11 +517,31 @@ class Declare:
 
 def function_of(op):
     """The _DefinedFunction a call node runs (looked up in its graph's library for nodes made
-    by Declare); None for ordinary ops."""
+    by Declare); for a SymbolicGradient node, the gradient function of its `f`; None for
+    ordinary ops."""
     fn = getattr(op._op_def, "function", None)
     if fn is None and op._op_def.kernels is registry.FUNCTION_KERNELS:
         fn = library(op.graph).get(op.type)
+    if fn is None and op.type == "SymbolicGradient":
+        f = library(op.graph).get(gradient_target(op))
+        fn = None if f is None else registry.gradient_function_of(f)
     return fn
+
+
+def gradient_target(op):
+    """The name of the function a SymbolicGradient node differentiates (its attr `f`)."""
+    f = op._attrs.get("f")
+    return getattr(f, "name", f.decode() if isinstance(f, bytes) else f)
+
+
+def functions_used_by(op):
+    """The functions `op` needs in its graph's library: a call's function, a SymbolicGradient's
+    `f`."""
+    if op.type == "SymbolicGradient":
+        f = library(op.graph).get(gradient_target(op))
+        return [] if f is None else [f]
+    fn = function_of(op)
+    return [] if fn is None else [fn]
 
 
 # ---- FunctionDefLibrary -> functions ------------------------------------------------------

@@ -197,8 +197,11 @@ def _read_library(graph_def, graph, functions):
 
 def _add_functions(graph, graph_def, library, created):
     """Adds the GraphDef's functions and every function a created node calls to `graph`."""
+    from tensorflux.framework import function
     names = [f.signature.name for f in graph_def.library.function]
     names += [op.type for op in created.values() if op.type in library]
+    names += [function.gradient_target(op) for op in created.values()
+              if op.type == "SymbolicGradient" and function.gradient_target(op) in library]
     for name in dict.fromkeys(names):
         library[name].add_to_graph(graph)
 

@@ -325,3 +325,10 @@ def function_gradient(op, *grads):
     """The gradient of a function call node; autodiff/function_grad.py replaces this."""
     raise LookupError(f"No gradient for function call {op.name} ({op.type}): "
                       "tensorflux.autodiff.function_grad is not loaded")
+
+
+def gradient_function_of(fn):
+    """The function computing the gradient of function `fn` (its grad_func, else its symbolic
+    gradient); autodiff/function_grad.py replaces this."""
+    raise LookupError(f"No gradient function for {fn!r}: tensorflux.autodiff.function_grad is "
+                      "not loaded")

@@ -2,14 +2,15 @@
 
 Each call node has, per session, a plan of its body compiled on its first run (pruned to the
 outputs, optimized with the session's settings, with kernel contexts of the calling session:
-same device, resources and session) and
-kept in the node's kernel context; every later run is one `plan.run(inputs)`. Nested calls
-are call nodes of the body and get plans of their own the same way; a call inside a while loop
-or cond is an ordinary node of the loop. A body with control flow runs on the control-flow
-plan, in the calling thread. An error inside the body keeps its class and names the body's
-node, the function and the call node.
+same device, resources and session) and kept in the node's kernel context; every later run is
+one `plan.run(inputs)`. Nested calls are call nodes of the body and get plans of their own the
+same way; a call inside a while loop or cond is an ordinary node of the loop. A body with
+control flow runs on the control-flow plan, in the calling thread. An error inside the body
+keeps its class and names the body's node, the function and the call node. SymbolicGradient
+nodes (TF's gradients of functions) run the body of their function's gradient function so.
 """
 from tensorflux.framework import errors, function, registry
+from tensorflux.ops import function_ops
 from tensorflux.runtime import control_flow_executor, executor
 
 
@@ -20,9 +21,10 @@ class _BodyPlan:
         op = ctx.op
         fn = function.function_of(op)
         if fn is None:
+            name = function.gradient_target(op) if op.type == "SymbolicGradient" else op.type
             raise errors.NotFoundError(
-                None, op, f"Function '{op.type}' is declared but not defined in the graph's "
-                          f"library (call '{op.name}'). {op._created_at_text()}")
+                None, op, f"Function '{name}' is not defined in the graph's library (needed "
+                          f"by {op.type} op '{op.name}'). {op._created_at_text()}")
         body = fn._built()
         self.name = body.name
         _check_kernels(body)
@@ -72,3 +74,4 @@ def _call_kernel(ctx, *inputs):
 
 
 registry.FUNCTION_KERNELS["CPU"] = registry.KernelDef(_call_kernel, "CPU")
+function_ops.SymbolicGradient.kernel("CPU")(_call_kernel)  # the body of f's gradient function

@@ -342,6 +342,20 @@ def test_imports_a_graph_def_that_tensorflow_made_with_defun():
     np.testing.assert_allclose(grad, np.full((2, 3), 3.0))  # TF's ScaledGrad, from the library
 
 
+def test_imports_tensorflows_symbolic_gradient_of_a_defun_call():
+    with open(os.path.join(DATA, "tf_defun_grad.pb"), "rb") as f:
+        graph_def = protos.GraphDef.FromString(f.read())
+    assert any(n.op == "SymbolicGradient" for n in graph_def.node)
+    want = np.load(os.path.join(DATA, "tf_defun_grad.npz"))
+    with tf.Graph().as_default() as g:
+        tf.import_graph_def(graph_def, name="")
+        got = _run(["gx:0", "gy:0"], {f"{k}:0": want[k] for k in ("x", "y", "du", "dv")},
+                   graph=g)
+        assert [f.signature.name for f in g.as_graph_def().library.function] == ["Mix"]
+    np.testing.assert_allclose(got[0], want["gx"], rtol=1e-6)
+    np.testing.assert_allclose(got[1], want["gy"], rtol=1e-6)
+
+
 def test_import_checks_function_bodies_against_allowed_ops():
     @function.Defun(tf.string, func_name="Reads")
     def reads(path):

@@ -1,11 +1,12 @@
 """TensorFlow (2.21) runs the functions of a tensorflux GraphDef: Defun calls, a nested call, a
-grad_func and a generated symbolic gradient. Needs TensorFlow beside tensorflux:
+grad_func, a generated symbolic gradient and a SymbolicGradient node. Needs TensorFlow:
     PYTHONPATH=$PWD /work/peers/bin/python -m pytest -m tensorflow tests/framework
 """
 import numpy as np
 import pytest
 
 import tensorflux as tf
+from tensorflux.ops import function_ops
 from tensorflux.python.framework import function
 
 pytestmark = [pytest.mark.tensorflow, pytest.mark.timeout(120)]
@@ -39,6 +40,8 @@ def _our_graph():
     gx, gy = tf.gradients(total, [x, y])
     tf.identity(gx, name="gx")
     tf.identity(gy, name="gy")
+    # TF's own form of a function's gradient: a SymbolicGradient node naming Outer
+    function_ops.symbolic_gradient([x, y], [tf.float32], outer, name="sg")
     return tf.get_default_graph().as_graph_def()
 
 
@@ -50,7 +53,7 @@ def test_tensorflow_runs_our_defun_graph_def_and_agrees():
     assert "Outer_SymbolicGradient" in names and "ScaledGrad" in names
     rng = np.random.RandomState(0)
     feed = {"x:0": rng.randn(2, 3).astype(np.float32), "y:0": rng.randn(2, 3).astype(np.float32)}
-    fetches = ["pm:0", "pm:1", "total:0", "gx:0", "gy:0"]
+    fetches = ["pm:0", "pm:1", "total:0", "gx:0", "gy:0", "sg:0"]
     with tf.Session() as sess:
         ours = sess.run(fetches, feed)
     with tf1.Graph().as_default() as graph:

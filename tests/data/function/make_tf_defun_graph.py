@@ -10,6 +10,10 @@ what TensorFlow writes:
                 Inner: (a * a) + 1); "total:0" sums pm:0 * sq:0 - pm:1; Scaled carries a
                 grad_func (ScaledGrad), so the library has a gradient entry too
   tf_defun.npz  x, y and TensorFlow's pm0, pm1, sq, total, scaled
+  tf_defun_grad.pb   tf.gradients of a call of Mix (tanh(a) * b, a - b, no grad_func) with
+                     grad_ys fed ("du:0", "dv:0"): TensorFlow emits a SymbolicGradient node;
+                     "gx:0", "gy:0" are the gradients of x and y ([3] each)
+  tf_defun_grad.npz  x, y, du, dv and TensorFlow's gx, gy
 """
 import os
 
@@ -66,5 +70,29 @@ def main():
     np.savez(os.path.join(HERE, "tf_defun.npz"), x=x, y=y, **values)
 
 
+def main_grad():
+    rng = np.random.RandomState(8)
+    feed_values = {k: rng.randn(3).astype(np.float32) for k in ("x", "y", "du", "dv")}
+    with tf.Graph().as_default() as graph:
+        @function.Defun(tf.float32, tf.float32, func_name="Mix")
+        def mix(a, b):
+            return tf.tanh(a) * b, a - b
+
+        feeds = {k: tf1.placeholder(tf.float32, [3], name=k) for k in feed_values}
+        u, v = mix(feeds["x"], feeds["y"])
+        gx, gy = tf.gradients([u, v], [feeds["x"], feeds["y"]],
+                              grad_ys=[feeds["du"], feeds["dv"]])
+        gx, gy = tf.identity(gx, name="gx"), tf.identity(gy, name="gy")
+        assert any(n.op == "SymbolicGradient" for n in graph.as_graph_def().node)
+        with tf1.Session(graph=graph) as sess:
+            values = sess.run({"gx": gx, "gy": gy},
+                              {feeds[k]: v for k, v in feed_values.items()})
+        graph_def = graph.as_graph_def()
+    with open(os.path.join(HERE, "tf_defun_grad.pb"), "wb") as f:
+        f.write(graph_def.SerializeToString())
+    np.savez(os.path.join(HERE, "tf_defun_grad.npz"), **feed_values, **values)
+
+
 if __name__ == "__main__":
     main()
+    main_grad()
