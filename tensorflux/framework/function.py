@@ -259,8 +259,8 @@ class _DefinedFunction:
             raise ValueError(f"Expected number of arguments: {len(self._input_types)}, "
                              f"received: {len(args)} (function '{body.name}')")
         graph = ops._graph_of(args)
-        inputs = [_as_input(a, t, k, body.name) for k, (a, t) in
-                  enumerate(zip(args, self._input_types))]
+        inputs = [_as_input(a, t, n, body.name) for a, t, n in
+                  zip(args, self._input_types, body.input_names)]
         if body.captured:
             graph = _check_captured_graph(body, graph if args else body.captured[0].graph)
             inputs += body.captured
@@ -340,11 +340,20 @@ def _as_outputs(result, func_name):
     return outputs
 
 
-def _as_input(value, dtype, index, func_name):
+_TF_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "half"}
+
+
+def _type_text(dtype):
+    return _TF_TYPE_NAMES.get(dtype.base_dtype.name, dtype.base_dtype.name)
+
+
+def _as_input(value, dtype, arg, func_name):
+    """`value` as the tensor for argument `arg`; a tensor of another dtype is TF's ValueError
+    (its NodeDef builder's wording)."""
     if isinstance(value, ops.Tensor) and value.dtype.base_dtype != dtype:
-        raise ValueError(f"Input {index} of node {func_name} was passed "
-                         f"{value.dtype.base_dtype.name} from {value.name} incompatible with "
-                         f"expected {dtype.name}.")
+        raise ValueError(f"Input '{arg}' passed {_type_text(value.dtype)} expected "
+                         f"{_type_text(dtype)} while building NodeDef '{func_name}' (argument "
+                         f"{arg} of function '{func_name}' given {value.name})")
     return tensor_conversion.convert_to_tensor(value, dtype=dtype)
 
 
@@ -508,8 +517,7 @@ class Declare:
             raise ValueError(f"Expected number of arguments: {len(self._inputs)}, received: "
                              f"{len(args)} (function '{self._name}')")
         graph = ops._graph_of(args)
-        inputs = [_as_input(a, t, k, self._name) for k, (a, (_, t)) in
-                  enumerate(zip(args, self._inputs))]
+        inputs = [_as_input(a, t, n, self._name) for a, (n, t) in zip(args, self._inputs)]
         op = graph.create_op(self._name, inputs, [t for _, t in self._outputs], name=name,
                              op_def=self._op_def)
         return op.outputs[0] if len(op.outputs) == 1 else tuple(op.outputs)

@@ -147,8 +147,8 @@ def test_call_errors_use_tf_wording():
         plus_minus(1.0, 2.0, 3.0)
     with pytest.raises(ValueError, match="Unknown keyword arguments"):
         plus_minus(1.0, 2.0, device="/cpu:0")
-    with pytest.raises(ValueError, match="Input 1 of node PlusMinus was passed int32 .*"
-                                         "incompatible with expected float32"):
+    with pytest.raises(ValueError, match="Input 'b' passed int32 expected float while "
+                                         "building NodeDef 'PlusMinus'"):
         plus_minus(1.0, tf.constant(2))
 
 
