@@ -11,7 +11,7 @@ nodes (TF's gradients of functions) run the body of their function's gradient fu
 """
 from tensorflux.framework import errors, function, registry
 from tensorflux.ops import function_ops
-from tensorflux.runtime import control_flow_executor, executor
+from tensorflux.runtime import executor
 
 
 class _BodyPlan:
@@ -28,7 +28,6 @@ class _BodyPlan:
         body = fn._built()
         self.name = body.name
         _check_kernels(body)
-        self.control_flow = control_flow_executor.has_control_flow(body.order)
 
         def context_for(body_op, device):
             return executor.KernelContext(body_op, ctx.device, ctx.resources, ctx.session,
@@ -44,7 +43,7 @@ class _BodyPlan:
         try:
             if self.plan.inline:
                 results = self.plan.run(list(inputs))
-            else:
+            else:  # a control-flow plan: it runs in this thread and needs no pool
                 results = self.plan.run(list(inputs), None)
         except errors.OpError as e:
             raise _named(e, op, self.name) from e
