@@ -394,8 +394,10 @@ def test_calls_are_opaque_to_the_optimizer_and_stateful_bodies_rerun():
     assert registry.registered_ops().get("Noisy") is None  # functions stay out of the registry
     y, z = noisy(tf.constant(1.0)), pure(tf.constant([1.0, 2.0]))
     assert y.op.op_def.is_stateful and not z.op.op_def.is_stateful
+    twin = noisy(tf.constant(1.0))  # the same call twice: never merged into one
     with tf.Session() as sess:
         first, second = sess.run(y), sess.run(y)
+        assert not np.array_equal(*sess.run([y, twin]))
         options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
         meta = tf.RunMetadata()
         assert sess.run(z, options=options, run_metadata=meta).tolist() == [2.0, 4.0]
