@@ -236,8 +236,7 @@ class _DefinedFunction:
         if existing is self:
             return
         if existing is not None:
-            if existing.definition.SerializeToString(deterministic=True) == \
-                    body.definition.SerializeToString(deterministic=True):
+            if same_definition(existing.definition, body.definition):
                 return
             raise ValueError(f"Cannot add function '{body.name}' because a different function "
                              "with the same name already exists.")
@@ -302,6 +301,11 @@ class _ImportedFunction(_DefinedFunction):
 
     def __repr__(self):
         return f"<_DefinedFunction {self._func_name} (imported)>"
+
+
+def same_definition(a, b):
+    """Whether two FunctionDefs are the same function."""
+    return a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True)
 
 
 def _check_captured_graph(body, graph):

@@ -190,6 +190,12 @@ def _read_library(graph_def, graph, functions):
     from tensorflux.framework import function
     known = dict(functions or {})
     known.update(function.library(graph))
+    for fdef in graph_def.library.function:  # checked before anything is created
+        old = function.library(graph).get(fdef.signature.name)
+        if old is not None and not function.same_definition(old.definition, fdef):
+            raise ValueError(f"Cannot import GraphDef: its function '{fdef.signature.name}' "
+                             "differs from the graph's function of that name; nothing was "
+                             "imported")
     if graph_def.library.function:
         known.update(function.functions_from_library(graph_def.library, known))
     return known

@@ -505,3 +505,22 @@ def test_nested_body_captures_and_lambda_names():
     z = square(tf.constant(3.0))
     assert square.name.startswith("lambda_") and z.op.name == square.name
     assert _run([y, z]) == [12.0, 9.0]
+
+
+def test_importing_twice_shares_the_library_and_a_clash_is_refused_before_building():
+    _plus_minus()(1.0, 2.0, name="pm")
+    graph_def = tf.get_default_graph().as_graph_def()
+    with tf.Graph().as_default() as g:
+        tf.import_graph_def(graph_def, name="a")
+        tf.import_graph_def(graph_def, name="b")
+        assert len(g.as_graph_def().library.function) == 1
+        assert _run(["a/pm:0", "b/pm:1"], graph=g) == [3.0, -1.0]
+    with tf.Graph().as_default() as g:
+        @function.Defun(tf.float32, tf.float32, func_name="PlusMinus")
+        def other(a, b):
+            return a * b, a
+        other(1.0, 2.0)
+        before = len(g.get_operations())
+        with pytest.raises(ValueError, match="function 'PlusMinus' differs"):
+            tf.import_graph_def(graph_def)
+        assert len(g.get_operations()) == before
