@@ -95,3 +95,5 @@ from tensorflux.ops.sparse_serialization_ops import *  # noqa: F401,F403,E402
 from tensorflux.ops import batch_linalg_ops  # noqa: F401,E402  (TF 0.9 Batch* op types)
 from tensorflux import python  # noqa: F401,E402  (tf.python, as TF 0.9 exposed it)
 from tensorflux.ops import word2vec_ops  # noqa: F401,E402  (Skipgram, NegTrain: TF 0.9 word2vec)
+from tensorflux.autodiff import function_grad  # noqa: F401,E402  (gradients of Defun calls)
+from tensorflux.ops import function_ops  # noqa: F401,E402  (SymbolicGradient)

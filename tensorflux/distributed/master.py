@@ -24,6 +24,7 @@ import time
 
 from tensorflux.framework import device as pydev
 from tensorflux.framework import errors
+from tensorflux.framework import function
 from tensorflux.framework import ops
 from tensorflux.framework import protos
 from tensorflux.framework import attr_values
@@ -329,6 +330,8 @@ def _task_graph_def(partitions, fed, feed_index, task_part):
                     node_def.input.append(wire_name(t._as_node_def_input()))
             node_def.input.extend("^" + wire_name(c.name) for c in pnode.control_inputs)
             node_def.device = part.device.name
+    function.write_library_of([pnode.op for part in partitions for pnode in part.nodes],
+                              graph_def.library)
     return graph_def
 
 

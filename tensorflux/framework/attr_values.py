@@ -303,6 +303,9 @@ def graph_to_graph_def(graph, from_version=None, add_shapes=False):
             node.attr["_output_shapes"].CopyFrom(_output_shapes_attr(op))
         total += node.ByteSize() + 6  # field tag and length prefix
         _check_size(total, op)
+    if graph.__dict__.get("_functions"):
+        from tensorflux.framework import function
+        function.fill_library(graph_def.library, graph)
     return graph_def
 
 

@@ -14,6 +14,11 @@ keeps the older behaviour, since any other value would silently compute somethin
 `_`-prefixed attrs are hints (`_class` colocation is kept and renamed with the import scope,
 `_output_shapes` is recomputed).
 
+The GraphDef's function library (`library { function gradient }`, framework/function.py) is
+read first: a node whose op type names one of its functions (or a function already in the
+graph's library) is a call, checked like any other node; the functions join the graph's
+library once the nodes are built.
+
 For graphs from untrusted sources pass `allowed_ops=SAFE_OPS` (pure computation: no Python
 callbacks, no file, network or checkpoint ops), `SAFE_OPS | SAVER_OPS` for a graph whose
 variables a Saver restores (import_meta_graph, the SavedModel loader), or a set of your own.
@@ -156,9 +161,12 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
 
 
 def import_graph_def_and_map(graph_def, input_map=None, return_elements=None, name=None,
-                             allowed_ops=None):
+                             allowed_ops=None, functions=None):
     """import_graph_def, also returning {node name in graph_def: created Operation} (the
-    created names may carry a prefix and a uniquifying suffix)."""
+    created names may carry a prefix and a uniquifying suffix).
+
+    `functions` ({name: _DefinedFunction}) are functions the nodes may call besides those of
+    the GraphDef's library and the graph's (a function body's import sees its library)."""
     if not isinstance(graph_def, protos.GraphDef):
         raise TypeError(f"graph_def must be a GraphDef proto, got {type(graph_def).__name__}")
     graph = ops.get_default_graph()
@@ -169,17 +177,49 @@ def import_graph_def_and_map(graph_def, input_map=None, return_elements=None, na
     return_elements = list(return_elements) if return_elements is not None else None
     if allowed_ops is not None:
         check_allowed_ops(graph_def, allowed_ops)
-    nodes, order = _validate(graph_def, input_map, return_elements, graph)
+    library = _read_library(graph_def, graph, functions)
+    nodes, order = _validate(graph_def, input_map, return_elements, graph, library)
     _dry_run(nodes, order, input_map)
     created = _build(graph, nodes, order, input_map, name)
+    _add_functions(graph, graph_def, library, created)
     return _returned(return_elements, created), created
+
+
+def _read_library(graph_def, graph, functions):
+    """{name: _DefinedFunction} the nodes may call: given ones, the graph's, the GraphDef's."""
+    from tensorflux.framework import function
+    known = dict(functions or {})
+    known.update(function.library(graph))
+    for fdef in graph_def.library.function:  # checked before anything is created
+        old = function.library(graph).get(fdef.signature.name)
+        if old is not None and not function.same_definition(old.definition, fdef):
+            raise ValueError(f"Cannot import GraphDef: its function '{fdef.signature.name}' "
+                             "differs from the graph's function of that name; nothing was "
+                             "imported")
+    if graph_def.library.function:
+        known.update(function.functions_from_library(graph_def.library, known))
+    return known
+
+
+def _add_functions(graph, graph_def, library, created):
+    """Adds the GraphDef's functions and every function a created node calls to `graph`."""
+    from tensorflux.framework import function
+    names = [f.signature.name for f in graph_def.library.function]
+    names += [op.type for op in created.values() if op.type in library]
+    names += [function.gradient_target(op) for op in created.values()
+              if op.type == "SymbolicGradient" and function.gradient_target(op) in library]
+    for name in dict.fromkeys(names):
+        library[name].add_to_graph(graph)
 
 
 def check_allowed_ops(graph_def, allowed_ops):
     """Raises PermissionDeniedError naming every node of `graph_def` whose op type is not in
     `allowed_ops` (a set of op type names)."""
     allowed = frozenset(allowed_ops)
+    allowed |= {f.signature.name for f in graph_def.library.function}  # bodies checked too
     refused = [(n.name, n.op) for n in graph_def.node if n.op not in allowed]
+    refused += [(f"{f.signature.name}/{n.name}", n.op) for f in graph_def.library.function
+                for n in f.node_def if n.op not in allowed]
     if not refused:
         return
     shown = ", ".join(f"'{name}' ({op})" for name, op in refused[:MAX_PROBLEMS_SHOWN])
@@ -208,13 +248,10 @@ def _normalize_input_map(input_map, graph):
 
 
 # ---- validation ------------------------------------------------------------------------------
-def _validate(graph_def, input_map, return_elements, graph):
+def _validate(graph_def, input_map, return_elements, graph, library):
     problems = []
     _check_versions(graph_def, graph, problems)
-    if graph_def.library.function:
-        names = ", ".join(f.signature.name for f in graph_def.library.function)
-        problems.append(f"the function library is not supported (functions: {names})")
-    nodes = _read_nodes(graph_def, problems)
+    nodes = _read_nodes(graph_def, problems, library)
     for node in nodes.values():
         _check_inputs(node, nodes, input_map, problems)
     _check_input_map(input_map, nodes, problems)
@@ -247,7 +284,7 @@ def _check_versions(graph_def, graph, problems):
                         f"{list(versions.bad_consumers)})")
 
 
-def _read_nodes(graph_def, problems):
+def _read_nodes(graph_def, problems, library):
     nodes = collections.OrderedDict()
     unknown = collections.defaultdict(list)
     registered = registry.registered_ops()
@@ -260,9 +297,11 @@ def _read_nodes(graph_def, problems):
                             f"and {index})")
             continue
         nodes[node.name] = node
-        node.op_def = registered.get(node_def.op)
-        if node.op_def is None:
-            unknown[node_def.op].append(node.name)
+        node.op_def = registered.get(node_def.op) or _function_op_def(node, library, problems)
+        if not node.op_def:
+            if node.op_def is None:
+                unknown[node_def.op].append(node.name)
+            node.op_def = None
             continue
         _read_attrs(node, problems)
         _parse_inputs(node, problems)
@@ -271,6 +310,19 @@ def _read_nodes(graph_def, problems):
         problems.append(f"unknown op type {op_type!r} (node{'s' if len(names) > 1 else ''} "
                         f"{shown})")
     return nodes
+
+
+def _function_op_def(node, library, problems):
+    """The OpDef of a call of a library function (None if `node.op_type` is none); a
+    function whose FunctionDef cannot be read is a problem."""
+    fn = library.get(node.op_type)
+    if fn is None:
+        return None
+    try:
+        return fn._built().op_def
+    except (ValueError, TypeError, KeyError) as e:
+        problems.append(f"node {node.name!r}: function {node.op_type!r}: {e}")
+        return False
 
 
 def _read_attrs(node, problems):

@@ -87,8 +87,13 @@ def register_saver_factory(factory):
 
 # ---- export --------------------------------------------------------------------------------------
 def _stripped_op_list(graph_def):
+    """The OpDefs of the ops the graph and its functions' bodies use (calls of functions are
+    not ops, as in TF)."""
+    functions = {f.signature.name for f in graph_def.library.function}
+    used = {node.op for node in graph_def.node}
+    used.update(n.op for f in graph_def.library.function for n in f.node_def)
     op_list = protos.OpList()
-    for op_type in sorted({node.op for node in graph_def.node}):
+    for op_type in sorted(used - functions):
         op_list.op.add().CopyFrom(registry.get_op_def(op_type).to_proto())
     return op_list
 

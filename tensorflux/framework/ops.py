@@ -755,7 +755,11 @@ def add_to_collections(names, value):
 
 
 def _graph_of(values):
-    """The graph that the graph elements among `values` belong to (default if none)."""
+    """The graph that the graph elements among `values` belong to (default if none); a
+    function body being built (it captures outer tensors: framework/function.py)."""
+    default = get_default_graph()
+    if default._building_function:
+        return default
     graph = None
     for v in values or ():
         g = getattr(v, "graph", None)
@@ -763,7 +767,7 @@ def _graph_of(values):
             if graph is not None and g is not graph:
                 raise ValueError(f"{v!r} must be from the same graph as the other values")
             graph = g
-    return graph or get_default_graph()
+    return graph or default
 
 
 @contextlib.contextmanager

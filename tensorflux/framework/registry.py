@@ -313,3 +313,22 @@ def lookup_gradient(op):
     if op_def.differentiable is False:
         return True, None
     return op_def.grad_fn is not None, op_def.grad_fn
+
+
+# ---- graph functions (framework/function.py) ----------------------------------------------
+# Functions are per graph, not registered ops: each has an OpDef of its own whose kernels are
+# this dict, filled by runtime/function_call.py (the framework never imports the runtime).
+FUNCTION_KERNELS = {}
+
+
+def function_gradient(op, *grads):
+    """The gradient of a function call node; autodiff/function_grad.py replaces this."""
+    raise LookupError(f"No gradient for function call {op.name} ({op.type}): "
+                      "tensorflux.autodiff.function_grad is not loaded")
+
+
+def gradient_function_of(fn):
+    """The function computing the gradient of function `fn` (its grad_func, else its symbolic
+    gradient); autodiff/function_grad.py replaces this."""
+    raise LookupError(f"No gradient function for {fn!r}: tensorflux.autodiff.function_grad is "
+                      "not loaded")

@@ -12,4 +12,4 @@ from tensorflux.python.ops import (  # noqa: F401
     parsing_ops, partitioned_variables, random_ops, rnn, rnn_cell, script_ops, seq2seq,
     sparse_ops, state_ops, string_ops, summary_ops, tensor_array_ops, variable_scope, variables)
 from tensorflux.python.framework import (  # noqa: F401
-    constant_op, dtypes, errors, graph_util, importer, tensor_shape, tensor_util)
+    constant_op, dtypes, errors, function, graph_util, importer, tensor_shape, tensor_util)

@@ -13,6 +13,7 @@ import numpy as np
 
 from tensorflux.framework import attr_values
 from tensorflux.framework import dtypes
+from tensorflux.framework import function
 from tensorflux.framework import ops
 from tensorflux.framework import protos
 from tensorflux.framework import registry
@@ -58,6 +59,7 @@ class Partition:
             node_def.input.extend(t._as_node_def_input() for t in node.inputs)
             node_def.input.extend("^" + c.name for c in node.control_inputs)
             node_def.device = self.device.name
+        function.write_library_of([node.op for node in self.nodes], graph_def.library)
         return graph_def
 
     def __repr__(self):

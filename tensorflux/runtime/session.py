@@ -15,6 +15,7 @@ from tensorflux.runtime import dataflow
 from tensorflux.runtime import device_mgr as device_lib
 from tensorflux.runtime import executor
 from tensorflux.runtime import fetches as fetch_lib
+from tensorflux.runtime import function_call  # noqa: F401  (the kernel of function calls)
 from tensorflux.runtime import optimizer as optimizer_lib
 from tensorflux.runtime import placer as placer_lib
 from tensorflux.runtime import step_stats

@@ -17,6 +17,10 @@ def test_keras_backend_calls(run_tf_script):
     assert "OK keras backend calls" in run_tf_script("tf09_keras_backend_calls.py")
 
 
+def test_defun_through_tensorflow_python_framework_function(run_tf_script):
+    assert "OK defun" in run_tf_script("tf09_defun.py")
+
+
 def test_tf09_unit_test_file_passes(run_tf_script):
     out = run_tf_script("tf09_reshape_tests.py")
     ran = int(re.search(r"Ran (\d+) tests", out).group(1))

@@ -100,7 +100,8 @@ GEN_MODULES = ["gen_array_ops", "gen_math_ops", "gen_nn_ops", "gen_state_ops",
                "gen_data_flow_ops", "gen_io_ops", "gen_control_flow_ops", "gen_random_ops",
                "gen_logging_ops", "gen_image_ops", "gen_parsing_ops",
                "gen_candidate_sampling_ops", "gen_string_ops", "gen_script_ops",
-               "gen_training_ops", "gen_ctc_ops", "gen_linalg_ops", "gen_sparse_ops"]
+               "gen_training_ops", "gen_ctc_ops", "gen_linalg_ops", "gen_sparse_ops",
+               "gen_functional_ops"]
 
 
 # TF 0.9 loaded its word2vec ops from a library of the tutorial's own (word2vec_ops.so).
