@@ -808,7 +808,8 @@ from tensorflux.ops import joining_ops  # noqa: E402 re-export
 from tensorflux.ops import slicing_ops  # noqa: E402 re-export
 from tensorflux.ops.joining_ops import (  # noqa: E402,F401 re-export
     Concat, ConcatV2, Split, SplitV, Pack, Unpack, Tile, Pad, MirrorPad, MirrorPadGrad,
-    concat, concat_v2, split, split_v, stack, unstack, pack, unpack, tile, pad)
+    BroadcastTo, concat, concat_v2, split, split_v, stack, unstack, pack, unpack, tile, pad,
+    broadcast_to)
 from tensorflux.ops.slicing_ops import (  # noqa: E402,F401 re-export
     Slice, StridedSlice, StridedSliceGrad, slice, strided_slice)
 from tensorflux.ops.indexing_ops import (  # noqa: E402,F401 re-export

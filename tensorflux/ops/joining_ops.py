@@ -20,7 +20,8 @@ from tensorflux.ops.array_ops import (
     _dense, _fold_by_kernel, _index_attr, _ints, _range, _shape_of, identity, rank, reshape,
     shape, size, transpose)
 
-__all__ = ["concat", "concat_v2", "split", "stack", "unstack", "pack", "unpack", "tile", "pad"]
+__all__ = ["concat", "concat_v2", "split", "stack", "unstack", "pack", "unpack", "tile", "pad",
+           "broadcast_to"]
 
 
 # ---- Concat / ConcatV2 ----------------------------------------------------------------------
@@ -687,3 +688,56 @@ def _autopack(value, dtype=None, name=None, as_ref=False):
 
 
 ops.register_tensor_conversion_function((list, tuple), _autopack, 99)
+
+
+# ---- BroadcastTo (TF >= 1.12; TF 2.x's reduce_sum gradient emits it) -------------------------
+BroadcastTo = registry.register_op("BroadcastTo", inputs=["input: T", "shape: Tidx"],
+                                   outputs=["output: T"], attrs={"Tidx": _index_attr()})
+
+
+@BroadcastTo.shape
+def _broadcast_to_shape(op):
+    target = tensor_util.constant_value(op.inputs[1])
+    if target is None:
+        n = op.inputs[1].get_shape().with_rank(1)[0].value
+        return tensor_shape.unknown_shape(n)
+    target = tensor_shape.TensorShape([int(d) for d in np.ravel(target)])
+    in_shape = op.inputs[0].get_shape()
+    if in_shape.ndims is not None and in_shape.ndims > target.ndims:
+        raise ValueError(f"Rank of input ({in_shape.ndims}) must be no greater than rank of "
+                         f"output shape ({target.ndims}).")
+    common.broadcast_shape(in_shape, target)  # TF refuses what does not broadcast to `shape`
+    return target
+
+
+@BroadcastTo.gradient
+def _broadcast_to_grad(op, grad):
+    from tensorflux.ops import math_ops
+    x_shape = shape(op.inputs[0], out_type=op.inputs[1].dtype)
+    axes, _ = array_ops.broadcast_gradient_args(x_shape, op.inputs[1])
+    return [reshape(math_ops.reduce_sum(_dense(grad), axes), x_shape), None]
+
+
+@BroadcastTo.kernel("CPU")
+def _broadcast_to_kernel(ctx, x, target):
+    target = tuple(int(d) for d in np.ravel(target))
+    if np.ndim(x) > len(target):
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Rank of input ({np.ndim(x)}) must be no greater than rank of output "
+                          f"shape ({len(target)}).")
+    try:
+        ok = min(target, default=0) >= 0 and np.broadcast_shapes(np.shape(x), target) == target
+    except ValueError:
+        ok = False
+    if not ok:
+        raise errors.InvalidArgumentError(
+            None, ctx.op, f"Incompatible shapes: {common.shape_text(np.shape(x))} vs. "
+                          f"{common.shape_text(target)}")
+    limits.check_allocation(ctx.op, target, x.dtype)
+    # a copy, not NumPy's read-only view: later kernels may write into their inputs
+    return np.array(np.broadcast_to(x, target), dtype=x.dtype)
+
+
+def broadcast_to(input, shape, name=None):  # noqa: A002 - TF's argument names
+    """`input` broadcast to `shape` (NumPy's broadcasting rules), as TF 1.12+."""
+    return apply_op("BroadcastTo", input, _ints(shape), name=name)

@@ -170,8 +170,10 @@ def _realdiv_grad(op, grad):
     return unbroadcast(op, grad / conj(y), grad * conj(negative(x) / square(y)))
 
 
-def _int_divisor_check(ctx, y):
-    if y.dtype.kind in "iu" and not np.all(y):
+def _int_divisor_check(ctx, x, y):
+    """TF's error for an integer division by zero; none when nothing is divided (an empty x or
+    y: the output is empty), as TF's kernels divide element by element."""
+    if y.dtype.kind in "iu" and x.size and not np.all(y):
         raise errors.InvalidArgumentError(None, ctx.op, "Integer division by zero: divisor "
                                                         f"of {ctx.op.name} must be non-zero")
 
@@ -182,7 +184,7 @@ Div = _binary_op("Div", common.NUMBERS, None)
 @Div.kernel("CPU")
 @_broadcasting
 def _div_kernel(ctx, x, y):
-    _int_divisor_check(ctx, y)
+    _int_divisor_check(ctx, x, y)
     fn = np.floor_divide if x.dtype.kind in "iu" else np.true_divide
     return _as_type(_quiet(fn)(x, y), ctx.attrs["T"].as_numpy_dtype)
 
@@ -201,7 +203,7 @@ FloorDiv.not_differentiable()
 @FloorDiv.kernel("CPU")
 @_broadcasting
 def _floordiv_kernel(ctx, x, y):
-    _int_divisor_check(ctx, y)
+    _int_divisor_check(ctx, x, y)
     return _as_type(_quiet(np.floor_divide)(x, y), ctx.attrs["T"].as_numpy_dtype)
 
 
@@ -211,7 +213,7 @@ FloorMod = _binary_op("FloorMod", common.REALS, None)
 @FloorMod.kernel("CPU")
 @_broadcasting
 def _floormod_kernel(ctx, x, y):
-    _int_divisor_check(ctx, y)
+    _int_divisor_check(ctx, x, y)
     return _as_type(_quiet(np.mod)(x, y), ctx.attrs["T"].as_numpy_dtype)
 
 

@@ -49,3 +49,15 @@ def test_grad_ys_are_converted_to_the_dtype_of_ys():
     (g,) = tf.gradients(y, [x], grad_ys=np.array([1.0, 2.0, 3.0]))  # float64 NumPy values
     assert g.dtype == tf.float32
     np.testing.assert_array_equal(_run(g, {x: X}), [2.0, 4.0, 6.0])
+
+
+def test_second_derivative_through_a_placeholder_of_unknown_shape():
+    # the gradient graph divides shape products at run time; an empty one must not raise
+    v = tf.placeholder(tf.float32)
+    g = tf.gradients(v * v * v, v)[0]
+    gg = tf.gradients(g, v)[0]
+    with tf.Session() as sess:
+        got = sess.run([g, gg], {v: [1.0, 2.0]})
+        assert sess.run(gg, {v: np.zeros([0], np.float32)}).shape == (0,)
+    np.testing.assert_allclose(got[0], [3.0, 12.0])
+    np.testing.assert_allclose(got[1], [6.0, 12.0])

@@ -65,6 +65,10 @@ SPECS = [
            mirror_pad_adjoint([(1, 2), (2, 0)], "reflect"), [((6, 6),)]),
     OpSpec("MirrorPadGrad", lambda g: apply_op("MirrorPadGrad", g, [[1, 1]], mode="SYMMETRIC"),
            mirror_pad_adjoint([(1, 1)], "symmetric"), [((5,),)], name="MirrorPadGrad_symmetric"),
+    OpSpec("BroadcastTo", lambda x: tf.broadcast_to(x, [2, 3, 4]),
+           lambda x: np.broadcast_to(x, (2, 3, 4)), [((3, 1),), ((1, 4),), ((),)]),
+    OpSpec("BroadcastTo", lambda x: tf.broadcast_to(x, [2, 3]), lambda x: x, [((2, 3),)],
+           name="BroadcastTo_same_shape"),
 ]
 
 
@@ -147,3 +151,26 @@ def test_zero_pad_matches_np_pad(dtype):
         want = np.pad(x, width)
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+def test_broadcast_to_refuses_what_does_not_broadcast():
+    with pytest.raises(ValueError, match="Incompatible shapes for broadcasting"):
+        tf.broadcast_to(tf.zeros([2, 3]), [3, 3])
+    with pytest.raises(ValueError, match="must be no greater than rank"):
+        tf.broadcast_to(tf.zeros([2, 3]), [3])
+    x = tf.placeholder(tf.float32)
+    y = tf.broadcast_to(x, [4, 3])
+    assert y.get_shape().as_list() == [4, 3]
+    with tf.Session() as sess:
+        assert sess.run(y, {x: [1.0, 2.0, 3.0]}).tolist() == [[1.0, 2.0, 3.0]] * 4
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"Incompatible shapes: \[2\] "
+                                                                 r"vs. \[4,3\]"):
+            sess.run(y, {x: [1.0, 2.0]})
+
+
+def test_broadcast_to_result_is_writable_and_unshared():
+    x = tf.placeholder(tf.float32, [3])
+    with tf.Session() as sess:
+        value = sess.run(tf.broadcast_to(x, [2, 3]), {x: np.arange(3, dtype=np.float32)})
+    value[0, 0] = 7.0  # a read-only broadcast view would refuse; a shared one would change row 1
+    assert value.tolist() == [[7.0, 1.0, 2.0], [0.0, 1.0, 2.0]]

@@ -179,6 +179,14 @@ def test_integer_division_by_zero_is_an_error():
         _run(tf.floordiv(tf.constant([1, 2]), tf.constant([1, 0])))
 
 
+def test_integer_division_of_nothing_is_no_error():
+    # TF divides element by element: an empty dividend divides nothing (second derivatives of
+    # reductions over unknown shapes compute such quotients of shape products)
+    x = tf.placeholder(tf.int32)
+    for op in (tf.floordiv, tf.div, tf.mod):
+        assert _run(op(x, tf.constant(0)), {x: np.zeros([0], np.int32)}).shape == (0,)
+
+
 def test_comparison_and_logical_operators():
     x = tf.constant([1.0, 2.0, 3.0])
     got = _run([x < 2, x <= 2, x > 2, x >= 2, 2 < x])
