@@ -418,7 +418,18 @@ Log1p = _unary_op("Log1p", _FLOATS_COMPLEX, _quiet(np.log1p))
 Log1p.gradient(lambda op, grad: [grad * conj(reciprocal(1 + op.inputs[0]))])
 Tanh = _unary_op("Tanh", _FLOATS_COMPLEX, np.tanh)
 Tanh.gradient(lambda op, grad: [grad * conj(1 - square(op.outputs[0]))])
-Sigmoid = _unary_op("Sigmoid", _FLOATS_COMPLEX, lambda x: 0.5 * (np.tanh(0.5 * x) + 1))
+def _sigmoid(x):
+    """0.5 * (tanh(0.5 x) + 1): no overflow for any x. float32/float64 run the same steps in
+    one buffer (three fewer allocations: an LSTM step has three sigmoids of its own)."""
+    if x.dtype not in (np.float32, np.float64):
+        return 0.5 * (np.tanh(0.5 * x) + 1)
+    b = np.multiply(x, 0.5, out=np.empty_like(x))
+    np.tanh(b, out=b)
+    np.add(b, 1, out=b)
+    return np.multiply(b, 0.5, out=b)
+
+
+Sigmoid = _unary_op("Sigmoid", _FLOATS_COMPLEX, _sigmoid)
 Sigmoid.gradient(lambda op, grad: [grad * conj(op.outputs[0] * (1 - op.outputs[0]))])
 Sin = _unary_op("Sin", _FLOATS_COMPLEX, np.sin)
 Sin.gradient(lambda op, grad: [grad * conj(cos(op.inputs[0]))])

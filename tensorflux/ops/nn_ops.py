@@ -361,13 +361,14 @@ def sparse_xent_np(logits, labels):
     in float32): one working buffer becomes the backprop in place, so no one-hot matrix and no
     float64 temporaries. Subtracting the row max keeps exp finite for any finite logits."""
     work_dtype = logits.dtype if logits.dtype in (np.float32, np.float64) else np.float32
-    work = np.array(logits, dtype=work_dtype, copy=True, order="C")
-    rows = np.arange(work.shape[0])
-    m = work.max(axis=1, keepdims=True) if work.size else np.zeros((work.shape[0], 1))
+    rows = np.arange(logits.shape[0])
+    m = logits.max(axis=1, keepdims=True) if logits.size else np.zeros((logits.shape[0], 1))
+    m = m.astype(work_dtype, copy=False)
     m[~np.isfinite(m)] = 0  # rows holding inf/nan give nan, as the float64 reference does
     # -huge minus huge overflows to -inf, whose exp is the right 0; inf rows give inf/nan.
     with np.errstate(over="ignore", invalid="ignore"):
-        np.subtract(work, m, out=work, casting="unsafe")
+        # the shifted logits are the working buffer: one pass makes it (no copy first)
+        work = np.subtract(logits, m, dtype=work_dtype, order="C")
         label_logit = work[rows, labels]  # shifted logit of the true class (a copy)
         np.exp(work, out=work)
         total = work.sum(axis=1, keepdims=True)

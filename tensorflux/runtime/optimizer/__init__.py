@@ -11,7 +11,8 @@ once, never per step, and never changes the user's tf.Graph: it works on the pru
   3. dependency.py: Identity and NoOp steps go;
   4. arithmetic.py: x*1, x+0, -(-x), transpose pairs read x;
      batched_sums.py: an AddN of products, reductions or pads becomes one such op;
-  5. fusion.py: element-wise chains become one generated NumPy function each;
+  5. matmul_bias.py: MatMul + bias adds into the product's buffer (one step);
+     fusion.py: element-wise chains become one generated NumPy function each;
   6. memory.py: a fused step may write into a dead input made by another fused step.
 Each pass has its switch in ConfigProto.graph_options (options.py). A plan's `optimizer_stats`
 counts what each pass did (for tests and curiosity).
@@ -22,6 +23,7 @@ from tensorflux.runtime.optimizer import constant_folding
 from tensorflux.runtime.optimizer import cse
 from tensorflux.runtime.optimizer import dependency
 from tensorflux.runtime.optimizer import fusion
+from tensorflux.runtime.optimizer import matmul_bias
 from tensorflux.runtime.optimizer import memory
 from tensorflux.runtime.optimizer.graph import PlanGraph
 from tensorflux.runtime.optimizer.options import Settings
@@ -60,6 +62,8 @@ def rewrite(order, feeds, constants, fetches, targets, settings, context_for, de
     if settings.batched_sums:
         stats["batched_sums"] = batched_sums.run(graph)
     stats["dead"] = graph.remove_dead()
+    if settings.matmul_bias:
+        stats["matmul_bias"] = matmul_bias.run(graph, context_for, device)
     if settings.fusion:
         stats["fusion_groups"], stats["fused_ops"] = fusion.run(graph)
         if settings.memory:
