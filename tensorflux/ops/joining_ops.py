@@ -244,9 +244,9 @@ def _pieces(value, sizes, axis):
     value = np.asarray(value)
     head = (slice(None),) * (axis % max(value.ndim, 1))
     pieces, start = [], 0
-    for size in sizes:
-        pieces.append(value[head + (slice(start, start + size),)])
-        start += size
+    for width in sizes:
+        pieces.append(value[head + (slice(start, start + width),)])
+        start += width
     return pieces
 
 
