@@ -117,9 +117,11 @@ def _batch_sums(graph, node, terms):
     if any(a is None for a in axes) or shapes is None or len(set(shapes)) != 1:
         return None
     rank = len(shapes[0])
-    normal = {tuple(sorted({int(a) % max(rank, 1) for a in np.ravel(ax)})) for ax in axes}
+    normal = {tuple(sorted(int(a) % max(rank, 1) for a in np.ravel(ax))) for ax in axes}
     if rank == 0 or len(normal) != 1 or 0 not in next(iter(normal)):
         return None
+    if len(set(next(iter(normal)))) != len(next(iter(normal))):
+        return None  # repeated axes: the Sum's own kernel raises TF's error
     reduced = next(iter(normal))
 
     def reduction_sum(ctx, *xs):
