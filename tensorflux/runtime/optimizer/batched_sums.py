@@ -6,8 +6,8 @@ What tf.gradients makes of a weight used at every step of an unrolled RNN:
     concatenated along their contraction axis ([a_1 .. a_n] @ [b_1; ..; b_n]); the n small
     products of a [20, 400]^T x [20, 800] weight gradient become one [400, 400]^T x [400, 800]
     product, which BLAS runs several times faster, and the n-way AddN over [400, 800] goes;
-  * sum_k Sum(x_k, axes) with axis 0 among the axes: one Sum of the x_k concatenated along
-    axis 0 (a bias gradient per step);
+  * sum_k Sum(x_k, axes) with axis 0 among the axes, over small x_k: one Sum of the x_k
+    concatenated along axis 0 (a bias gradient per step);
   * sum_k Pad(x_k, paddings_k) (the gradients of slices of one tensor): one zero array into
     whose padded regions the x_k are added, instead of n padded copies and an n-way AddN.
 The results equal the AddN's within float rounding (the additions happen in another order).
@@ -25,6 +25,7 @@ from tensorflux.framework import dtypes
 from tensorflux.ops import blas_threads
 
 _FLOATS = (dtypes.float32, dtypes.float64)
+_SMALL_REDUCTION = 1 << 16  # elements per term: below it, a reduction costs its call overhead
 
 
 def run(graph):
@@ -116,6 +117,8 @@ def _batch_sums(graph, node, terms):
     shapes = _static_shapes([t.inputs[0] for t in terms])
     if any(a is None for a in axes) or shapes is None or len(set(shapes)) != 1:
         return None
+    if int(np.prod(shapes[0])) > _SMALL_REDUCTION:
+        return None  # big inputs: n reductions read them once, concatenating reads them twice
     rank = len(shapes[0])
     normal = {tuple(sorted(int(a) % max(rank, 1) for a in np.ravel(ax))) for ax in axes}
     if rank == 0 or len(normal) != 1 or 0 not in next(iter(normal)):
@@ -154,8 +157,7 @@ def _batch_pads(graph, node, terms):
 
 def _node(node, inputs, fn):
     """The AddN's node computing `fn` over `inputs` (errors and traces still name the AddN)."""
-    batched = type(node)(node.op, inputs, node.outputs, fn=fn)
-    return batched
+    return type(node)(node.op, inputs, node.outputs, fn=fn)
 
 
 _BATCHERS = {"MatMul": _batch_matmuls, "Sum": _batch_sums, "Pad": _batch_pads}

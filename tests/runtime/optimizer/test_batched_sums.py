@@ -116,3 +116,12 @@ def test_settings_switch():
     assert Settings.from_config(None).batched_sums
     assert not Settings.from_config(config(arithmetic_optimization=OFF)).batched_sums
     assert not Settings(batched_sums=False).batched_sums and Settings(batched_sums=False).any
+
+
+def test_big_reductions_are_not_concatenated():
+    xs = [tf.placeholder(tf.float32, [300, 300]) for _ in range(2)]
+    total = tf.add_n([tf.reduce_sum(x, [0]) for x in xs])
+    feed = dict(zip(xs, _values(np.random.default_rng(5), (300, 300), (300, 300))))
+    plain, optimized, on = run_both(total, feed)
+    assert_same(plain, optimized)
+    assert on["batched_sums"] == 0
