@@ -250,6 +250,9 @@ class TensorfluxRunner:
     def __init__(self):
         import tensorflux
         self.tf = tensorflux
+        if ONE_THREAD:  # the big kernels' own threads too (ops/intra_op.py), not just BLAS's
+            from tensorflux.ops import intra_op
+            intra_op.max_threads = 1
 
     def _session(self, graph):
         return self.tf.Session(graph=graph)

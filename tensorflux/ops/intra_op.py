@@ -44,18 +44,20 @@ def blas_threads():
     return int(env) if env and env.isdigit() else _cpus()
 
 
-def workers(flops):
-    """How many threads a kernel doing `flops` of GEMM work should split its chunks over."""
+def workers(flops, blas=True):
+    """How many threads a kernel doing `flops` of work should split its chunks over: the
+    CPUs, divided by BLAS's threads when the work is GEMMs (blas=False: element-wise work,
+    during which BLAS's threads are idle)."""
     if flops < MIN_FLOPS:
         return 1
     cpus = _cpus() if max_threads is None else max_threads
-    return max(1, cpus // max(1, blas_threads()))
+    return max(1, cpus // max(1, blas_threads() if blas else 1))
 
 
-def run_split(fn, parts, flops):
-    """fn(k, parts[k::n]) for k in range(n), n = workers(flops) (at most len(parts)); the
-    calling thread runs k = 0. The first exception raised by any part is re-raised."""
-    n = min(workers(flops), len(parts))
+def run_split(fn, parts, flops, blas=True):
+    """fn(k, parts[k::n]) for k in range(n), n = workers(flops, blas) (at most len(parts));
+    the calling thread runs k = 0. The first exception raised by any part is re-raised."""
+    n = min(workers(flops, blas), len(parts))
     if n <= 1:
         fn(0, parts)
         return

@@ -17,6 +17,7 @@ from tensorflux.framework import tensor_util
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
+from tensorflux.ops import intra_op
 from tensorflux.ops import math_ops
 from tensorflux.ops import random_ops
 
@@ -356,25 +357,47 @@ def _xent_np(logits, labels):
     return loss, np.exp(log_p) - labels
 
 
+_XENT_BLOCK = 1 << 18  # elements per block of rows: ~1 MB of float32, kept in cache
+
+
 def sparse_xent_np(logits, labels):
     """Sparse softmax cross entropy in the logits' own float dtype (float16 and bfloat16 work
-    in float32): one working buffer becomes the backprop in place, so no one-hot matrix and no
-    float64 temporaries. Subtracting the row max keeps exp finite for any finite logits."""
-    work_dtype = logits.dtype if logits.dtype in (np.float32, np.float64) else np.float32
-    work = np.array(logits, dtype=work_dtype, copy=True, order="C")
-    rows = np.arange(work.shape[0])
-    m = work.max(axis=1, keepdims=True) if work.size else np.zeros((work.shape[0], 1))
+    in float32): the backprop buffer is made by the first pass (logits minus the row max) and
+    finished in place, so no one-hot matrix, no copy and no float64 temporaries. Rows go in
+    blocks of ~1 MB, so the passes after the first read the cache, not memory; big inputs
+    split their blocks over threads (NumPy releases the GIL; each row is computed the same
+    way whatever the split). Subtracting the row max keeps exp finite for finite logits."""
+    if logits.dtype not in (np.float32, np.float64):
+        logits = logits.astype(np.float32)
+    rows, classes = logits.shape
+    loss = np.zeros(rows, logits.dtype)
+    work = np.empty((rows, classes), logits.dtype)
+    if not logits.size:
+        return loss, work
+    step = max(1, _XENT_BLOCK // classes)
+    blocks = [slice(s, min(rows, s + step)) for s in range(0, rows, step)]
+
+    def run(_, mine):
+        for block in mine:
+            _xent_rows(logits[block], labels[block], loss[block], work[block])
+    intra_op.run_split(run, blocks, 20 * logits.size, blas=False)
+    return loss, work
+
+
+def _xent_rows(logits, labels, loss, work):
+    """One block of sparse_xent_np: fills `loss` and `work` (views of the outputs)."""
+    m = logits.max(axis=1, keepdims=True).astype(work.dtype, copy=False)
     m[~np.isfinite(m)] = 0  # rows holding inf/nan give nan, as the float64 reference does
+    rows = np.arange(work.shape[0])
     # -huge minus huge overflows to -inf, whose exp is the right 0; inf rows give inf/nan.
     with np.errstate(over="ignore", invalid="ignore"):
-        np.subtract(work, m, out=work, casting="unsafe")
+        np.subtract(logits, m, out=work, casting="unsafe")
         label_logit = work[rows, labels]  # shifted logit of the true class (a copy)
         np.exp(work, out=work)
         total = work.sum(axis=1, keepdims=True)
-        loss = np.log(total[:, 0]) - label_logit
+        loss[:] = np.log(total[:, 0]) - label_logit
         np.divide(work, total, out=work)
     work[rows, labels] -= 1
-    return loss, work
 
 
 def _check_matrix(ctx, logits, labels, label_rank):

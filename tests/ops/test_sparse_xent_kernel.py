@@ -74,3 +74,25 @@ def test_input_array_is_left_untouched():
 def test_empty_batch():
     loss, backprop = nn_ops.sparse_xent_np(np.zeros((0, 5), np.float32), np.zeros(0, np.int32))
     assert loss.shape == (0,) and backprop.shape == (0, 5)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blocks_of_rows_and_threads_give_the_reference(monkeypatch, threads):
+    from tensorflux.ops import intra_op
+    monkeypatch.setattr(nn_ops, "_XENT_BLOCK", 3000 * 7)  # 7 rows a block: 8 blocks, one short
+    monkeypatch.setattr(intra_op, "MIN_FLOPS", 0)
+    monkeypatch.setattr(intra_op, "max_threads", threads)
+    rng = np.random.default_rng(2)
+    logits = (rng.standard_normal((53, 3000)) * 4).astype(np.float32)
+    logits[5, 7] = np.inf  # a row of its own goes non-finite, the others do not notice
+    labels = rng.integers(0, 3000, 53)
+    loss, backprop = nn_ops.sparse_xent_np(logits, labels)
+    want_loss, want_backprop = reference(np.delete(logits, 5, 0), np.delete(labels, 5))
+    np.testing.assert_allclose(np.delete(loss, 5), want_loss, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.delete(backprop, 5, 0), want_backprop, rtol=1e-5, atol=1e-5)
+    assert loss[5] == np.inf or np.isnan(loss[5])
+    serial = nn_ops._xent_rows
+    calls = []
+    monkeypatch.setattr(nn_ops, "_xent_rows", lambda *a: calls.append(1) or serial(*a))
+    nn_ops.sparse_xent_np(logits, labels)
+    assert len(calls) == 8

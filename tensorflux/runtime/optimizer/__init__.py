@@ -10,16 +10,20 @@ once, never per step, and never changes the user's tf.Graph: it works on the pru
   2. cse.py: duplicate nodes are merged;
   3. dependency.py: Identity and NoOp steps go;
   4. arithmetic.py: x*1, x+0, -(-x), transpose pairs read x;
-  5. fusion.py: element-wise chains become one generated NumPy function each;
+     batched_sums.py: an AddN of products, reductions or pads becomes one such op;
+  5. matmul_bias.py: MatMul + bias adds into the product's buffer (one step);
+     fusion.py: element-wise chains become one generated NumPy function each;
   6. memory.py: a fused step may write into a dead input made by another fused step.
 Each pass has its switch in ConfigProto.graph_options (options.py). A plan's `optimizer_stats`
 counts what each pass did (for tests and curiosity).
 """
 from tensorflux.runtime.optimizer import arithmetic
+from tensorflux.runtime.optimizer import batched_sums
 from tensorflux.runtime.optimizer import constant_folding
 from tensorflux.runtime.optimizer import cse
 from tensorflux.runtime.optimizer import dependency
 from tensorflux.runtime.optimizer import fusion
+from tensorflux.runtime.optimizer import matmul_bias
 from tensorflux.runtime.optimizer import memory
 from tensorflux.runtime.optimizer.graph import PlanGraph
 from tensorflux.runtime.optimizer.options import Settings
@@ -55,7 +59,11 @@ def rewrite(order, feeds, constants, fetches, targets, settings, context_for, de
         stats["dependency"] = dependency.run(graph)
     if settings.arithmetic:
         stats["arithmetic"] = arithmetic.run(graph)
+    if settings.batched_sums:
+        stats["batched_sums"] = batched_sums.run(graph)
     stats["dead"] = graph.remove_dead()
+    if settings.matmul_bias:
+        stats["matmul_bias"] = matmul_bias.run(graph, context_for, device)
     if settings.fusion:
         stats["fusion_groups"], stats["fused_ops"] = fusion.run(graph)
         if settings.memory:

@@ -30,7 +30,8 @@ _UNARY = {"Neg": "negative", "Tanh": "tanh", "Square": "square", "Abs": "absolut
 _SPECIAL = frozenset(("Sigmoid", "Relu", "Rsqrt"))
 # Kernels that silence NumPy's floating-point warnings (TF gives inf/nan silently): a group
 # holding one runs under np.errstate(all="ignore").
-_QUIET = frozenset(("RealDiv", "Exp", "Log", "Log1p", "Sqrt", "Reciprocal", "Inv", "Rsqrt"))
+_QUIET = frozenset(("RealDiv", "Exp", "Log", "Log1p", "Sqrt", "Reciprocal", "Inv", "Rsqrt",
+                    "Sigmoid"))
 _FLOATS = (dtypes.float32, dtypes.float64)
 
 
@@ -224,10 +225,10 @@ def _instructions(op, operands, out, namespace):
     positional out, and literals are 0-d arrays of the dtype: the same values, fewer cycles."""
     kind = op.type
     dtype = op._attrs["T"].as_numpy_dtype
-    half, one, zero = (_literal(namespace, dtype, v) for v in (0.5, 1, 0))
-    if kind == "Sigmoid":  # the kernel's 0.5 * (tanh(0.5 * x) + 1), step by step
-        steps = [("multiply", [operands[0], half]), ("tanh", ["b"]), ("add", ["b", one]),
-                 ("multiply", ["b", half])]
+    one, zero = (_literal(namespace, dtype, v) for v in (1, 0))
+    if kind == "Sigmoid":  # the kernel's 1 / (1 + exp(-x)), step by step
+        steps = [("negative", [operands[0]]), ("exp", ["b"]), ("add", ["b", one]),
+                 ("reciprocal", ["b"])]
     elif kind == "Relu":
         steps = [("maximum", [operands[0], zero])]
     elif kind == "Rsqrt":  # the kernel's 1 / sqrt(x)

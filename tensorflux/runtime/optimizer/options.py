@@ -14,8 +14,9 @@ the switches.
 turns it off even at L1):
   * `constant_folding`, `common_subgraph_elimination`;
   * `dependency_optimization`: Identity and NoOp removal;
-  * `arithmetic_optimization`: x*1, x+0, -(-x), transpose pairs;
-  * `remapping`: fusion of element-wise chains into one kernel;
+  * `arithmetic_optimization`: x*1, x+0, -(-x), transpose pairs, and (as TF's arithmetic
+    optimizer rewrites AddN trees) batched sums: an AddN of MatMuls, Sums or Pads as one op;
+  * `remapping`: fusion of element-wise chains into one kernel, and of MatMul + bias;
   * `memory_optimization`: NO_MEM_OPT turns buffer reuse off (any other value leaves it to
     opt_level; MANUAL and the heuristics turn it on at L0);
   * `disable_meta_optimizer`: True turns off the four tensorflux passes just listed.
@@ -30,18 +31,23 @@ _DEFAULT_MAX_FOLD = 10 << 20
 class Settings:
     """The passes to run (booleans) and the constant-folding size cap, fixed per session."""
 
-    __slots__ = ("fold", "cse", "dependency", "arithmetic", "fusion", "memory", "max_fold_bytes")
+    __slots__ = ("fold", "cse", "dependency", "arithmetic", "batched_sums", "fusion",
+                 "matmul_bias", "memory", "max_fold_bytes")
 
     def __init__(self, fold=True, cse=True, dependency=True, arithmetic=True, fusion=True,
-                 memory=True, max_fold_bytes=_DEFAULT_MAX_FOLD):
+                 memory=True, max_fold_bytes=_DEFAULT_MAX_FOLD, batched_sums=None,
+                 matmul_bias=None):
         self.fold, self.cse, self.dependency = fold, cse, dependency
         self.arithmetic, self.fusion, self.memory = arithmetic, fusion, memory
+        # follows arithmetic unless set: one RewriterConfig switch turns both off
+        self.batched_sums = arithmetic if batched_sums is None else batched_sums
+        self.matmul_bias = fusion if matmul_bias is None else matmul_bias  # both: remapping
         self.max_fold_bytes = max_fold_bytes
 
     @property
     def any(self):
-        return any((self.fold, self.cse, self.dependency, self.arithmetic, self.fusion,
-                    self.memory))
+        return any((self.fold, self.cse, self.dependency, self.arithmetic, self.batched_sums,
+                    self.fusion, self.matmul_bias, self.memory))
 
     @classmethod
     def from_config(cls, config):
