@@ -19,6 +19,7 @@ import grpc
 
 from tensorflux.framework import errors
 from tensorflux.framework import protos
+from tensorflux.platform import allocator
 from tensorflux.runtime import device_mgr as device_lib
 from tensorflux.distributed import channels as channels_lib
 from tensorflux.distributed import cluster as cluster_lib
@@ -85,6 +86,7 @@ class Server:
 
     def __init__(self, server_or_cluster_def, job_name=None, task_index=None, protocol=None,
                  config=None, start=True, max_message_bytes=wire.DEFAULT_MAX_MESSAGE_BYTES):
+        allocator.tune_once()  # the workers' step temporaries stay in the heap too
         self._server_def = make_server_def(server_or_cluster_def, job_name, task_index,
                                            protocol, config)
         self.task = task_name(self._server_def.job_name, self._server_def.task_index)

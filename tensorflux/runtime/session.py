@@ -11,6 +11,7 @@ from tensorflux.framework import limits
 from tensorflux.framework import ops
 from tensorflux.framework import protos
 from tensorflux.framework import tensor_util
+from tensorflux.platform import allocator
 from tensorflux.runtime import dataflow
 from tensorflux.runtime import device_mgr as device_lib
 from tensorflux.runtime import executor
@@ -26,6 +27,7 @@ class BaseSession:
     """Shared machinery of Session and InteractiveSession."""
 
     def __init__(self, target="", graph=None, config=None):
+        allocator.tune_once()  # big step temporaries stay in the heap (platform/allocator.py)
         if graph is None:
             graph = ops.get_default_graph()
         if not isinstance(graph, ops.Graph):
