@@ -350,12 +350,6 @@ def _xent_shape(op):
     return [tensor_shape.vector(logits[0]), logits]
 
 
-def _xent_np(logits, labels):
-    log_p = logits - _logsumexp_np(logits)
-    loss = -np.sum(np.where(labels == 0, 0, labels * log_p), axis=-1)
-    return loss, np.exp(log_p) - labels
-
-
 def sparse_xent_np(logits, labels):
     """Sparse softmax cross entropy in the logits' own float dtype (float16 and bfloat16 work
     in float32): one working buffer becomes the backprop in place, so no one-hot matrix and no
@@ -403,8 +397,32 @@ SoftmaxXent.shape(_xent_shape)
 @SoftmaxXent.kernel("CPU")
 def _softmax_xent_kernel(ctx, logits, labels):
     _check_matrix(ctx, logits, labels, 2)
-    loss, backprop = _xent_np(logits.astype(np.float64), labels.astype(np.float64))
+    loss, backprop = dense_xent_np(logits, labels)
     return _as_t(ctx, loss), _as_t(ctx, backprop)
+
+
+def dense_xent_np(logits, labels):
+    """Softmax cross entropy against label distributions, in the logits' own float dtype
+    (float16 and bfloat16 work in float32) like sparse_xent_np: one working buffer becomes the
+    backprop, no float64 temporaries (tests/ops/test_dense_xent_kernel.py holds the float64
+    reference)."""
+    work_dtype = logits.dtype if logits.dtype in (np.float32, np.float64) else np.float32
+    labels = np.asarray(labels, dtype=work_dtype)
+    work = np.array(logits, dtype=work_dtype, copy=True, order="C")
+    m = work.max(axis=1, keepdims=True) if work.size else np.zeros((work.shape[0], 1))
+    m[~np.isfinite(m)] = 0  # rows holding inf/nan give nan, as the reference does
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.subtract(work, m, out=work, casting="unsafe")  # shifted logits
+        weighted = labels * work
+        if not np.isfinite(weighted).all():  # 0 * -inf: a label of 0 ignores its logit
+            weighted[labels == 0] = 0
+        np.exp(work, out=work)
+        total = work.sum(axis=1, keepdims=True)
+        # -sum(labels * (shifted - log(total))), the log taken once per row
+        loss = np.log(total[:, 0]) * labels.sum(axis=1) - weighted.sum(axis=1)
+        np.divide(work, total, out=work)
+    work -= labels
+    return loss, work
 
 
 def _is_zero(grad):
