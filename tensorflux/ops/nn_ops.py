@@ -115,16 +115,6 @@ def _elu_grad_grad(op, grad):
 
 
 # ---- Softplus -------------------------------------------------------------------------------
-def _sigmoid_np(x):
-    # 1 / (1 + exp(-x)) as (tanh(x / 2) + 1) / 2: one transcendental pass instead of
-    # logaddexp's two, no overflow for large |x|, the result in x's own float type
-    y = np.asarray(np.multiply(x, 0.5, dtype=np.result_type(x, np.float16)))
-    np.tanh(y, out=y)
-    y += 1
-    y *= 0.5
-    return y
-
-
 Softplus, SoftplusGrad = _activation("Softplus", common.FLOATS, lambda x: np.logaddexp(0, x),
                                      "SoftplusGrad", "features")
 
@@ -136,7 +126,15 @@ def _softplus_grad(op, grad):
 
 @SoftplusGrad.kernel("CPU")
 def _softplus_grad_kernel(ctx, g, x):
-    return _as_t(ctx, g * _sigmoid_np(x))
+    # g * sigmoid(x) as g / (1 + exp(-x)): NumPy's exp has vector loops where tanh (the other
+    # overflow-free form) often has none; exp(-x) = inf for very negative x gives the right 0.
+    # Half types work in float32 (their exp overflows from x = -11 on).
+    x = np.asarray(x)
+    t = np.asarray(np.negative(x, dtype=x.dtype if x.dtype.itemsize >= 4 else np.float32))
+    with np.errstate(over="ignore"):
+        np.exp(t, out=t)
+    t += 1
+    return _as_t(ctx, np.divide(g, t, out=t if np.shape(g) == t.shape else None))
 
 
 @SoftplusGrad.gradient
