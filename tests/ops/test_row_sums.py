@@ -65,6 +65,19 @@ def test_add_rows_mixed_repeats_match_ufunc_at(distinct_share):
         np.testing.assert_array_equal(got, _reference(target, indices, rows, subtract))
 
 
+@pytest.mark.parametrize("row_shape", [(2, 3), (5,), (1,), (4, 2)])
+def test_add_rows_odd_and_even_widths(row_shape):
+    # even last axes of floats go through a complex view (pairs of floats): still np.add.at
+    rng = np.random.default_rng(3)
+    indices = np.array([2, 0, 2, 5, 2, 0])
+    for dtype in (np.float32, np.float64):
+        target = rng.standard_normal((6,) + row_shape).astype(dtype)
+        rows = rng.standard_normal((6,) + row_shape).astype(dtype)
+        got = target.copy()
+        row_sums.add_rows(got, indices, rows, subtract=True)
+        np.testing.assert_array_equal(got, _reference(target, indices, rows, True))
+
+
 def test_add_rows_non_contiguous_target_is_updated_in_place():
     base = np.zeros((10, 6), np.float32)
     target = base[:, ::2]  # a strided view: no flat view of it exists
