@@ -135,9 +135,9 @@ def _log_uniform_draw(rng, size, range_max):
     return np.minimum(ids, range_max - 1, out=ids)
 
 
-# Ranges up to this size keep their probabilities (and log1p(-p)) in a per-session table, so
+# Ranges up to _TABLE_MAX keep their probabilities (and log1p(-p)) in a per-session table, so
 # a step looks them up instead of computing logs (word2vec's 50000 words: 800 KB).
-_TABLE_MAX = 1 << 20
+_TABLE_MAX = 1 << 18  # 4 MiB of tables at most
 
 
 def _log_uniform_table(range_max):
