@@ -26,21 +26,27 @@ def add_rows(target, indices, rows, subtract=False):
     if target.ndim == 1 or rows.dtype != target.dtype or not target.flags.c_contiguous:
         ufunc.at(target, indices, rows)  # 1-D: NumPy's own fast loop
         return
+    distinct = len(set(indices.tolist()))  # a set of a batch's ids: cheaper than a sort
+    if distinct == indices.size:  # one vectorized read-modify-write
+        target[indices] = ufunc(target[indices], rows)
+        return
+    if 4 * distinct > 3 * indices.size:  # mostly distinct: the rows of single ids at once
+        indices, rows = _add_single_ids(ufunc, target, indices, rows)
+    _flat_at(ufunc, target, indices, rows)
+
+
+def _add_single_ids(ufunc, target, indices, rows):
+    """Adds the rows whose index occurs once; returns the indices and rows left."""
     order = np.argsort(indices, kind="stable")
     ranked = indices[order]
     repeated = np.equal(ranked[1:], ranked[:-1])
-    if not repeated.any():  # distinct: one vectorized read-modify-write
-        target[indices] = ufunc(target[indices], rows)
-        return
     alone = np.ones(indices.size, bool)  # in sorted order: an index that occurs once
     alone[1:] &= ~repeated
     alone[:-1] &= ~repeated
-    if 2 * np.count_nonzero(alone) > indices.size:  # mostly distinct: those rows at once
-        once = order[alone]
-        target[indices[once]] = ufunc(target[indices[once]], rows[once])
-        rest = order[~alone]
-        indices, rows = indices[rest], rows[rest]
-    _flat_at(ufunc, target, indices, rows)
+    once = order[alone]
+    target[indices[once]] = ufunc(target[indices[once]], rows[once])
+    rest = order[~alone]
+    return indices[rest], rows[rest]
 
 
 # Float rows of even width are added as pairs through a complex view: complex addition adds
