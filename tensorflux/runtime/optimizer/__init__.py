@@ -9,8 +9,9 @@ once, never per step, and never changes the user's tf.Graph: it works on the pru
   rewired copy of the step (graph.py):
   2. cse.py: duplicate nodes are merged;
   3. dependency.py: Identity and NoOp steps go;
-  4. arithmetic.py: x*1, x+0, -(-x), transpose pairs read x; pad_concat.py: an AddN of Pads
-     that tile the result (Slice gradients) is one concatenation;
+  4. arithmetic.py: x*1, x+0, -(-x), transpose pairs read x; reshape.py: so does a Reshape
+     to x's own shape; pad_concat.py: an AddN of Pads that tile the result (Slice gradients)
+     is one concatenation;
   5. sparse_apply.py: a scatter update's constant scaling runs inside the scatter;
      fusion.py: element-wise chains become one generated NumPy function each;
   6. memory.py: a fused step may write into a dead input made by another fused step.
@@ -24,6 +25,7 @@ from tensorflux.runtime.optimizer import dependency
 from tensorflux.runtime.optimizer import fusion
 from tensorflux.runtime.optimizer import memory
 from tensorflux.runtime.optimizer import pad_concat
+from tensorflux.runtime.optimizer import reshape
 from tensorflux.runtime.optimizer import sparse_apply
 from tensorflux.runtime.optimizer.graph import PlanGraph
 from tensorflux.runtime.optimizer.options import Settings
@@ -59,6 +61,7 @@ def rewrite(order, feeds, constants, fetches, targets, settings, context_for, de
         stats["dependency"] = dependency.run(graph)
     if settings.arithmetic:
         stats["arithmetic"] = arithmetic.run(graph)
+        stats["reshape"] = reshape.run(graph)
         stats["pad_concat"] = pad_concat.run(graph)
     stats["dead"] = graph.remove_dead()
     if settings.fusion:
