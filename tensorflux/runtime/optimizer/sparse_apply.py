@@ -68,6 +68,10 @@ def _scaled_values(graph, node, k, position, reads):
 def _scaled_scatter(scatter, scale):
     if scale == 1:  # x * 1 is x, bit for bit (NaN and -0.0 included)
         def scatter_unscaled(ctx, ref, indices, values):
+            # Rows viewing the variable: the Mul's copy kept them from their own update.
+            # (row_sums' NumPy calls buffer overlapping operands too; this does not rely on it.)
+            if np.may_share_memory(values, ref.get()):
+                values = np.array(values)
             return scatter(ctx, ref, indices, values)
         return scatter_unscaled
 

@@ -83,3 +83,20 @@ def test_a_fetched_scaling_keeps_its_step():
     plain, optimized, on = run_both([mul.outputs[0], train], feed, init=init)
     assert_same(plain[0][0], optimized[0][0])
     assert on.get("sparse_apply", 0) == 1  # the other variable's update still folds
+
+
+def test_unscaled_rows_viewing_the_variable_are_copied_first():
+    # rows = a slice of the variable's own buffer: the Mul by 1 copied them before the update
+    v = tf.Variable([1.0, 2.0, 3.0])
+    rows = tf.slice(tf.identity(v), [0], [2]) * 1.0
+    update = tf.scatter_sub(v, [1, 0], rows)
+    results = []
+    for cfg in (config(), config(remapping=OFF)):
+        with tf.Session(config=cfg) as sess:
+            sess.run(v.initializer)
+            sess.run(update.op)
+            step = max(sess._plans.values(), key=lambda plan: plan.optimizer_stats["nodes"])
+            results.append((sess.run(v), step.optimizer_stats.get("sparse_apply", 0)))
+    np.testing.assert_array_equal(results[0][0], [-1.0, 1.0, 3.0])
+    np.testing.assert_array_equal(results[1][0], [-1.0, 1.0, 3.0])
+    assert [r[1] for r in results] == [1, 0]
