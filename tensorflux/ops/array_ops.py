@@ -520,11 +520,13 @@ def _expand_dims_grad(op, grad):
 @ExpandDims.kernel("CPU")
 def _expand_dims_kernel(ctx, x, dim):
     axis = int(np.ravel(dim)[0])
-    if not -np.ndim(x) - 1 <= axis <= np.ndim(x):
+    x = np.asarray(x)
+    if not -x.ndim - 1 <= axis <= x.ndim:
         raise errors.InvalidArgumentError(
-            None, ctx.op, f"Tried to expand dim index {axis} for tensor with {np.ndim(x)} "
+            None, ctx.op, f"Tried to expand dim index {axis} for tensor with {x.ndim} "
                           f"dimensions.")
-    return np.expand_dims(x, axis)
+    axis = axis % (x.ndim + 1)  # a reshape is np.expand_dims without its argument checks
+    return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
 
 
 def expand_dims(input, axis=None, name=None, dim=None):  # noqa: A002

@@ -76,27 +76,34 @@ def _draw_unique(draw, rng, n):
             return np.array(distinct[:n], np.int64), values.index(distinct[n - 1]) + 1
 
 
-def _expected(p, num_sampled, num_tries, unique):
+def _expected(p, num_sampled, num_tries, unique, log1m_p=None):
+    """Expected counts of classes with probabilities p; log1m_p(): log1p(-p), if known."""
     if not unique or num_tries == num_sampled:
         return p * num_sampled
-    return -np.expm1(num_tries * np.log1p(-np.minimum(p, 1.0)))
+    log1m = log1m_p() if log1m_p is not None else np.log1p(-np.minimum(p, 1.0))
+    return -np.expm1(num_tries * log1m)
 
 
-def _sample(ctx, true_classes, draw, prob, range_max):
-    """The three sampler outputs, given draw(rng, size) and prob(ids) -> probabilities."""
+def _sample(ctx, true_classes, draw, prob, range_max, log1m_prob=None):
+    """The three sampler outputs, given draw(rng, size) and prob(ids) -> probabilities
+    (log1m_prob(ids): their log1p(-p), when the sampler has it at hand)."""
     _check_args(ctx, true_classes, range_max)
     n, unique = ctx.attrs["num_sampled"], ctx.attrs["unique"]
     if unique:
         sampled, tries = _draw_unique(draw, ctx.rng, n)
     else:
         sampled, tries = draw(ctx.rng, n), n
+    sampled = sampled.astype(np.int64, copy=False)
     if true_classes.size and 0 <= true_classes.min() and true_classes.max() < range_max:
-        true_p = prob(true_classes)  # the usual case: no class to clip and zero out
-    else:
-        true_p = prob(np.clip(true_classes, 0, max(range_max - 1, 0)))
-        true_p = np.where((true_classes >= 0) & (true_classes < range_max), true_p, 0.0)
-    return (sampled.astype(np.int64),
-            _expected(true_p, n, tries, unique).astype(np.float32),
+        # the usual case, no class to clip and zero out: one pass over true and sampled ids
+        ids = np.concatenate([true_classes.reshape(-1), sampled])
+        log1m = None if log1m_prob is None else (lambda: log1m_prob(ids))
+        counts = _expected(prob(ids), n, tries, unique, log1m).astype(np.float32)
+        return (sampled, counts[:true_classes.size].reshape(true_classes.shape),
+                counts[true_classes.size:])
+    true_p = prob(np.clip(true_classes, 0, max(range_max - 1, 0)))
+    true_p = np.where((true_classes >= 0) & (true_classes < range_max), true_p, 0.0)
+    return (sampled, _expected(true_p, n, tries, unique).astype(np.float32),
             _expected(prob(sampled), n, tries, unique).astype(np.float32))
 
 
@@ -128,11 +135,25 @@ def _log_uniform_draw(rng, size, range_max):
     return np.minimum(ids, range_max - 1, out=ids)
 
 
+# Ranges up to _TABLE_MAX keep their probabilities (and log1p(-p)) in a per-session table, so
+# a step looks them up instead of computing logs (word2vec's 50000 words: 800 KB).
+_TABLE_MAX = 1 << 18  # 4 MiB of tables at most
+
+
+def _log_uniform_table(range_max):
+    p = log_uniform_probability(np.arange(range_max), range_max)
+    return p, np.log1p(-np.minimum(p, 1.0))
+
+
 @LogUniformSampler.kernel("CPU")
 def _log_uniform_sampler_kernel(ctx, true_classes):
     range_max = ctx.attrs["range_max"]
-    return _sample(ctx, true_classes, lambda rng, size: _log_uniform_draw(rng, size, range_max),
-                   lambda ids: log_uniform_probability(ids, range_max), range_max)
+    draw = lambda rng, size: _log_uniform_draw(rng, size, range_max)  # noqa: E731
+    if not 0 < range_max <= _TABLE_MAX:
+        return _sample(ctx, true_classes, draw,
+                       lambda ids: log_uniform_probability(ids, range_max), range_max)
+    p, log1m = ctx.init_state(lambda: _log_uniform_table(range_max))
+    return _sample(ctx, true_classes, draw, p.take, range_max, log1m.take)
 
 
 # ---- unigram samplers ---------------------------------------------------------------------------

@@ -59,6 +59,8 @@ def _gather_kernel(ctx, params, indices):
     if np.ndim(params) < 1:
         raise errors.InvalidArgumentError(None, ctx.op, "params must be at least 1 dimensional")
     _check_indices(ctx, indices, np.shape(params)[0])
+    if type(params) is np.ndarray:  # the method skips np.take's dispatch
+        return params.take(indices, axis=0)
     return np.take(params, indices, axis=0)
 
 

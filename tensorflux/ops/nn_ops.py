@@ -116,16 +116,6 @@ def _elu_grad_grad(op, grad):
 
 
 # ---- Softplus -------------------------------------------------------------------------------
-def _sigmoid_np(x):
-    # 1 / (1 + exp(-x)) as (tanh(x / 2) + 1) / 2: one transcendental pass instead of
-    # logaddexp's two, no overflow for large |x|, the result in x's own float type
-    y = np.asarray(np.multiply(x, 0.5, dtype=np.result_type(x, np.float16)))
-    np.tanh(y, out=y)
-    y += 1
-    y *= 0.5
-    return y
-
-
 Softplus, SoftplusGrad = _activation("Softplus", common.FLOATS, lambda x: np.logaddexp(0, x),
                                      "SoftplusGrad", "features")
 
@@ -137,7 +127,15 @@ def _softplus_grad(op, grad):
 
 @SoftplusGrad.kernel("CPU")
 def _softplus_grad_kernel(ctx, g, x):
-    return _as_t(ctx, g * _sigmoid_np(x))
+    # g * sigmoid(x) as g / (1 + exp(-x)): NumPy's exp has vector loops where tanh (the other
+    # overflow-free form) often has none; exp(-x) = inf for very negative x gives the right 0.
+    # Half types work in float32 (their exp overflows from x = -11 on).
+    x = np.asarray(x)
+    t = np.asarray(np.negative(x, dtype=x.dtype if x.dtype.itemsize >= 4 else np.float32))
+    with np.errstate(over="ignore"):
+        np.exp(t, out=t)
+    t += 1
+    return _as_t(ctx, np.divide(g, t, out=t if np.shape(g) == t.shape else None))
 
 
 @SoftplusGrad.gradient
@@ -351,12 +349,6 @@ def _xent_shape(op):
     return [tensor_shape.vector(logits[0]), logits]
 
 
-def _xent_np(logits, labels):
-    log_p = logits - _logsumexp_np(logits)
-    loss = -np.sum(np.where(labels == 0, 0, labels * log_p), axis=-1)
-    return loss, np.exp(log_p) - labels
-
-
 _XENT_BLOCK = 1 << 18  # elements per block of rows: ~1 MB of float32, kept in cache
 
 
@@ -426,8 +418,32 @@ SoftmaxXent.shape(_xent_shape)
 @SoftmaxXent.kernel("CPU")
 def _softmax_xent_kernel(ctx, logits, labels):
     _check_matrix(ctx, logits, labels, 2)
-    loss, backprop = _xent_np(logits.astype(np.float64), labels.astype(np.float64))
+    loss, backprop = dense_xent_np(logits, labels)
     return _as_t(ctx, loss), _as_t(ctx, backprop)
+
+
+def dense_xent_np(logits, labels):
+    """Softmax cross entropy against label distributions, in the logits' own float dtype
+    (float16 and bfloat16 work in float32) like sparse_xent_np: one working buffer becomes the
+    backprop, no float64 temporaries (tests/ops/test_dense_xent_kernel.py holds the float64
+    reference)."""
+    work_dtype = logits.dtype if logits.dtype in (np.float32, np.float64) else np.float32
+    labels = np.asarray(labels, dtype=work_dtype)
+    work = np.array(logits, dtype=work_dtype, copy=True, order="C")
+    m = work.max(axis=1, keepdims=True) if work.size else np.zeros((work.shape[0], 1))
+    m[~np.isfinite(m)] = 0  # rows holding inf/nan give nan, as the reference does
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.subtract(work, m, out=work, casting="unsafe")  # shifted logits
+        weighted = labels * work
+        if not np.isfinite(weighted).all():  # 0 * -inf: a label of 0 ignores its logit
+            weighted[labels == 0] = 0
+        np.exp(work, out=work)
+        total = work.sum(axis=1, keepdims=True)
+        # -sum(labels * (shifted - log(total))), the log taken once per row
+        loss = np.log(total[:, 0]) * labels.sum(axis=1) - weighted.sum(axis=1)
+        np.divide(work, total, out=work)
+    work -= labels
+    return loss, work
 
 
 def _is_zero(grad):

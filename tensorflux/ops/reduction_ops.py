@@ -53,13 +53,16 @@ def _reduction_op(name, allowed, numpy_fn, in_type="T"):
     op_def.shape(_reduction_shape)
 
     def kernel(ctx, x, axes):
-        axis = tuple(int(a) for a in np.ravel(axes))
+        # tolist gives Python ints in one call (a generator of int() costs more per step)
+        axis = tuple(np.asarray(axes).ravel().tolist())
         try:
             result = numpy_fn(x, axis=axis, keepdims=ctx.attrs["keep_dims"])
         except (ValueError, IndexError):  # NumPy's AxisError is both
             _check_reduction_axes(ctx, axis, np.ndim(x))
             raise
         out = ctx.attrs["T"].as_numpy_dtype if in_type == "T" else np.bool_
+        if type(result) is np.ndarray and result.dtype.type is out:
+            return result
         return np.asarray(result, dtype=out)
     op_def.kernel("CPU")(kernel)
     return op_def
@@ -86,12 +89,12 @@ def _sum(x, axis, keepdims):
     faster than NumPy's row-by-row reduction there, and no less accurate."""
     x = np.asarray(x)
     lead = tuple(range(x.ndim - 1))
-    if x.ndim >= 2 and x.dtype in (np.float32, np.float64) and x.flags.c_contiguous and \
-            x.size and all(-x.ndim <= a < x.ndim for a in axis) and \
+    if len(axis) == len(lead) and x.ndim >= 2 and x.dtype in (np.float32, np.float64) and \
+            x.flags.c_contiguous and x.size and all(-x.ndim <= a < x.ndim for a in axis) and \
             tuple(sorted(a % x.ndim for a in axis)) == lead:
         total = np.ones(x.size // x.shape[-1], dtype=x.dtype) @ x.reshape(-1, x.shape[-1])
         return total.reshape((1,) * len(lead) + total.shape) if keepdims else total
-    return np.sum(x, axis=axis, keepdims=keepdims)
+    return x.sum(axis=axis, keepdims=keepdims)  # the method skips np.sum's dispatch
 
 
 Sum = _reduction_op("Sum", common.NUMBERS, _sum)

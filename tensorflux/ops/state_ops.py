@@ -147,9 +147,9 @@ def is_variable_initialized(ref, name=None):
 def check_indices(op_name, indices, limit):
     """InvalidArgumentError naming `op_name` and the first index outside [0, limit)."""
     indices = np.asarray(indices)
-    bad = (indices < 0) | (indices >= limit)
-    if bad.any():
-        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+    # two reductions in the common case; the mask only when some index is out of range
+    if indices.size and (indices.min() < 0 or indices.max() >= limit):
+        pos = tuple(int(i) for i in np.argwhere((indices < 0) | (indices >= limit))[0])
         raise errors.InvalidArgumentError(
             None, None, f"indices[{','.join(map(str, pos))}] = {int(indices[pos])} is not in "
                         f"[0, {limit}) ({op_name})")

@@ -210,3 +210,19 @@ def test_fast_unique_draw_and_log_uniform_draw_match_the_numpy_reference(n, rang
         got_ids, got_tries = cs._draw_unique(fast_draw, np.random.default_rng(seed), n)
         np.testing.assert_array_equal(got_ids, want_ids)
         assert got_ids.dtype == np.int64 and got_tries == want_tries
+
+
+@pytest.mark.parametrize("unique", [False, True])
+def test_log_uniform_table_gives_the_formulas_values(unique, monkeypatch):
+    # Small ranges look probabilities up in a per-session table; with the table off the kernel
+    # computes them from the formula. Same seed: the same outputs.
+    from tensorflux.ops import candidate_sampling_ops as cs
+    true = np.array([[0, 3], [49999, 7], [12, 12]], np.int64)
+    outputs = tf.nn.log_uniform_candidate_sampler(true, 2, 64, unique, 50000, seed=9)
+    with_table = _run(list(outputs))
+    monkeypatch.setattr(cs, "_TABLE_MAX", 0)
+    without = _run(list(outputs))
+    for got, want in zip(with_table, without):
+        np.testing.assert_allclose(got, want, rtol=1e-7)
+    if not unique:
+        np.testing.assert_allclose(with_table[1], 64 * log_uniform_p(true, 50000), rtol=1e-6)

@@ -9,9 +9,12 @@ once, never per step, and never changes the user's tf.Graph: it works on the pru
   rewired copy of the step (graph.py):
   2. cse.py: duplicate nodes are merged;
   3. dependency.py: Identity and NoOp steps go;
-  4. arithmetic.py: x*1, x+0, -(-x), transpose pairs read x;
-     batched_sums.py: an AddN of products, reductions or pads becomes one such op;
+  4. arithmetic.py: x*1, x+0, -(-x), transpose pairs read x; reshape.py: so does a Reshape
+     to x's own shape; pad_concat.py: an AddN of Pads that tile the result (Slice gradients)
+     is one concatenation; batched_sums.py: an AddN of products, reductions or other pads
+     becomes one such op;
   5. matmul_bias.py: MatMul + bias adds into the product's buffer (one step);
+     sparse_apply.py: a scatter update's constant scaling runs inside the scatter;
      fusion.py: element-wise chains become one generated NumPy function each;
   6. memory.py: a fused step may write into a dead input made by another fused step.
 Each pass has its switch in ConfigProto.graph_options (options.py). A plan's `optimizer_stats`
@@ -25,6 +28,9 @@ from tensorflux.runtime.optimizer import dependency
 from tensorflux.runtime.optimizer import fusion
 from tensorflux.runtime.optimizer import matmul_bias
 from tensorflux.runtime.optimizer import memory
+from tensorflux.runtime.optimizer import pad_concat
+from tensorflux.runtime.optimizer import reshape
+from tensorflux.runtime.optimizer import sparse_apply
 from tensorflux.runtime.optimizer.graph import PlanGraph
 from tensorflux.runtime.optimizer.options import Settings
 
@@ -59,12 +65,15 @@ def rewrite(order, feeds, constants, fetches, targets, settings, context_for, de
         stats["dependency"] = dependency.run(graph)
     if settings.arithmetic:
         stats["arithmetic"] = arithmetic.run(graph)
+        stats["reshape"] = reshape.run(graph)
+        stats["pad_concat"] = pad_concat.run(graph)
     if settings.batched_sums:
         stats["batched_sums"] = batched_sums.run(graph)
     stats["dead"] = graph.remove_dead()
     if settings.matmul_bias:
         stats["matmul_bias"] = matmul_bias.run(graph, context_for, device)
     if settings.fusion:
+        stats["sparse_apply"] = sparse_apply.run(graph, device)
         stats["fusion_groups"], stats["fused_ops"] = fusion.run(graph)
         if settings.memory:
             stats["reused_buffers"] = memory.run(graph)

@@ -3,8 +3,9 @@
 A tensor is constant when its op is a Const, when its op is a pure op whose inputs are all
 constant (evaluated with the op's registered CPU kernel), or when its op is Shape, Size, Rank or
 ShapeN of a tensor whose static shape is fully known (the shape arithmetic gradient graphs are
-full of; BroadcastGradientArgs, Reshape, Fill, ... on those then fold too). What folding may
-never touch:
+full of; BroadcastGradientArgs, Reshape, Fill, ... on those then fold too), or ZerosLike or
+OnesLike of a numeric tensor whose static shape is fully known (nce_loss's label matrix).
+What folding may never touch:
   * fed tensors (a fed tensor is not constant) and the ops of fetched tensors and targets (they
     keep their names and are computed as before, from folded inputs);
   * stateful ops, asynchronous kernels, ops of modules with side effects or session state
@@ -34,6 +35,7 @@ _STATEFUL_MODULES = frozenset(
                                     "candidate_sampling_ops", "reader_ops", "io_ops"))
 _STATE_NAMES = frozenset(("rng", "resources", "session", "state", "init_state"))
 _SHAPE_OPS = frozenset(("Shape", "Size", "Rank", "ShapeN"))
+_LIKE_OPS = {"ZerosLike": 0, "OnesLike": 1}  # their value: the fill
 
 
 def fold(order, fed, fetches, targets, max_bytes, make_context):
@@ -88,6 +90,10 @@ def _may_fold(op, fed, values, folded):
     if op.type in _SHAPE_OPS:  # a fed value has its tensor's static shape when fully known
         return all(not _special(t.dtype) for t in op._inputs) and all(
             t in values or t.get_shape().is_fully_defined() for t in op._inputs)
+    if op.type in _LIKE_OPS and op._inputs[0] not in values:
+        x = op._inputs[0]
+        return (x.get_shape().is_fully_defined() and not _special(x.dtype)
+                and x.dtype.base_dtype != dtypes.string)
     if not op._inputs:
         return op.type in ("Const", "HostConst")
     return all(t in values for t in op._inputs)
@@ -109,6 +115,10 @@ def _evaluate(op, values, max_bytes, make_context):
         return None
     if op.type in _SHAPE_OPS and not all(t in values for t in op._inputs):
         outputs = _shape_values(op)
+    elif op.type in _LIKE_OPS and op._inputs[0] not in values:
+        x = op._inputs[0]
+        outputs = [np.full(x.get_shape().as_list(), _LIKE_OPS[op.type],
+                           dtype=x.dtype.base_dtype.as_numpy_dtype)]
     else:
         try:
             result = kernel_binding.kernel_def(op, None).fn(make_context(op),
