@@ -9,7 +9,9 @@ Send/Recv between the processes. Worker 0 is the client: it builds the graph, co
 loss, outputs and every gradient, writes them to --out (a .npz), and then releases the other
 tasks through a queue on its own task (TensorFlow's "done queue" idiom: each of them waits on
 it). With --local the same graph runs in one process, with no device constraints; the two
-.npz files are bit-identical.
+.npz files are bit-identical. (The local run is at optimizer level L0, as the workers compile
+their partitions: the L1 graph optimizer sums the per-step weight gradients as one GEMM, which
+rounds in another order.)
 """
 import argparse
 import sys
@@ -51,7 +53,10 @@ def run(args, target, distributed):
         args.num_steps, args.batch, args.dim, args.hidden, args.vocab, distributed)
     feed = {x: rng.standard_normal((args.batch, args.dim)).astype(np.float32) for x in inputs}
     feed[labels] = rng.randint(0, args.vocab, args.batch * args.num_steps)
-    with tf.Session(target) as sess:
+    config = tf.ConfigProto()
+    if not distributed:  # the rounding the workers have (see the module's docstring)
+        config.graph_options.optimizer_options.opt_level = tf.OptimizerOptions.L0
+    with tf.Session(target, config=config) as sess:
         sess.run(tf.global_variables_initializer())
         values = sess.run([loss, output] + grads, feed)
     results = {"loss": values[0], "output": values[1]}

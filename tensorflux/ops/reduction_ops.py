@@ -14,6 +14,7 @@ from tensorflux.framework import tensor_shape
 from tensorflux.framework import tensor_util
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
+from tensorflux.ops import blas_threads
 from tensorflux.ops import common
 
 __all__ = [
@@ -92,7 +93,9 @@ def _sum(x, axis, keepdims):
     if len(axis) == len(lead) and x.ndim >= 2 and x.dtype in (np.float32, np.float64) and \
             x.flags.c_contiguous and x.size and all(-x.ndim <= a < x.ndim for a in axis) and \
             tuple(sorted(a % x.ndim for a in axis)) == lead:
-        total = np.ones(x.size // x.shape[-1], dtype=x.dtype) @ x.reshape(-1, x.shape[-1])
+        rows = x.size // x.shape[-1]  # small ones on one BLAS thread, as small MatMuls
+        total = blas_threads.matmul(np.ones((1, rows), dtype=x.dtype),
+                                    x.reshape(rows, x.shape[-1])).reshape(-1)
         return total.reshape((1,) * len(lead) + total.shape) if keepdims else total
     return x.sum(axis=axis, keepdims=keepdims)  # the method skips np.sum's dispatch
 

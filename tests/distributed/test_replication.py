@@ -50,7 +50,11 @@ def test_in_graph_replication_sync_is_bit_identical_across_runs_and_to_one_proce
                     results.append((history, sess.run([w, b])))
     with tf.Graph().as_default():
         w, b, losses, train = _in_graph_replicated_training(3, lambda job, k: None)
-        with tf.Session() as sess:
+        # at L0, as the workers compile their partitions (L1's batched_sums would add the
+        # replicas' gradient products as one GEMM, in another rounding order)
+        config = tf.ConfigProto(graph_options=tf.GraphOptions(
+            optimizer_options=tf.OptimizerOptions(opt_level=tf.OptimizerOptions.L0)))
+        with tf.Session(config=config) as sess:
             sess.run(tf.global_variables_initializer())
             history = [sess.run(losses + [train])[:3] for _ in range(5)]
             local = (history, sess.run([w, b]))
