@@ -20,30 +20,9 @@ from tensorflux.models.embedding import word2vec_common
 
 flags = tf.app.flags
 
-flags.DEFINE_string("save_path", None, "Directory to write the model and training summaries.")
-flags.DEFINE_string("train_data", None, "Training text file. "
-                    "E.g., unzipped file http://mattmahoney.net/dc/text8.zip.")
-flags.DEFINE_string("eval_data", None, "File consisting of analogies of four tokens: "
-                    "embedding 2 - embedding 1 + embedding 3 should be close to embedding 4.")
-flags.DEFINE_integer("embedding_size", 200, "The embedding dimension size.")
-flags.DEFINE_integer("epochs_to_train", 15, "Number of epochs to train. Each epoch processes "
-                     "the training data once completely.")
-flags.DEFINE_float("learning_rate", 0.2, "Initial learning rate.")
-flags.DEFINE_integer("num_neg_samples", 100, "Negative samples per training example.")
-flags.DEFINE_integer("batch_size", 16, "Number of training examples processed per step "
-                     "(size of a minibatch).")
-flags.DEFINE_integer("concurrent_steps", 12, "The number of concurrent training steps.")
-flags.DEFINE_integer("window_size", 5, "The number of words to predict to the left and right "
-                     "of the target word.")
-flags.DEFINE_integer("min_count", 5, "The minimum number of word occurrences for it to be "
-                     "included in the vocabulary.")
-flags.DEFINE_float("subsample", 1e-3, "Subsample threshold for word occurrence. Words that "
-                   "appear with higher frequency will be randomly down-sampled. Set to 0 to "
-                   "disable.")
-flags.DEFINE_boolean("interactive", False, "If true, enters an IPython interactive session to "
-                     "play with the trained model. E.g., try model.analogy(b'france', "
-                     "b'paris', b'russia') and model.nearby([b'proton', b'elephant', "
-                     "b'maxwell'])")
+word2vec_common.define_flags(
+    flags, learning_rate=0.2, num_neg_samples=100, batch_size=16,
+    batch_help="Number of training examples processed per step (size of a minibatch).")
 flags.DEFINE_integer("statistics_interval", 5, "Print statistics every n seconds.")
 flags.DEFINE_integer("summary_interval", 5, "Save training summary to file every n seconds "
                      "(rounded up to statistics interval).")
@@ -53,26 +32,14 @@ flags.DEFINE_integer("checkpoint_interval", 600, "Checkpoint the model (i.e. sav
 FLAGS = flags.FLAGS
 
 
-class Options:
+class Options(word2vec_common.BaseOptions):
     """Options used by the word2vec model, read from the flags."""
 
     def __init__(self):
-        self.emb_dim = FLAGS.embedding_size
-        self.train_data = FLAGS.train_data
-        self.num_samples = FLAGS.num_neg_samples  # negatives per example
-        self.learning_rate = FLAGS.learning_rate
-        # After epochs_to_train epochs the learning rate has decayed to (nearly) zero.
-        self.epochs_to_train = FLAGS.epochs_to_train
-        self.concurrent_steps = FLAGS.concurrent_steps
-        self.batch_size = FLAGS.batch_size
-        self.window_size = FLAGS.window_size
-        self.min_count = FLAGS.min_count
-        self.subsample = FLAGS.subsample
+        super().__init__(FLAGS)
         self.statistics_interval = FLAGS.statistics_interval
         self.summary_interval = FLAGS.summary_interval  # rounded up to statistics_interval
         self.checkpoint_interval = FLAGS.checkpoint_interval  # likewise
-        self.save_path = FLAGS.save_path
-        self.eval_data = FLAGS.eval_data
 
 
 class Word2Vec(word2vec_common.Word2VecBase):

@@ -21,6 +21,56 @@ _EVAL_BATCH = 2500  # analogy questions per run of the evaluation graph
 _MIN_POLL_SECONDS = 0.05  # statistics_interval 0: poll this often rather than spin
 
 
+def define_flags(flags, learning_rate, num_neg_samples, batch_size, batch_help):
+    """The flags both tutorials define, with TF 0.9's names; the defaults that differ between
+    them are arguments."""
+    flags.DEFINE_string("save_path", None, "Directory to write the model and training "
+                        "summaries.")
+    flags.DEFINE_string("train_data", None, "Training text file. "
+                        "E.g., unzipped file http://mattmahoney.net/dc/text8.zip.")
+    flags.DEFINE_string("eval_data", None, "File consisting of analogies of four tokens: "
+                        "embedding 2 - embedding 1 + embedding 3 should be close to "
+                        "embedding 4.")
+    flags.DEFINE_integer("embedding_size", 200, "The embedding dimension size.")
+    flags.DEFINE_integer("epochs_to_train", 15, "Number of epochs to train. Each epoch "
+                         "processes the training data once completely.")
+    flags.DEFINE_float("learning_rate", learning_rate, "Initial learning rate.")
+    flags.DEFINE_integer("num_neg_samples", num_neg_samples,
+                         "Negative samples per training example.")
+    flags.DEFINE_integer("batch_size", batch_size, batch_help)
+    flags.DEFINE_integer("concurrent_steps", 12, "The number of concurrent training steps.")
+    flags.DEFINE_integer("window_size", 5, "The number of words to predict to the left and "
+                         "right of the target word.")
+    flags.DEFINE_integer("min_count", 5, "The minimum number of word occurrences for it to be "
+                         "included in the vocabulary.")
+    flags.DEFINE_float("subsample", 1e-3, "Subsample threshold for word occurrence. Words "
+                       "that appear with higher frequency will be randomly down-sampled. Set "
+                       "to 0 to disable.")
+    flags.DEFINE_boolean("interactive", False, "If true, enters an IPython interactive session "
+                         "to play with the trained model. E.g., try model.analogy(b'france', "
+                         "b'paris', b'russia') and model.nearby([b'proton', b'elephant', "
+                         "b'maxwell'])")
+
+
+class BaseOptions:
+    """The options both tutorials read from their flags."""
+
+    def __init__(self, flags):
+        self.emb_dim = flags.embedding_size
+        self.train_data = flags.train_data
+        self.num_samples = flags.num_neg_samples  # negatives per example
+        self.learning_rate = flags.learning_rate
+        # After epochs_to_train epochs the learning rate has decayed to (nearly) zero.
+        self.epochs_to_train = flags.epochs_to_train
+        self.concurrent_steps = flags.concurrent_steps
+        self.batch_size = flags.batch_size
+        self.window_size = flags.window_size
+        self.min_count = flags.min_count
+        self.subsample = flags.subsample
+        self.save_path = flags.save_path
+        self.eval_data = flags.eval_data
+
+
 class Word2VecBase:
     """The shared part of both tutorials' `Word2Vec` classes."""
 
