@@ -31,10 +31,7 @@ _SMALL_REDUCTION = 1 << 16  # elements per term: below it, a reduction costs its
 def run(graph):
     """Rewrites qualifying AddN nodes of `graph` in place; returns how many."""
     producer = {t: (k, node) for k, node in enumerate(graph.nodes) for t in node.outputs}
-    readers = {}
-    for node in graph.nodes:
-        for t in node.inputs:
-            readers[t] = readers.get(t, 0) + 1
+    readers = graph.read_counts()
     writes = [k for k, node in enumerate(graph.nodes) if graph.writes(node)]
     count = 0
     for k, node in enumerate(graph.nodes):

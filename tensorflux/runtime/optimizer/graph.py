@@ -77,6 +77,15 @@ class PlanGraph:
             value = tensor.op._attrs.get("value")
         return value
 
+    def read_counts(self):
+        """{tensor: how many node inputs read it} over the current nodes (a rewrite may take a
+        tensor over only when nothing else reads it)."""
+        reads = {}
+        for node in self.nodes:
+            for t in node.inputs:
+                reads[t] = reads.get(t, 0) + 1
+        return reads
+
     def consumers(self):
         """{tensor: [(node index, input position), ...]} over the current nodes."""
         uses = {}

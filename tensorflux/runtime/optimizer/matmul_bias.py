@@ -24,10 +24,7 @@ _FLOATS = (dtypes.float32, dtypes.float64)
 def run(graph, context_for, device):
     """Rewrites qualifying MatMul + bias pairs of `graph`; returns how many."""
     producer = {t: (k, node) for k, node in enumerate(graph.nodes) for t in node.outputs}
-    readers = {}
-    for node in graph.nodes:
-        for t in node.inputs:
-            readers[t] = readers.get(t, 0) + 1
+    readers = graph.read_counts()
     writes = [k for k, node in enumerate(graph.nodes) if graph.writes(node)]
     count = 0
     for k, node in enumerate(graph.nodes):

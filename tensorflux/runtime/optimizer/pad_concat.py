@@ -19,10 +19,7 @@ from tensorflux.runtime.optimizer.graph import Node
 def run(graph):
     """Rewrites the AddNs of tiling Pads in `graph`; returns how many."""
     producer = {t: node for node in graph.nodes for t in node.outputs}
-    reads = {}
-    for node in graph.nodes:
-        for t in node.inputs:
-            reads[t] = reads.get(t, 0) + 1
+    reads = graph.read_counts()
     count = 0
     for k, node in enumerate(graph.nodes):
         if node.fn is not None or node.op.type != "AddN" or len(node.inputs) < 2:

@@ -20,10 +20,7 @@ _SCATTERS = frozenset(("ScatterSub", "ScatterAdd"))
 def run(graph, device):
     """Folds the constant scalings of scatter updates in `graph`; returns how many."""
     position = {t: k for k, node in enumerate(graph.nodes) for t in node.outputs}
-    reads = {}
-    for node in graph.nodes:
-        for t in node.inputs:
-            reads[t] = reads.get(t, 0) + 1
+    reads = graph.read_counts()
     count = 0
     for k, node in enumerate(graph.nodes):
         if node.fn is not None or node.op.type not in _SCATTERS:
