@@ -218,42 +218,31 @@ def _concat_shape(op):
 
 
 # ---- gradients (each builds the ops of its op's family) ----------------------------------------
-def _write_grad(family):
-    def grad(op, flow_grad):
-        handle, index, value, _ = op.inputs
-        grad_handle, grad_flow = _grad_array(family, handle, flow_grad)
-        value_grad = apply_op(family["Read"], grad_handle, index, grad_flow,
-                              dtype=op.get_attr("T"))
-        value_grad.set_shape(value.get_shape())
-        return [None, None, value_grad, flow_grad]
-    return grad
+def _write_grad(reader):
+    """The gradient of Write/Scatter: the `reader` verb (Read/Gather) of the gradient array at
+    the same index(es)."""
+    def maker(family):
+        def grad(op, flow_grad):
+            handle, where, value, _ = op.inputs
+            grad_handle, grad_flow = _grad_array(family, handle, flow_grad)
+            value_grad = apply_op(family[reader], grad_handle, where, grad_flow,
+                                  dtype=op.get_attr("T"))
+            value_grad.set_shape(value.get_shape())
+            return [None, None, value_grad, flow_grad]
+        return grad
+    return maker
 
 
-def _read_grad(family):
-    def grad(op, grad):
-        handle, index, flow = op.inputs
-        grad_handle, grad_flow = _grad_array(family, handle, flow)
-        return [None, None, apply_op(family["Write"], grad_handle, index, grad, grad_flow)]
-    return grad
-
-
-def _gather_grad(family):
-    def grad(op, grad):
-        handle, indices, flow = op.inputs
-        grad_handle, grad_flow = _grad_array(family, handle, flow)
-        return [None, None, apply_op(family["Scatter"], grad_handle, indices, grad, grad_flow)]
-    return grad
-
-
-def _scatter_grad(family):
-    def grad(op, flow_grad):
-        handle, indices, value, _ = op.inputs
-        grad_handle, grad_flow = _grad_array(family, handle, flow_grad)
-        value_grad = apply_op(family["Gather"], grad_handle, indices, grad_flow,
-                              dtype=op.get_attr("T"))
-        value_grad.set_shape(value.get_shape())
-        return [None, None, value_grad, flow_grad]
-    return grad
+def _read_grad(writer):
+    """The gradient of Read/Gather: the `writer` verb (Write/Scatter) of the incoming gradient
+    into the gradient array at the same index(es)."""
+    def maker(family):
+        def grad(op, grad):
+            handle, where, flow = op.inputs
+            grad_handle, grad_flow = _grad_array(family, handle, flow)
+            return [None, None, apply_op(family[writer], grad_handle, where, grad, grad_flow)]
+        return grad
+    return maker
 
 
 def _concat_grad(family):
@@ -305,14 +294,14 @@ def _colocated(grad_fn):
 # verb: (inputs after the handle, outputs, attrs, shape fn, kernel, gradient maker or None)
 _VERB_TABLE = {
     "Write": (["index: int32", "value: T", "flow_in: float"], ["flow_out: float"], {},
-              _scalar, _write_kernel, _write_grad),
+              _scalar, _write_kernel, _write_grad("Read")),
     "Read": (["index: int32", "flow_in: float"], ["value: dtype"], {"dtype": "type"},
-             lambda op: tensor_shape.unknown_shape(), _read_kernel, _read_grad),
+             lambda op: tensor_shape.unknown_shape(), _read_kernel, _read_grad("Write")),
     "Gather": (["indices: int32", "flow_in: float"], ["value: dtype"],
                {"dtype": "type", "element_shape": _SHAPE}, _gather_shape, _gather_kernel,
-               _gather_grad),
+               _read_grad("Scatter")),
     "Scatter": (["indices: int32", "value: T", "flow_in: float"], ["flow_out: float"], {},
-                _scalar, _scatter_kernel, _scatter_grad),
+                _scalar, _scatter_kernel, _write_grad("Gather")),
     "Concat": (["flow_in: float"], ["value: dtype", "lengths: int64"],
                {"dtype": "type", "element_shape_except0": _SHAPE}, _concat_shape,
                _concat_kernel, _concat_grad),
