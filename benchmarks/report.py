@@ -95,7 +95,7 @@ def _gemm_line(table):
 
 
 def markdown(table, descriptions, versions, start, end, min_time, notes, threads="default",
-             clock="wall"):
+             clock="wall", rounds=1):
     """The whole RESULTS.md text."""
     import sys
     peers = ", ".join(f"{SHORT.get(k, k)} {v}" for k, v in sorted(versions.items())
@@ -116,7 +116,8 @@ def markdown(table, descriptions, versions, start, end, min_time, notes, threads
                          "intra- and inter-op pools, torch.set_num_threads(1))"
                          if threads == "1" else "each framework's default"),
         f"- timing: median of at least {min_time:g} s of steps after a warm-up, each "
-        "framework and workload in its own subprocess; "
+        "framework and workload in its own subprocess; the frameworks took turns over "
+        f"{rounds} round{'s' if rounds != 1 else ''} per workload; "
         + ("CPU time of the process per step (`--clock cpu`)" if clock == "cpu"
            else "wall-clock time per step"), "",
         "## Step times (median per step; ratios above 1x: tensorflux is slower)", "",

@@ -1,21 +1,28 @@
 """Step-time and peak-memory benchmarks: tensorflux next to TensorFlow (tf.compat.v1 graph mode),
 PyTorch and NumPy.
 
-    python benchmarks/run.py [--min_time 1.0] [--workloads mlp,word2vec,...]
+    python benchmarks/run.py [--min_time 1.0] [--rounds 3] [--workloads mlp,word2vec,...]
                              [--peer_python /path/to/python] [--results benchmarks/RESULTS.md]
 
-Every (framework, workload) pair runs in a fresh subprocess: it builds the workload, times its
-step call by call after a warm-up (the median is reported) and reports its own peak resident
-set size (getrusage(RUSAGE_SELF).ru_maxrss) and the size right after importing the framework.
+Every (framework, workload) pair runs in a fresh subprocess: it builds the workload and times
+its step call by call after a warm-up (the median is reported). The frameworks of a workload
+take turns: each times a share of min_time while the others wait, for --rounds rounds, so that
+a slow spell of a shared machine is spread over all of them. Each subprocess reports its own
+peak resident set size (getrusage(RUSAGE_SELF).ru_maxrss) and its size right after importing
+the framework.
 Ratios are tensorflux/peer (above 1 means tensorflux is slower). A peer that cannot be imported
 is skipped with a note, so a fresh clone without TensorFlow or PyTorch still runs tensorflux.
 """
 import argparse
 import json
 import os
+import queue
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,64 +50,152 @@ REPEATS = {"mnist_deep": (3, 10), "cifar10": (2, 5), "ptb_small": (2, 5), "word2
            "matmul2048": (2, 10)}
 CHAIN_WORKLOADS = ("chain100", "chain_const")
 SKIPPED = 3  # a child's exit status: the framework or workload is not available
+CHILD_TIMEOUT = 900  # seconds a child may take to answer
 
 
-def child_main(framework, workload, min_time):
-    """Runs one (framework, workload) in this process; prints one JSON line with the results."""
+def child_main(framework, workload):
+    """Serves one (framework, workload) in this process. It builds the workload, runs one step
+    and prints {"ready": ...}; then each line "time SECONDS" on stdin times steps for that long
+    (after a warm-up, the first time) and prints their wall and CPU seconds as one JSON line;
+    "exit" prints the final result (versions, peak memory, chain values) and ends."""
     import workloads
     try:
         runner = workloads.RUNNERS[framework]()
     except ImportError as e:
-        print(json.dumps({"skipped": f"not importable: {e}"}))
+        print(json.dumps({"skipped": f"not importable: {e}"}), flush=True)
         sys.exit(SKIPPED)
     if not hasattr(runner, workload):
         sys.exit(SKIPPED)
     base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     step, op_count = getattr(runner, workload)()
     first = step()
+    print(json.dumps({"ready": True}), flush=True)
     warmup, min_steps = REPEATS.get(workload, (10, 20))
-    wall, cpu = timing.time_steps(step, min_time, warmup, min_steps)
-    result = {"seconds": cpu if os.environ.get("TENSORFLUX_BENCH_CLOCK") == "cpu" else wall,
-              "wall_seconds": wall, "cpu_seconds": cpu, "ops": op_count,
-              "version": getattr(runner, "version", None),
+    for line in sys.stdin:
+        command = line.split()
+        if command[:1] == ["time"]:
+            wall, cpu = timing.time_steps(step, float(command[1]), warmup,
+                                          int(command[2]) if len(command) > 2 else min_steps)
+            warmup = 0  # the first round warmed the step up
+            print(json.dumps({"wall": wall, "cpu": cpu}), flush=True)
+        else:
+            break
+    result = {"ops": op_count, "version": getattr(runner, "version", None),
               "import_rss_kb": base_kb,
               "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
               "blas": timing.blas_threads()}
     if workload in CHAIN_WORKLOADS:
         result["values"] = [float(v) for v in first]
-    print(json.dumps(result))
+    print(json.dumps(result), flush=True)
 
 
-def run_child(framework, workload, min_time, python):
-    """One subprocess; returns its result dict, or None (with a note printed) when skipped."""
-    cmd = [python, os.path.abspath(__file__), "--child", framework, workload,
-           "--min_time", str(min_time)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-    last = proc.stdout.strip().splitlines()[-1:] or [""]
-    if proc.returncode == SKIPPED:
-        return json.loads(last[0]) if last[0].startswith("{") else None
-    if proc.returncode != 0:
-        print(f"{workload}/{framework} failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+class Child:
+    """A served (framework, workload) subprocess, talked to over its stdin and stdout."""
+
+    def __init__(self, framework, workload, python):
+        cmd = [python, os.path.abspath(__file__), "--child", framework, workload]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        self.name = f"{workload}/{framework}"
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr, text=True, env=env)
+        self.lines = queue.SimpleQueue()  # the child's JSON lines; None at its end
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.wall, self.cpu = [], []
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if line.startswith("{"):  # a framework's own prints are not replies
+                self.lines.put(line)
+        self.lines.put(None)
+
+    def reply(self):
+        """The child's next JSON line; None (with a note printed) when it skipped or failed."""
+        try:
+            line = self.lines.get(timeout=CHILD_TIMEOUT)
+        except queue.Empty:
+            print(f"{self.name} gave no answer in {CHILD_TIMEOUT} s; stopped it")
+            return None
+        if line is not None:
+            return json.loads(line)
+        code = self.proc.wait(timeout=CHILD_TIMEOUT)
+        if code != SKIPPED:
+            self.stderr.seek(0)
+            print(f"{self.name} failed (exit {code}):\n{self.stderr.read()[-2000:]}")
         return None
-    return json.loads(last[0])
+
+    def ask(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.reply()
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=CHILD_TIMEOUT)
+        self.reader.join(timeout=CHILD_TIMEOUT)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+        self.stderr.close()
 
 
-def run(workloads, frameworks, min_time, peer_python=None):
-    """Times each workload on each framework; returns ({workload: {framework: result}}, notes)."""
-    table, notes, versions = {}, [], {}
-    for workload in workloads:
-        table[workload] = {}
-        for framework in frameworks:
-            python = sys.executable if framework == "tensorflux" else (
-                peer_python or sys.executable)
-            result = run_child(framework, workload, min_time, python)
+def _measure(workload, frameworks, min_time, rounds, python_for):
+    """Times one workload on every framework, the frameworks taking turns: `rounds` rounds,
+    each framework timing min_time / rounds seconds of steps per round while the others wait
+    (idle, blocked on their stdin), the order reversed every other round. A slow spell of a
+    shared machine then falls on every framework alike instead of on whichever ran in it.
+    Returns {framework: result dict} (the median over every timed step) and skip notes."""
+    children = {f: Child(f, workload, python_for(f)) for f in frameworks}
+    results, notes = {}, []
+    try:
+        ready = {}
+        for framework, child in children.items():
+            reply = child.reply()
+            if reply is not None and "skipped" in reply:
+                notes.append(f"{framework}: skipped ({reply['skipped']})")
+            elif reply is not None:
+                ready[framework] = child
+        order = list(ready)
+        per_round = max(1, -(-REPEATS.get(workload, (10, 20))[1] // rounds))
+        for k in range(rounds):
+            for framework in (order if k % 2 == 0 else order[::-1]):
+                child = ready[framework]
+                times = child.ask(f"time {min_time / rounds} {per_round}")
+                if times is None:
+                    raise RuntimeError(f"{child.name} stopped while timing")
+                child.wall += times["wall"]
+                child.cpu += times["cpu"]
+        for framework, child in ready.items():
+            result = child.ask("exit")
             if result is None:
                 continue
-            if "skipped" in result:
-                notes.append(f"{framework}: skipped ({result['skipped']})")
-                frameworks = [f for f in frameworks if f != framework]
+            wall, cpu = statistics.median(child.wall), statistics.median(child.cpu)
+            result.update(wall_seconds=wall, cpu_seconds=cpu, steps=len(child.wall),
+                          seconds=cpu if os.environ.get("TENSORFLUX_BENCH_CLOCK") == "cpu"
+                          else wall)
+            results[framework] = result
+    finally:
+        for child in children.values():
+            child.close()
+    return results, notes
+
+
+def run(workloads, frameworks, min_time, peer_python=None, rounds=3):
+    """Times each workload on each framework; returns ({workload: {framework: result}}, notes)."""
+    table, notes, versions = {}, [], {}
+
+    def python_for(framework):
+        return sys.executable if framework == "tensorflux" else (peer_python or sys.executable)
+    for workload in workloads:
+        results, skipped = _measure(workload, frameworks, min_time, rounds, python_for)
+        notes += skipped
+        frameworks = [f for f in frameworks if not any(n.startswith(f"{f}: ") for n in skipped)]
+        table[workload] = {}
+        for framework in frameworks:
+            result = results.get(framework)
+            if result is None:
                 continue
             versions[framework] = result["version"]
             table[workload][framework] = result
@@ -139,11 +234,14 @@ def main(argv=None):
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="cpu: report each process's CPU time per step (steadier on a "
                              "shared machine; meaningful with --threads 1)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="the frameworks take turns timing a workload this many times "
+                             "(min_time is shared out among the rounds)")
     parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "WORKLOAD"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return child_main(*args.child, args.min_time)
+        return child_main(*args.child)
     workloads = [w for w in args.workloads.split(",") if w]
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
@@ -158,11 +256,15 @@ def main(argv=None):
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[name] = "1"
     start = report.machine_state()
-    table, notes, versions = run(workloads, frameworks, args.min_time, args.peer_python)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    table, notes, versions = run(workloads, frameworks, args.min_time, args.peer_python,
+                                 args.rounds)
     for note in dict.fromkeys(notes):
         print(note)
     text = report.markdown(table, WORKLOADS, versions, start, report.machine_state(),
-                           args.min_time, sorted(set(notes)), args.threads, args.clock)
+                           args.min_time, sorted(set(notes)), args.threads, args.clock,
+                           args.rounds)
     print()
     print(report.step_table(table))
     if args.results:

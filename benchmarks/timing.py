@@ -1,13 +1,13 @@
 """Timing one step, and the BLAS thread setting it ran under."""
 import os
-import statistics
 import time
 
 
 def time_steps(step, min_time, warmup=10, min_steps=20):
-    """Median (wall seconds, CPU seconds of this process) of `step()` over at least `min_steps`
-    calls and `min_time` seconds. On a shared machine the CPU time of a one-thread run is the
-    steadier number: waiting for a core counts in wall time only."""
+    """(wall seconds, CPU seconds of this process) of each `step()` call, lists over at least
+    `min_steps` calls and `min_time` seconds, after `warmup` untimed calls. On a shared machine
+    the CPU time of a one-thread run is the steadier number: waiting for a core counts in wall
+    time only."""
     for _ in range(warmup):
         step()
     wall, cpu = [], []
@@ -17,7 +17,7 @@ def time_steps(step, min_time, warmup=10, min_steps=20):
         step()
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
+    return wall, cpu
 
 
 def blas_threads():

@@ -1,45 +1,82 @@
-"""Small matrix products on one BLAS thread.
+"""Matrix products on the right number of BLAS threads.
 
-OpenBLAS's threads spin while they wait for one another. When other processes keep the cores
-busy, a product split over threads waits for whichever thread was descheduled: on this project's
-2-core machine under load, a 100x784x256 float32 product took 58 ms on two OpenBLAS threads and
-3 ms on one, and word2vec's step (three 128x128x64 products) 459 ms against 1.7 ms. Threads
-only pay off on large products, so `matmul` runs products below SMALL_MACS multiply-adds with
-the BLAS limited to one thread and leaves larger ones (and every other BLAS caller) alone.
+Products below SMALL_MACS multiply-adds run with the BLAS limited to one thread: there the
+threads cost more than they gain, and OpenBLAS's threads spin while they wait for one another,
+so on a busy machine a small product split over threads waits for whichever thread was
+descheduled (on this project's 2-core machine under load, word2vec's step, three 128x128x64
+products, took 459 ms on two OpenBLAS threads and 1.7 ms on one). Larger products run on the
+BLAS's own threads, as TensorFlow runs its on every core: on an idle machine two threads
+compute a 100x784x256 product (the MLP's first layer) in 0.33 ms against 0.45 ms on one.
 
-The BLAS is found once through threadpoolctl's list of loaded libraries (optional: without it,
-or with a BLAS other than a pthreads OpenBLAS, or one thread already, nothing changes); its
-get/set functions are then called directly through ctypes (well under a microsecond). The
-thread count is process-wide, so it is read before and restored after each small product,
-keeping whatever limit the user set (OPENBLAS_NUM_THREADS, threadpool_limits).
+On a shared machine, give the session `ConfigProto(intra_op_parallelism_threads=1)` (every
+product and every intra-op split of that session's kernels on one thread) or set
+OPENBLAS_NUM_THREADS=1 for the whole process: measured under load (two busy processes on the
+2 cores), the MLP step took 6.6 ms with two BLAS threads and 2.5 ms with one, TensorFlow's
+4.9 ms and PyTorch's 6.3 ms.
+
+The thread count chosen depends only on the product's shape and the session's setting, never on
+timing, so a given configuration computes the same bits every time. The BLAS is found once
+through threadpoolctl's list of loaded libraries (optional: without it, or with a BLAS other
+than a pthreads OpenBLAS, nothing changes); its get/set functions are then called directly
+through ctypes (well under a microsecond). The thread count is process-wide, so it is read
+before and restored after each limited product, keeping whatever limit the user set
+(OPENBLAS_NUM_THREADS, threadpool_limits).
 """
+import contextlib
 import itertools
 import threading
 
 import numpy as np
 
-SMALL_MACS = 1 << 26  # ~67M multiply-adds: a few milliseconds on one core
-_lock = threading.Lock()
+SMALL_MACS = 1 << 22  # ~4M multiply-adds: below, two threads lose to one (measured: 128x128x64)
+_lock = threading.RLock()  # reentrant: a limited block may call matmul
 _blas = None  # [(get, set)] once looked up; [] when there is nothing to control
 
 
-def matmul(x, y):
-    """np.matmul(x, y) of two matrices, on one BLAS thread when the product is small."""
-    if x.shape[0] * x.shape[1] * y.shape[-1] >= SMALL_MACS or x.dtype.kind not in "fc":
+def matmul(x, y, threads=0):
+    """np.matmul(x, y) of two matrices, on one BLAS thread when the product is small.
+
+    threads: the session's intra_op_parallelism_threads: 0 leaves larger products to the BLAS's
+    own threads, n > 0 runs every product on at most n."""
+    if x.dtype.kind not in "fc":
+        return np.matmul(x, y)
+    limit = 1 if x.shape[0] * x.shape[1] * y.shape[-1] < SMALL_MACS else threads
+    if not limit:
         return np.matmul(x, y)
     funcs = _blas if _blas is not None else _find_blas()
     if not funcs:
         return np.matmul(x, y)
-    with _lock:  # one small product at a time changes the process-wide setting
+    with _lock:  # one limited product at a time changes the process-wide setting
         before = [get() for get, _ in funcs]
         for (_, set_threads), n in zip(funcs, before):
-            if n > 1:
-                set_threads(1)
+            if n > limit:
+                set_threads(limit)
         try:
             return np.matmul(x, y)
         finally:
             for (_, set_threads), n in zip(funcs, before):
-                if n > 1:
+                if n > limit:
+                    set_threads(n)
+
+
+@contextlib.contextmanager
+def limited(threads):
+    """Runs the block with the BLAS on at most `threads` threads (0: as it is). Other limited
+    products wait for the block to end: the setting is process-wide."""
+    funcs = (_blas if _blas is not None else _find_blas()) if threads else []
+    if not funcs:
+        yield
+        return
+    with _lock:
+        before = [get() for get, _ in funcs]
+        for (_, set_threads), n in zip(funcs, before):
+            if n > threads:
+                set_threads(threads)
+        try:
+            yield
+        finally:
+            for (_, set_threads), n in zip(funcs, before):
+                if n > threads:
                     set_threads(n)
 
 

@@ -19,6 +19,7 @@ from tensorflux.framework import tensor_util
 from tensorflux.framework.op_def_library import apply_op
 from tensorflux.ops import array_ops
 from tensorflux.ops import common
+from tensorflux.ops import intra_op
 from tensorflux.ops import window_checks
 from tensorflux.ops import math_ops
 from tensorflux.ops import window_kernels as _wk
@@ -204,8 +205,9 @@ class _ConvFamily:
                 None, ctx.op, f"input and filter must have the same depth: {x.shape[3]} vs "
                               f"{w.shape[2]}")
         cd = _compute_dtype(x.dtype)
-        out = self.forward_np(x.astype(cd, copy=False), w.astype(cd, copy=False),
-                              _geometry(ctx, x.shape, w.shape))
+        with intra_op.limit(ctx.intra_op_threads):
+            out = self.forward_np(x.astype(cd, copy=False), w.astype(cd, copy=False),
+                                  _geometry(ctx, x.shape, w.shape))
         return _as_t(ctx, _from_nhwc_array(out, fmt))
 
     def _input_kernel(self, ctx, sizes, w, dy):
@@ -216,7 +218,8 @@ class _ConvFamily:
         g = _geometry(ctx, in_shape, w.shape)
         _check_out_backprop(ctx, dy, g, self.out_channels(w.shape), in_shape, w.shape)
         cd = _compute_dtype(dy.dtype)
-        dx = self.input_np(w.astype(cd, copy=False), dy.astype(cd, copy=False), g)
+        with intra_op.limit(ctx.intra_op_threads):
+            dx = self.input_np(w.astype(cd, copy=False), dy.astype(cd, copy=False), g)
         return _as_t(ctx, _from_nhwc_array(dx, fmt))
 
     def _filter_kernel(self, ctx, x, sizes, dy):
@@ -227,8 +230,9 @@ class _ConvFamily:
         g = _geometry(ctx, x.shape, w_shape)
         _check_out_backprop(ctx, dy, g, self.out_channels(w_shape), x.shape, w_shape)
         cd = _compute_dtype(dy.dtype)
-        return _as_t(ctx, self.filter_np(x.astype(cd, copy=False), w_shape,
-                                         dy.astype(cd, copy=False), g))
+        with intra_op.limit(ctx.intra_op_threads):
+            dw = self.filter_np(x.astype(cd, copy=False), w_shape, dy.astype(cd, copy=False), g)
+        return _as_t(ctx, dw)
 
     def _apply(self, which, *inputs, attrs):
         return apply_op(self.names[which], *inputs, **attrs)

@@ -11,14 +11,43 @@ what keeps a loaded machine usable. Threads are started per call and joined befo
 (a few tens of microseconds, against kernels of milliseconds: see MIN_FLOPS), so none outlive a
 kernel. Work is split the same way every time and partial results are combined in a fixed
 order, so results do not depend on thread timing.
+
+A session's ConfigProto.intra_op_parallelism_threads (0: the CPUs) caps the threads of the
+kernels it runs: the kernel wraps its work in `limit(n)`, which run_split reads, and with
+n = 1 the chunks' GEMMs run on one BLAS thread too.
 """
+import contextlib
 import os
 import threading
+
+from tensorflux.ops import blas_threads as _blas_threads
 
 MIN_FLOPS = 2e7  # smaller kernels run in the calling thread
 max_threads = None  # None: the CPUs this process may use; set 1 to turn the splitting off
 
 _blas = None
+_local = threading.local()  # .threads: the limit of the kernel running in this thread
+
+
+def limit(threads):
+    """A context manager: kernels in its block split over at most `threads` threads (0: no
+    limit of their own)."""
+    return _Limit(threads) if threads else _NO_LIMIT
+
+
+class _Limit:
+    def __init__(self, threads):
+        self.threads = threads
+
+    def __enter__(self):
+        self.before = getattr(_local, "threads", 0)
+        _local.threads = self.threads
+
+    def __exit__(self, *exc):
+        _local.threads = self.before
+
+
+_NO_LIMIT = contextlib.nullcontext()
 
 
 def _cpus():
@@ -50,7 +79,7 @@ def workers(flops, blas=True):
     during which BLAS's threads are idle)."""
     if flops < MIN_FLOPS:
         return 1
-    cpus = _cpus() if max_threads is None else max_threads
+    cpus = getattr(_local, "threads", 0) or (_cpus() if max_threads is None else max_threads)
     return max(1, cpus // max(1, blas_threads() if blas else 1))
 
 
@@ -59,7 +88,11 @@ def run_split(fn, parts, flops, blas=True):
     the calling thread runs k = 0. The first exception raised by any part is re-raised."""
     n = min(workers(flops, blas), len(parts))
     if n <= 1:
-        fn(0, parts)
+        if blas and getattr(_local, "threads", 0) == 1:
+            with _blas_threads.limited(1):  # the session asked for one thread in all
+                fn(0, parts)
+        else:
+            fn(0, parts)
         return
     errors = [None] * n
 

@@ -75,7 +75,7 @@ def _matmul_kernel(ctx, a, b):
             None, ctx.op, f"Matrix size-incompatible: In[0]: {common.shape_text(a.shape)}, "
                           f"In[1]: {common.shape_text(b.shape)}")
     # bfloat16 products come back float32
-    return blas_threads.matmul(x, y).astype(a.dtype, copy=False)
+    return blas_threads.matmul(x, y, ctx.intra_op_threads).astype(a.dtype, copy=False)
 
 
 BatchMatMul = registry.register_op("BatchMatMul", inputs=["x: T", "y: T"],

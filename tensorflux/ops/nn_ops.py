@@ -485,7 +485,8 @@ def _sparse_softmax_xent_kernel(ctx, logits, labels):
             None, ctx.op, f"Received a label value of {labels[bad][0]} which is outside the "
                           f"valid range of [0, {classes}).  Label values: "
                           f"{' '.join(str(v) for v in labels.tolist()[:20])}")
-    loss, backprop = sparse_xent_np(logits, labels)
+    with intra_op.limit(ctx.intra_op_threads):
+        loss, backprop = sparse_xent_np(logits, labels)
     return _as_t(ctx, loss), _as_t(ctx, backprop)
 
 

@@ -58,6 +58,11 @@ class KernelContext:
         return self.op.name
 
     @property
+    def intra_op_threads(self):
+        """The session's ConfigProto.intra_op_parallelism_threads (0: as many as help)."""
+        return getattr(self.session, "intra_op_threads", 0)
+
+    @property
     def rng(self):
         """A NumPy Generator seeded from the op's (seed, seed2) attrs; random if both are 0.
 

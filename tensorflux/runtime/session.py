@@ -37,6 +37,8 @@ class BaseSession:
         self._graph = graph
         self._target = target
         self._config = config or protos.ConfigProto()
+        # kernels read it through KernelContext.intra_op_threads (ops/intra_op.py)
+        self.intra_op_threads = max(0, self._config.intra_op_parallelism_threads)
         self._closed = False
         self._lock = threading.Lock()
         self._plans = {}

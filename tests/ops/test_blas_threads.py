@@ -1,4 +1,5 @@
-"""blas_threads.matmul: NumPy's product, small ones on one BLAS thread, the count restored."""
+"""blas_threads.matmul: NumPy's product, small ones on one BLAS thread, a session's
+intra_op_parallelism_threads capping the rest, the count restored."""
 import numpy as np
 import pytest
 
@@ -20,22 +21,63 @@ class _FakeBlas:
         self.threads = n
 
 
-@pytest.mark.parametrize("shape,small", [((30, 40, 50), True), ((1024, 256, 256), False)])
-def test_small_products_run_on_one_thread_and_restore_it(monkeypatch, shape, small):
-    m, k, n = shape
+@pytest.fixture
+def fake_blas(monkeypatch):
+    """A 4-thread BLAS whose thread count each np.matmul call records in `seen`."""
     fake = _FakeBlas(4)
-    seen = []
+    fake.seen = []
     monkeypatch.setattr(blas_threads, "_blas", [(fake.get, fake.set)])
     real = np.matmul
-    monkeypatch.setattr(blas_threads.np, "matmul", lambda a, b: seen.append(fake.threads)
+    monkeypatch.setattr(blas_threads.np, "matmul", lambda a, b: fake.seen.append(fake.threads)
                         or real(a, b))
+    return fake
+
+
+@pytest.mark.parametrize("shape,threads,used", [
+    ((30, 40, 50), 0, 1),      # small: one thread
+    ((128, 128, 64), 0, 1),    # word2vec's products: still small
+    ((100, 784, 256), 0, 4),   # the MLP's first layer: the BLAS's own threads
+    ((1024, 256, 256), 0, 4),
+    ((100, 784, 256), 1, 1),   # intra_op_parallelism_threads=1: one thread for everything
+    ((100, 784, 256), 2, 2),   # =2: at most two
+    ((100, 784, 256), 8, 4),   # above the BLAS's own count: left as it is
+    ((30, 40, 50), 2, 1)])
+def test_products_run_on_the_threads_their_size_and_session_allow(fake_blas, shape, threads,
+                                                                    used):
+    m, k, n = shape
     rng = np.random.default_rng(0)
     a = rng.standard_normal((m, k)).astype(np.float32)
     b = rng.standard_normal((k, n)).astype(np.float32)
-    got = blas_threads.matmul(a, b.T.copy().T)  # an F-ordered operand too
-    np.testing.assert_allclose(got, real(a, b), rtol=1e-5, atol=1e-4)
-    assert seen == ([1] if small else [4]) and fake.threads == 4
-    assert fake.calls == ([1, 4] if small else [])
+    got = blas_threads.matmul(a, b.T.copy().T, threads)  # an F-ordered operand too
+    np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-4)
+    assert fake_blas.seen[0] == used and fake_blas.threads == 4
+    assert fake_blas.calls == ([used, 4] if used != 4 else [])
+
+
+def test_limited_block_runs_on_fewer_threads_and_restores(fake_blas):
+    with blas_threads.limited(1):
+        assert fake_blas.threads == 1
+        blas_threads.matmul(np.ones((300, 300)), np.ones((300, 300)))  # nested: reentrant
+        assert fake_blas.threads == 1
+    assert fake_blas.threads == 4
+    with blas_threads.limited(0):
+        assert fake_blas.threads == 4
+    assert fake_blas.calls == [1, 4]
+
+
+def test_session_intra_op_threads_reach_the_matmul_kernel(fake_blas):
+    import tensorflux as tf
+    a = np.ones((100, 784), np.float32)
+    b = np.ones((784, 256), np.float32)
+    for threads, used in ((0, 4), (1, 1)):
+        fake_blas.seen.clear()
+        with tf.Graph().as_default():
+            product = tf.matmul(tf.constant(a), tf.placeholder(tf.float32, [784, 256]))
+            config = tf.ConfigProto(intra_op_parallelism_threads=threads)
+            with tf.Session(config=config) as sess:
+                np.testing.assert_array_equal(sess.run(product, {product.op.inputs[1]: b}),
+                                              np.full((100, 256), 784.0, np.float32))
+        assert fake_blas.seen == [used]
 
 
 def test_user_limit_of_one_thread_is_left_alone(monkeypatch):

@@ -66,3 +66,34 @@ def test_split_convolutions_match_serial_and_are_deterministic(split_everything,
     monkeypatch.setattr(intra_op, "max_threads", 1)
     for got, want in zip(split, run()):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_sessions_limit_caps_the_split(split_everything, monkeypatch):
+    from tensorflux.ops import blas_threads
+    seen_blas = []
+    monkeypatch.setattr(blas_threads, "limited",
+                        lambda n: seen_blas.append(n) or intra_op.limit(0))
+    for threads, workers in ((0, 3), (2, 2), (1, 1)):
+        used = set()
+        with intra_op.limit(threads):
+            intra_op.run_split(lambda k, parts: used.add(k), list(range(7)), 1e9)
+        assert len(used) == workers
+    assert seen_blas == [1]  # with one thread in all, the chunks' GEMMs get one BLAS thread too
+    assert intra_op.workers(1e9) == 3  # the limit ended with its block
+
+
+def test_conv_kernels_run_under_the_sessions_limit(monkeypatch):
+    limits = []
+    real = intra_op.limit
+    monkeypatch.setattr(intra_op, "limit", lambda n: limits.append(n) or real(n))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, 5, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    with tf.Graph().as_default():
+        xt = tf.placeholder(tf.float32, x.shape)
+        wt = tf.constant(w)
+        y = tf.nn.conv2d(xt, wt, [1, 1, 1, 1], "SAME")
+        grads = tf.gradients(tf.reduce_sum(y), [xt, wt])
+        with tf.Session(config=tf.ConfigProto(intra_op_parallelism_threads=1)) as sess:
+            sess.run([y] + grads, {xt: x})
+    assert limits == [1, 1, 1]  # Conv2D and both backprops

@@ -102,7 +102,7 @@ def _matmul_sum(n, ta, tb, a_axis, b_axis):
     def matmul_sum(ctx, *operands):
         a = np.concatenate(operands[:n], axis=a_axis)
         b = np.concatenate(operands[n:], axis=b_axis)
-        return blas_threads.matmul(a.T if ta else a, b.T if tb else b)
+        return blas_threads.matmul(a.T if ta else a, b.T if tb else b, ctx.intra_op_threads)
     return matmul_sum
 
 
