@@ -64,16 +64,17 @@ def _check_args(ctx, true_classes, range_max):
 
 def _draw_unique(draw, rng, n):
     """(n distinct samples in order of first appearance, number of draws that took)."""
-    stream = np.empty(0, np.int64)
     if n == 0:
-        return stream, 0
-    while True:
-        stream = np.concatenate([stream, draw(rng, max(2 * n, 16))])
-        # A dict keeps first appearances in order: cheaper than np.unique + sort at this size.
-        values = stream.tolist()
-        distinct = list(dict.fromkeys(values))
-        if len(distinct) >= n:
-            return np.array(distinct[:n], np.int64), values.index(distinct[n - 1]) + 1
+        return np.empty(0, np.int64), 0
+    # A dict keeps first appearances in order: cheaper than np.unique + sort at this size.
+    values = draw(rng, max(2 * n, 16)).tolist()
+    distinct = dict.fromkeys(values)
+    while len(distinct) < n:
+        more = draw(rng, max(2 * n, 16)).tolist()
+        values += more
+        distinct.update(dict.fromkeys(more))
+    distinct = list(distinct)[:n]
+    return np.array(distinct, np.int64), values.index(distinct[-1]) + 1
 
 
 def _expected(p, num_sampled, num_tries, unique, log1m_p=None):

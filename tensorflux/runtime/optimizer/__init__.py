@@ -16,7 +16,9 @@ once, never per step, and never changes the user's tf.Graph: it works on the pru
   5. matmul_bias.py: MatMul + bias adds into the product's buffer (one step);
      sparse_apply.py: a scatter update's constant scaling runs inside the scatter;
      fusion.py: element-wise chains become one generated NumPy function each;
-  6. memory.py: a fused step may write into a dead input made by another fused step.
+  6. memory.py: a fused step may write into a dead input made by another fused step;
+  7. views.py: Reshape, ExpandDims, Squeeze and Slice with constant arguments get kernels
+     specialized to their shapes (an arithmetic rewrite).
 Each pass has its switch in ConfigProto.graph_options (options.py). A plan's `optimizer_stats`
 counts what each pass did (for tests and curiosity).
 """
@@ -31,6 +33,7 @@ from tensorflux.runtime.optimizer import memory
 from tensorflux.runtime.optimizer import pad_concat
 from tensorflux.runtime.optimizer import reshape
 from tensorflux.runtime.optimizer import sparse_apply
+from tensorflux.runtime.optimizer import views
 from tensorflux.runtime.optimizer.graph import PlanGraph
 from tensorflux.runtime.optimizer.options import Settings
 
@@ -78,5 +81,7 @@ def rewrite(order, feeds, constants, fetches, targets, settings, context_for, de
         if settings.memory:
             stats["reused_buffers"] = memory.run(graph)
         fusion.finalize(graph, context_for, device)
+    if settings.arithmetic:
+        stats["views"] = views.run(graph, device)
     stats["nodes"] = len(graph.nodes)
     return graph.nodes, stats
