@@ -8,7 +8,8 @@ once, never per step, and never changes the user's tf.Graph: it works on the pru
   For inline plans (one device, synchronous kernels, no control flow: the common case), on a
   rewired copy of the step (graph.py):
   2. cse.py: duplicate nodes are merged;
-  3. dependency.py: Identity and NoOp steps go;
+  3. dependency.py: Identity and NoOp steps go; shape_memo.py (under constant folding): the
+     shape arithmetic of run-time shapes is computed once per distinct shape;
   4. arithmetic.py: x*1, x+0, -(-x), transpose pairs read x; reshape.py: so does a Reshape
      to x's own shape; pad_concat.py: an AddN of Pads that tile the result (Slice gradients)
      is one concatenation; batched_sums.py: an AddN of products, reductions or other pads
@@ -32,6 +33,7 @@ from tensorflux.runtime.optimizer import matmul_bias
 from tensorflux.runtime.optimizer import memory
 from tensorflux.runtime.optimizer import pad_concat
 from tensorflux.runtime.optimizer import reshape
+from tensorflux.runtime.optimizer import shape_memo
 from tensorflux.runtime.optimizer import sparse_apply
 from tensorflux.runtime.optimizer import views
 from tensorflux.runtime.optimizer.graph import PlanGraph
@@ -66,6 +68,8 @@ def rewrite(order, feeds, constants, fetches, targets, settings, context_for, de
         stats["cse"] = cse.run(graph)
     if settings.dependency:
         stats["dependency"] = dependency.run(graph)
+    if settings.fold:
+        stats["shape_memo"] = shape_memo.run(graph, context_for, device)
     if settings.arithmetic:
         stats["arithmetic"] = arithmetic.run(graph)
         stats["reshape"] = reshape.run(graph)
