@@ -72,3 +72,21 @@ def test_half_logits_work_in_float32_and_come_back_half():
     want_loss, want_backprop = reference(logits, labels)
     np.testing.assert_allclose(loss, want_loss, rtol=2e-3, atol=2e-3)
     np.testing.assert_allclose(backprop, want_backprop, atol=2e-3)
+
+
+@pytest.mark.parametrize("scale_shape", [(37, 1), (1, 1), (), (11,)])
+def test_scaled_backprops_equal_the_product_bit_for_bit(monkeypatch, scale_shape):
+    from tensorflux.ops import intra_op, nn_ops
+    monkeypatch.setattr(nn_ops, "_XENT_BLOCK", 44)  # 4 rows a block: 10 blocks
+    monkeypatch.setattr(intra_op, "MIN_FLOPS", 0)  # and split over threads
+    rng = np.random.default_rng(5)
+    logits = rng.standard_normal((37, 11)).astype(np.float32)
+    labels = rng.integers(0, 11, 37)
+    dense = rng.dirichlet(np.ones(11), 37).astype(np.float32)
+    scale = rng.uniform(0.1, 2, scale_shape).astype(np.float32)
+    for plain, scaled in ((nn_ops.sparse_xent_np(logits, labels),
+                           nn_ops.sparse_xent_np(logits, labels, scale)),
+                          (nn_ops.dense_xent_np(logits, dense),
+                           nn_ops.dense_xent_np(logits, dense, scale))):
+        np.testing.assert_array_equal(scaled[0], plain[0])
+        np.testing.assert_array_equal(scaled[1], scale * plain[1])

@@ -14,7 +14,8 @@ once, never per step, and never changes the user's tf.Graph: it works on the pru
      to x's own shape; pad_concat.py: an AddN of Pads that tile the result (Slice gradients)
      is one concatenation; batched_sums.py: an AddN of products, reductions or other pads
      becomes one such op;
-  5. matmul_bias.py: MatMul + bias adds into the product's buffer (one step);
+  5. matmul_bias.py: MatMul + bias adds into the product's buffer (one step); xent_scale.py:
+     a cross entropy's backprop times a constant gradient is scaled inside the kernel;
      sparse_apply.py: a scatter update's constant scaling runs inside the scatter;
      fusion.py: element-wise chains become one generated NumPy function each;
   6. memory.py: a fused step may write into a dead input made by another fused step;
@@ -36,6 +37,7 @@ from tensorflux.runtime.optimizer import reshape
 from tensorflux.runtime.optimizer import shape_memo
 from tensorflux.runtime.optimizer import sparse_apply
 from tensorflux.runtime.optimizer import views
+from tensorflux.runtime.optimizer import xent_scale
 from tensorflux.runtime.optimizer.graph import PlanGraph
 from tensorflux.runtime.optimizer.options import Settings
 
@@ -79,6 +81,7 @@ def rewrite(order, feeds, constants, fetches, targets, settings, context_for, de
     stats["dead"] = graph.remove_dead()
     if settings.matmul_bias:
         stats["matmul_bias"] = matmul_bias.run(graph, context_for, device)
+        stats["xent_scale"] = xent_scale.run(graph, device)
     if settings.fusion:
         stats["sparse_apply"] = sparse_apply.run(graph, device)
         stats["fusion_groups"], stats["fused_ops"] = fusion.run(graph)
