@@ -2,8 +2,9 @@
 
 A plan is compiled once per (feeds, fetches, targets) signature. When one device runs every
 op with synchronous kernels (the common case) the plan is an inline Plan: each step holds a
-kernel, its per-session KernelContext, the slots of its inputs and where its outputs go, so a
-step costs one Python call plus list indexing, in the calling thread. Otherwise the ops are
+kernel, its per-session KernelContext, the slots of its inputs and where its outputs go, and
+the steps run in the calling thread as one generated straight-line function
+(runtime/plan_codegen.py): a step costs one Python call. Otherwise the ops are
 partitioned by device with _Send/_Recv between them and run by the dataflow executor
 (tensorflux/runtime/dataflow_plan.py).
 """
@@ -19,6 +20,7 @@ from tensorflux.runtime import dataflow_plan
 from tensorflux.runtime import kernel_binding
 from tensorflux.runtime import optimizer as optimizer_lib
 from tensorflux.runtime import partition
+from tensorflux.runtime import plan_codegen
 from tensorflux.runtime.optimizer.graph import Node
 from tensorflux.runtime.kernel_binding import deref_mask, internal_error, op_error  # noqa: F401
 
@@ -167,8 +169,17 @@ class Plan:
         self.fetch_slots = fetch_slots
         self.fetch_deref = fetch_deref
         self.device_name = device_name
+        # the steps as one straight-line function (runtime/plan_codegen.py); None: the loop
+        self._generated = plan_codegen.generate(steps, self.template, feed_slots, fetch_slots,
+                                                fetch_deref)
 
     def run(self, feed_values):
+        if self._generated is not None:
+            return self._generated(feed_values)
+        return self.run_loop(feed_values)
+
+    def run_loop(self, feed_values):
+        """run, one step at a time (plans too big to generate a function for)."""
         vals = self.template.copy()
         for slot, value in zip(self.feed_slots, feed_values):
             vals[slot] = value
