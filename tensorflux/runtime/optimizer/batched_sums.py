@@ -32,10 +32,10 @@ def run(graph):
     """Rewrites qualifying AddN nodes of `graph` in place; returns how many."""
     producer = {t: (k, node) for k, node in enumerate(graph.nodes) for t in node.outputs}
     readers = graph.read_counts()
-    writes = [k for k, node in enumerate(graph.nodes) if graph.writes(node)]
+    writes_between = graph.writes_between()
     count = 0
     for k, node in enumerate(graph.nodes):
-        terms = _terms(graph, k, node, producer, readers, writes)
+        terms = _terms(graph, k, node, producer, readers, writes_between)
         if terms is None:
             continue
         rewrite = _BATCHERS.get(terms[0].op.type)
@@ -48,7 +48,7 @@ def run(graph):
     return count
 
 
-def _terms(graph, k, node, producer, readers, writes):
+def _terms(graph, k, node, producer, readers, writes_between):
     """The nodes computing the AddN's terms when they may be batched, else None."""
     if node.fn is not None or node.op.type != "AddN" or len(node.inputs) < 2:
         return None
@@ -58,7 +58,7 @@ def _terms(graph, k, node, producer, readers, writes):
     if any(f is None for f in found):
         return None
     first = min(p for p, _ in found)
-    if any(first < w < k for w in writes):
+    if writes_between(first, k):
         return None
     terms = [term for _, term in found]
     kind = terms[0].op.type

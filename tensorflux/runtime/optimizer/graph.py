@@ -6,6 +6,7 @@ give), the tensors it reads (after rewrites: an input may now be another op's ou
 tensor or a folded constant) and the tensors it writes. A fused node (fusion.py) runs several
 ops with one generated function `fn`; its `ops` lists them.
 """
+import bisect
 
 
 class Node:
@@ -69,6 +70,17 @@ class PlanGraph:
         """Whether `node` may change state others read (an assignment, an apply, a dequeue):
         a stateful op with inputs. Rewrites never move a read across one."""
         return any(op._op_def.is_stateful and op._inputs for op in node.ops)
+
+    def writes_between(self):
+        """between(i, j): whether a node strictly between positions i and j of the current
+        nodes writes state (`writes`); for passes that rewrite nodes in place (positions kept).
+        """
+        positions = [k for k, node in enumerate(self.nodes) if self.writes(node)]
+
+        def between(i, j):
+            n = bisect.bisect_right(positions, i)
+            return n < len(positions) and positions[n] < j
+        return between
 
     def constant(self, tensor):
         """The folded value of `tensor`, or the value of a Const op, or None."""

@@ -25,11 +25,11 @@ def run(graph, context_for, device):
     """Rewrites qualifying MatMul + bias pairs of `graph`; returns how many."""
     producer = {t: (k, node) for k, node in enumerate(graph.nodes) for t in node.outputs}
     readers = graph.read_counts()
-    writes = [k for k, node in enumerate(graph.nodes) if graph.writes(node)]
+    writes_between = graph.writes_between()
     count = 0
     for k, node in enumerate(graph.nodes):
         found = _product_and_bias(graph, node, producer, readers)
-        if found is None or any(found[0] < w < k for w in writes):
+        if found is None or writes_between(found[0], k):
             continue
         _, product, bias = found
         matmul = product.op

@@ -21,11 +21,12 @@ def run(graph, device):
     """Folds the constant scalings of scatter updates in `graph`; returns how many."""
     position = {t: k for k, node in enumerate(graph.nodes) for t in node.outputs}
     reads = graph.read_counts()
+    writes_between = graph.writes_between()
     count = 0
     for k, node in enumerate(graph.nodes):
         if node.fn is not None or node.op.type not in _SCATTERS:
             continue
-        found = _scaled_values(graph, node, k, position, reads)
+        found = _scaled_values(graph, node, k, position, reads, writes_between)
         if found is None:
             continue
         mul, values, scale = found
@@ -38,7 +39,7 @@ def run(graph, device):
     return count
 
 
-def _scaled_values(graph, node, k, position, reads):
+def _scaled_values(graph, node, k, position, reads, writes_between):
     """(the Mul node, its non-constant input, the constant) when the rewrite applies."""
     updates = node.inputs[2]
     at = position.get(updates)
@@ -50,7 +51,7 @@ def _scaled_values(graph, node, k, position, reads):
         return None
     if any(t.dtype._is_ref_dtype for t in mul.inputs + node.inputs[1:]):
         return None
-    if any(graph.writes(between) for between in graph.nodes[at + 1:k]):
+    if writes_between(at, k):
         return None
     for pos in (1, 0):
         value = graph.constant(mul.inputs[pos])

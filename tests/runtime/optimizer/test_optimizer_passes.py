@@ -279,3 +279,16 @@ def test_quiet_ops_fuse_with_identical_values_and_no_warnings(dtype):
     assert_same(plain, optimized)
     # x has three readers: log(x)... (which the others join), sqrt(x) + 1 and log1p(x - 1)
     assert stats["fusion_groups"] == 3 and stats["fused_ops"] == 11 and stats["nodes"] == 3
+
+
+def test_writes_between_sees_only_the_state_writes_strictly_inside():
+    from tensorflux.runtime.optimizer.graph import PlanGraph
+    v = tf.Variable(1.0)
+    x = tf.placeholder(tf.float32)
+    a = x * 2.0
+    bump = tf.assign_add(v, 1.0)  # a state write
+    b = a + 1.0
+    order = [a.op, bump.op, b.op]
+    between = PlanGraph(order, [x], {}, [b], [bump.op]).writes_between()
+    assert between(0, 2) and between(-1, 2)
+    assert not between(0, 1) and not between(1, 2) and not between(1, 1)
