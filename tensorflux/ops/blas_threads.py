@@ -46,38 +46,44 @@ def matmul(x, y, threads=0):
     funcs = _blas if _blas is not None else _find_blas()
     if not funcs:
         return np.matmul(x, y)
-    with _lock:  # one limited product at a time changes the process-wide setting
-        before = [get() for get, _ in funcs]
-        for (_, set_threads), n in zip(funcs, before):
-            if n > limit:
-                set_threads(limit)
-        try:
-            return np.matmul(x, y)
-        finally:
-            for (_, set_threads), n in zip(funcs, before):
-                if n > limit:
-                    set_threads(n)
+    with _Limit(limit, funcs):
+        return np.matmul(x, y)
 
 
-@contextlib.contextmanager
 def limited(threads):
-    """Runs the block with the BLAS on at most `threads` threads (0: as it is). Other limited
-    products wait for the block to end: the setting is process-wide."""
+    """A context manager running its block with the BLAS on at most `threads` threads (0: as it
+    is). Other limited products wait for the block to end: the setting is process-wide."""
     funcs = (_blas if _blas is not None else _find_blas()) if threads else []
-    if not funcs:
-        yield
-        return
-    with _lock:
-        before = [get() for get, _ in funcs]
-        for (_, set_threads), n in zip(funcs, before):
-            if n > threads:
-                set_threads(threads)
+    return _Limit(threads, funcs) if funcs else contextlib.nullcontext()
+
+
+class _Limit:
+    """Holds the lock (one limited block at a time changes the process-wide setting), lowers
+    each BLAS's thread count to `threads` and restores it on the way out."""
+
+    __slots__ = ("threads", "funcs", "before")
+
+    def __init__(self, threads, funcs):
+        self.threads, self.funcs = threads, funcs
+
+    def __enter__(self):
+        _lock.acquire()
         try:
-            yield
-        finally:
-            for (_, set_threads), n in zip(funcs, before):
-                if n > threads:
+            self.before = [get() for get, _ in self.funcs]
+            for (_, set_threads), n in zip(self.funcs, self.before):
+                if n > self.threads:
+                    set_threads(self.threads)
+        except BaseException:
+            _lock.release()
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            for (_, set_threads), n in zip(self.funcs, self.before):
+                if n > self.threads:
                     set_threads(n)
+        finally:
+            _lock.release()
 
 
 def _find_blas():
