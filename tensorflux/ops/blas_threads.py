@@ -29,6 +29,9 @@ import threading
 import numpy as np
 
 SMALL_MACS = 1 << 22  # ~4M multiply-adds: below, two threads lose to one (measured: 128x128x64)
+# OpenBLAS runs products of at most 65536 * GEMM_MULTITHREAD_THRESHOLD (4) multiply-adds on the
+# calling thread by itself: those skip the get/set calls (~4 µs against a 1.5 µs product).
+TINY_MACS = 1 << 18
 _lock = threading.RLock()  # reentrant: a limited block may call matmul
 _blas = None  # [(get, set)] once looked up; [] when there is nothing to control
 
@@ -38,9 +41,10 @@ def matmul(x, y, threads=0):
 
     threads: the session's intra_op_parallelism_threads: 0 leaves larger products to the BLAS's
     own threads, n > 0 runs every product on at most n."""
-    if x.dtype.kind not in "fc":
+    macs = x.shape[0] * x.shape[1] * y.shape[-1]
+    if x.dtype.kind not in "fc" or macs <= TINY_MACS:
         return np.matmul(x, y)
-    limit = 1 if x.shape[0] * x.shape[1] * y.shape[-1] < SMALL_MACS else threads
+    limit = 1 if macs < SMALL_MACS else threads
     if not limit:
         return np.matmul(x, y)
     funcs = _blas if _blas is not None else _find_blas()

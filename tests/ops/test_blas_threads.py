@@ -34,14 +34,16 @@ def fake_blas(monkeypatch):
 
 
 @pytest.mark.parametrize("shape,threads,used", [
-    ((30, 40, 50), 0, 1),      # small: one thread
+    ((30, 40, 50), 0, 4),      # tiny: OpenBLAS keeps it on one thread itself, left alone
+    ((64, 64, 64), 1, 4),
+    ((80, 80, 80), 0, 1),      # small: one thread
     ((128, 128, 64), 0, 1),    # word2vec's products: still small
     ((100, 784, 256), 0, 4),   # the MLP's first layer: the BLAS's own threads
     ((1024, 256, 256), 0, 4),
     ((100, 784, 256), 1, 1),   # intra_op_parallelism_threads=1: one thread for everything
     ((100, 784, 256), 2, 2),   # =2: at most two
     ((100, 784, 256), 8, 4),   # above the BLAS's own count: left as it is
-    ((30, 40, 50), 2, 1)])
+    ((80, 80, 80), 2, 1)])
 def test_products_run_on_the_threads_their_size_and_session_allow(fake_blas, shape, threads,
                                                                     used):
     m, k, n = shape
