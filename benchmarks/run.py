@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -51,6 +52,9 @@ REPEATS = {"mnist_deep": (3, 10), "cifar10": (2, 5), "ptb_small": (2, 5), "word2
 CHAIN_WORKLOADS = ("chain100", "chain_const")
 SKIPPED = 3  # a child's exit status: the framework or workload is not available
 CHILD_TIMEOUT = 900  # seconds a child may take to answer
+# Seconds between two frameworks' turns: a framework's worker threads spin on after its last
+# step (OpenBLAS ~0.1 s, OpenMP up to ~0.2 s) and would take a core from the next one.
+SETTLE = 0.5
 
 
 def child_main(framework, workload):
@@ -76,7 +80,7 @@ def child_main(framework, workload):
         if command[:1] == ["time"]:
             wall, cpu = timing.time_steps(step, float(command[1]), warmup,
                                           int(command[2]) if len(command) > 2 else min_steps)
-            warmup = 0  # the first round warmed the step up
+            warmup = 2  # the first round warmed the step up; two steps refill the caches
             print(json.dumps({"wall": wall, "cpu": cpu}), flush=True)
         else:
             break
@@ -144,8 +148,10 @@ class Child:
 def _measure(workload, frameworks, min_time, rounds, python_for):
     """Times one workload on every framework, the frameworks taking turns: `rounds` rounds,
     each framework timing min_time / rounds seconds of steps per round while the others wait
-    (idle, blocked on their stdin), the order reversed every other round. A slow spell of a
-    shared machine then falls on every framework alike instead of on whichever ran in it.
+    (idle, blocked on their stdin), the order reversed every other round, SETTLE seconds
+    between turns (the last one's threads stop spinning) and two warm-up steps at the start of
+    each. A slow spell of a shared machine then falls on every framework alike instead of on
+    whichever ran in it.
     Returns {framework: result dict} (the median over every timed step) and skip notes."""
     children = {f: Child(f, workload, python_for(f)) for f in frameworks}
     results, notes = {}, []
@@ -162,6 +168,7 @@ def _measure(workload, frameworks, min_time, rounds, python_for):
         for k in range(rounds):
             for framework in (order if k % 2 == 0 else order[::-1]):
                 child = ready[framework]
+                time.sleep(SETTLE)
                 times = child.ask(f"time {min_time / rounds} {per_round}")
                 if times is None:
                     raise RuntimeError(f"{child.name} stopped while timing")
