@@ -13,8 +13,8 @@ kernel. Work is split the same way every time and partial results are combined i
 order, so results do not depend on thread timing.
 
 A session's ConfigProto.intra_op_parallelism_threads (0: the CPUs) caps the threads of the
-kernels it runs: the kernel wraps its work in `limit(n)`, which run_split reads, and with
-n = 1 the chunks' GEMMs run on one BLAS thread too.
+kernels it runs: the kernel wraps its work in `limit(n)`, which run_split reads; chunks run
+in the calling thread then get the BLAS limited to n threads too.
 """
 import contextlib
 import os
@@ -88,8 +88,9 @@ def run_split(fn, parts, flops, blas=True):
     the calling thread runs k = 0. The first exception raised by any part is re-raised."""
     n = min(workers(flops, blas), len(parts))
     if n <= 1:
-        if blas and getattr(_local, "threads", 0) == 1:
-            with _blas_threads.limited(1):  # the session asked for one thread in all
+        cap = getattr(_local, "threads", 0) if blas else 0
+        if cap:  # the session's cap holds for the chunks' GEMMs too
+            with _blas_threads.limited(cap):
                 fn(0, parts)
         else:
             fn(0, parts)

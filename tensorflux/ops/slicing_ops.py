@@ -72,7 +72,7 @@ def _slice_grad(op, grad):
     return [array_ops.pad(grad, paddings), None, None]
 
 
-def _slice_index(begin, sizes, in_shape):
+def slice_index(begin, sizes, in_shape):
     """The NumPy index of Slice(begin, sizes); IndexError in TF's words if out of range."""
     index = []
     # tolist gives Python ints in one call (np.ravel + int() per item cost more per step)
@@ -96,7 +96,7 @@ def _slice_kernel(ctx, x, begin, sizes):
                           f"{np.ndim(x)}, but got shapes {common.shape_text(np.shape(begin))} "
                           f"and {common.shape_text(np.shape(sizes))} instead.")
     try:
-        return x[_slice_index(begin, sizes, np.shape(x))]
+        return x[slice_index(begin, sizes, np.shape(x))]
     except IndexError as e:
         raise errors.InvalidArgumentError(None, ctx.op, str(e)) from None
 

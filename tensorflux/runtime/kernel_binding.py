@@ -73,6 +73,14 @@ def describe_values(values):
     return ", ".join(parts) or "none"
 
 
+def member_error(op, exc, inputs):
+    """op_error for an op run inside a fused or grouped step: marked so that the step's own
+    op_error passes it through, naming `op` rather than the step's op."""
+    error = op_error(op, exc, inputs)
+    error._tfx_named = True
+    return error
+
+
 def internal_error(op, exc):
     """`exc`, raised by the executors' own code while running `op` (None if unknown), as an
     InternalError naming the op; an OpError passes through (as op_error when `op` is known)."""

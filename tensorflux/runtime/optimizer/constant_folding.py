@@ -76,14 +76,20 @@ def _frontier(order, folded, values):
     return result
 
 
-def _may_fold(op, fed, values, folded):
+def pure(op):
+    """Whether `op` computes its outputs from its inputs alone with a synchronous CPU kernel:
+    not stateful, no control flow, no kernel reaching session state or the outside world, no
+    reference, resource or variant outputs."""
     op_def = op._op_def
     if op_def.is_stateful or op.type in _NEVER or not op._outputs:
         return False
     kernel = op_def.kernels.get("CPU")
-    if kernel is None or kernel.is_async or _touches_state(kernel.fn):
-        return False
-    if any(_special(t.dtype) for t in op._outputs) or any(t in fed for t in op._outputs):
+    return (kernel is not None and not kernel.is_async and not _touches_state(kernel.fn)
+            and not any(_special(t.dtype) for t in op._outputs))
+
+
+def _may_fold(op, fed, values, folded):
+    if not pure(op) or any(t in fed for t in op._outputs):
         return False
     if any(c not in folded for c in op._control_inputs):
         return False

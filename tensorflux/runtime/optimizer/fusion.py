@@ -267,8 +267,6 @@ def _replay(group, args, constants, context_for, device):
             try:
                 result = vals[op._outputs[0]] = fn(ctx, *inputs)
             except Exception as e:  # noqa: BLE001 - the op's own error, naming it
-                error = kernel_binding.op_error(op, e, inputs)
-                error._tfx_named = True
-                raise error from e
+                raise kernel_binding.member_error(op, e, inputs) from e
         return result
     return replay

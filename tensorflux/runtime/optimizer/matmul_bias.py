@@ -77,8 +77,6 @@ def _matmul_bias(matmul, kernel, matmul_ctx):
         try:
             product = kernel(matmul_ctx, a, b)
         except Exception as e:  # noqa: BLE001 - the MatMul's own error, naming it
-            error = kernel_binding.op_error(matmul, e, [a, b])
-            error._tfx_named = True
-            raise error from e
+            raise kernel_binding.member_error(matmul, e, [a, b]) from e
         return np.add(product, bias, out=product)
     return matmul_bias

@@ -31,16 +31,16 @@ MAX_BYTES = 1 << 16
 def run(graph, context_for, device):
     """Replaces each qualifying group of shape arithmetic in `graph`; returns how many nodes
     went into groups."""
-    member_of = _members(graph)
-    if not member_of:
+    members = _members(graph)
+    if not members:
         return 0
     readers = {}
     for k, node in enumerate(graph.nodes):
-        if k not in member_of:
+        if k not in members:
             for t in node.inputs:
                 readers.setdefault(t, []).append(k)
     lookups, gone = {}, set()
-    for positions in _groups(graph, member_of):
+    for positions in _groups(graph, members):
         made = _group_node(graph, positions, readers, context_for, device)
         if made is not None:
             at, node = made
@@ -53,52 +53,40 @@ def run(graph, context_for, device):
 
 
 def _members(graph):
-    """{node position: True if it reads shapes only} of the nodes that may join a group."""
-    member_of, outputs = {}, set()
+    """The positions of the nodes that may join a group: shape reads, and pure nodes computing
+    from constants and members' outputs."""
+    members, outputs = set(), set()
     for k, node in enumerate(graph.nodes):
         op = node.op
-        if node.fn is not None or graph.keeps(op) or not _pure(op):
+        if node.fn is not None or graph.keeps(op) or not constant_folding.pure(op):
             continue
         if any(constant_folding._special(t.dtype) for t in node.inputs):
             continue
-        if op.type in constant_folding._SHAPE_OPS:
-            member_of[k] = True
-        elif node.inputs and any(t in outputs for t in node.inputs) and all(
-                t in outputs or graph.constant(t) is not None for t in node.inputs):
-            member_of[k] = False
-        else:
-            continue
-        outputs.update(node.outputs)
-    return member_of
+        if op.type in constant_folding._SHAPE_OPS or (
+                node.inputs and any(t in outputs for t in node.inputs) and all(
+                    t in outputs or graph.constant(t) is not None for t in node.inputs)):
+            members.add(k)
+            outputs.update(node.outputs)
+    return members
 
 
-def _pure(op):
-    op_def = op._op_def
-    if op_def.is_stateful or op.type in constant_folding._NEVER or not op._outputs:
-        return False
-    kernel = op_def.kernels.get("CPU")
-    return (kernel is not None and not kernel.is_async
-            and not constant_folding._touches_state(kernel.fn)
-            and not any(constant_folding._special(t.dtype) for t in op._outputs))
-
-
-def _groups(graph, member_of):
+def _groups(graph, members):
     """Lists of member positions connected through the tensors they pass one another."""
-    parent = {k: k for k in member_of}
+    parent = {k: k for k in members}
 
     def root(k):
         while parent[k] != k:
             parent[k] = parent[parent[k]]
             k = parent[k]
         return k
-    producer = {t: k for k in member_of for t in graph.nodes[k].outputs}
-    for k in member_of:
+    producer = {t: k for k in members for t in graph.nodes[k].outputs}
+    for k in members:
         for t in graph.nodes[k].inputs:
             j = producer.get(t)
             if j is not None:
                 parent[root(j)] = root(k)
     groups = {}
-    for k in sorted(member_of):
+    for k in sorted(members):
         groups.setdefault(root(k), []).append(k)
     # a lone Shape read has nothing to save
     return [g for g in groups.values() if len(g) > 1]
@@ -150,9 +138,7 @@ def _evaluate(steps, values, frontier):
         try:
             result = kernel(ctx, *args)
         except Exception as e:  # noqa: BLE001 - the member's own error, naming it
-            error = kernel_binding.op_error(op, e, args)
-            error._tfx_named = True
-            raise error from e
+            raise kernel_binding.member_error(op, e, args) from e
         values.update(zip(outputs, [result] if len(outputs) == 1 else result))
     arrays = []
     for t in frontier:

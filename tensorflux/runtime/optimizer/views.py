@@ -12,6 +12,7 @@ same data the op's kernel returns.
 """
 import numpy as np
 
+from tensorflux.ops import slicing_ops
 from tensorflux.runtime import kernel_binding
 
 _RESHAPES = ("Reshape", "ExpandDims", "Squeeze")
@@ -46,18 +47,16 @@ def run(graph, device):
 
 
 def _slice_index(params, in_shape, out_shape):
-    """The basic index of Slice(begin, size) on in_shape, or None when it is out of range (the
-    op's kernel then raises its error at run time)."""
-    begin, size = (np.asarray(p).ravel().tolist() for p in params)
-    if not len(begin) == len(size) == len(in_shape):
+    """The Slice kernel's index of (begin, size) on in_shape, or None when it is out of range
+    (the op's kernel then raises its error at run time)."""
+    begin, size = params
+    if not np.size(begin) == np.size(size) == len(in_shape):
         return None
-    index = []
-    for b, s, d in zip(begin, size, in_shape):
-        end = d if s == -1 else b + s
-        if not 0 <= b <= end <= d:
-            return None
-        index.append(slice(b, end))
-    return tuple(index) if tuple(e.stop - e.start for e in index) == out_shape else None
+    try:
+        index = slicing_ops.slice_index(begin, size, in_shape)
+    except IndexError:
+        return None
+    return index if tuple(e.stop - e.start for e in index) == out_shape else None
 
 
 def _reshaped(kernel, in_shape, out_shape):

@@ -16,6 +16,7 @@ import numpy as np
 from tensorflux.framework import dtypes
 from tensorflux.runtime import kernel_binding
 from tensorflux.runtime.optimizer import fusion
+from tensorflux.runtime.optimizer.graph import Node
 
 _XENTS = ("SoftmaxCrossEntropyWithLogits", "SparseSoftmaxCrossEntropyWithLogits")
 _FLOATS = (dtypes.float32, dtypes.float64)
@@ -25,17 +26,16 @@ def run(graph, device):
     """Folds qualifying constant scalings into their cross-entropy steps; returns how many."""
     producer = {t: k for k, node in enumerate(graph.nodes) for t in node.outputs}
     readers = graph.read_counts()
-    fused, muls = set(), set()
+    muls = set()  # a backprop read by its Mul alone: each cross entropy joins one Mul at most
     for k, node in enumerate(graph.nodes):
         found = _scaled_backprop(graph, node, producer, readers)
-        if found is None or found[0] in fused:
+        if found is None:
             continue
         at, scale = found
         xent = graph.nodes[at]
         kernel = kernel_binding.kernel_def(xent.op, device).fn
-        graph.nodes[at] = type(xent)(xent.op, xent.inputs, [xent.outputs[0], node.outputs[0]],
-                                     fn=_scaled(kernel, scale), ops=(xent.op, node.op))
-        fused.add(at)
+        graph.nodes[at] = Node(xent.op, xent.inputs, [xent.outputs[0], node.outputs[0]],
+                               fn=_scaled(kernel, scale), ops=(xent.op, node.op))
         muls.add(k)
     if muls:
         graph.nodes = [n for k, n in enumerate(graph.nodes) if k not in muls]
