@@ -21,6 +21,12 @@ than a pthreads OpenBLAS, nothing changes); its get/set functions are then calle
 through ctypes (well under a microsecond). The thread count is process-wide, so it is read
 before and restored after each limited product, keeping whatever limit the user set
 (OPENBLAS_NUM_THREADS, threadpool_limits).
+
+Products of the same thread count run at once (threads of one session, or of several); one
+that needs another count waits until they are done, so no product ever runs on a count that
+another thread set for itself. Inside a laned step (ops/lanes.py) every product runs on one
+BLAS thread, and a big one is split over the step's two lanes by rows or columns: two
+one-thread halves, the same split for the same shapes every time.
 """
 import contextlib
 import itertools
@@ -28,11 +34,15 @@ import threading
 
 import numpy as np
 
+from tensorflux.ops import lanes as _lanes
+
 SMALL_MACS = 1 << 22  # ~4M multiply-adds: below, two threads lose to one (measured: 128x128x64)
 # OpenBLAS runs products of at most 65536 * GEMM_MULTITHREAD_THRESHOLD (4) multiply-adds on the
 # calling thread by itself: those skip the get/set calls (~4 µs against a 1.5 µs product).
 TINY_MACS = 1 << 18
-_lock = threading.RLock()  # reentrant: a limited block may call matmul
+# In a laned step, products from here on split over the thread's two lanes (~1 ms and up on
+# one core: starting the second thread costs ~50 µs).
+SPLIT_MACS = 1 << 25
 _blas = None  # [(get, set)] once looked up; [] when there is nothing to control
 
 
@@ -44,9 +54,13 @@ def matmul(x, y, threads=0):
     macs = x.shape[0] * x.shape[1] * y.shape[-1]
     if x.dtype.kind not in "fc" or macs <= TINY_MACS:
         return np.matmul(x, y)
-    limit = 1 if macs < SMALL_MACS else threads
-    if not limit:
-        return np.matmul(x, y)
+    lanes = _lanes.current()
+    if lanes:
+        if lanes > 1 and macs >= SPLIT_MACS and threads != 1:
+            return _split_product(x, y)
+        limit = 1
+    else:
+        limit = 1 if macs < SMALL_MACS else threads
     funcs = _blas if _blas is not None else _find_blas()
     if not funcs:
         return np.matmul(x, y)
@@ -56,43 +70,115 @@ def matmul(x, y, threads=0):
 
 def limited(threads):
     """A context manager running its block with the BLAS on at most `threads` threads (0: as it
-    is). Other limited products wait for the block to end: the setting is process-wide."""
+    is). Products needing another count wait for the block to end: the setting is
+    process-wide."""
     funcs = (_blas if _blas is not None else _find_blas()) if threads else []
     return _Limit(threads, funcs) if funcs else contextlib.nullcontext()
 
 
-class _Limit:
-    """Holds the lock (one limited block at a time changes the process-wide setting), lowers
-    each BLAS's thread count to `threads` and restores it on the way out."""
+def _split_product(x, y):
+    """x @ y as two one-thread products, on this thread and a second one: the rows split when
+    the result is taller than wide, else the columns (the half each thread packs twice is then
+    the smaller operand)."""
+    rows, cols = x.shape[0], y.shape[1]
+    out = np.empty((rows, cols), np.result_type(x, y))
+    if cols < rows:
+        h = rows // 2
+        halves = ((x[:h], y, out[:h]), (x[h:], y, out[h:]))
+    else:
+        h = cols // 2
+        halves = ((x, y[:, :h], out[:, :h]), (x, y[:, h:], out[:, h:]))
+    funcs = _blas if _blas is not None else _find_blas()
+    failed = []
 
-    __slots__ = ("threads", "funcs", "before")
+    def product(a, b, into):
+        with _lanes.use(1), _Limit(1, funcs):
+            np.matmul(a, b, out=into)
+
+    def second():
+        try:
+            product(*halves[1])
+        except BaseException as e:  # noqa: BLE001 - raised in the calling thread below
+            failed.append(e)
+    thread = threading.Thread(target=second, name="tensorflux-lane", daemon=True)
+    thread.start()
+    try:
+        product(*halves[0])
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
+    return out
+
+
+class _Gate:
+    """The process-wide BLAS thread count, shared by the blocks that want the same count.
+
+    The first block to enter sets the count (when it lowers it) and the last to leave restores
+    what it found; a block wanting another count waits until none is left. A block nested in
+    one its thread already holds runs on the outer block's count (never waits for itself)."""
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._local = threading.local()
+        self._threads = 0   # the count the active blocks asked for (0: the BLAS's own)
+        self._active = 0
+        self._saved = []
+
+    def enter(self, threads, funcs):
+        local = self._local
+        depth = getattr(local, "depth", 0)
+        with self._cond:
+            while depth == 0 and self._active and self._threads != threads:
+                self._cond.wait()
+            if not self._active:
+                self._saved = [get() for get, _ in funcs]
+                if threads:
+                    for (_, set_threads), n in zip(funcs, self._saved):
+                        if n > threads:
+                            set_threads(threads)
+                self._threads = threads
+            self._active += 1
+        local.depth = depth + 1
+
+    def exit(self, funcs):
+        self._local.depth -= 1
+        with self._cond:
+            self._active -= 1
+            if not self._active:
+                try:
+                    if self._threads:
+                        for (_, set_threads), n in zip(funcs, self._saved):
+                            if n > self._threads:
+                                set_threads(n)
+                finally:
+                    self._cond.notify_all()
+
+
+_gate = _Gate()
+
+
+class _Limit:
+    """A block of products on at most `threads` BLAS threads (0: the BLAS's own count)."""
+
+    __slots__ = ("threads", "funcs")
 
     def __init__(self, threads, funcs):
         self.threads, self.funcs = threads, funcs
 
     def __enter__(self):
-        _lock.acquire()
-        try:
-            self.before = [get() for get, _ in self.funcs]
-            for (_, set_threads), n in zip(self.funcs, self.before):
-                if n > self.threads:
-                    set_threads(self.threads)
-        except BaseException:
-            _lock.release()
-            raise
+        _gate.enter(self.threads, self.funcs)
 
     def __exit__(self, *exc):
-        try:
-            for (_, set_threads), n in zip(self.funcs, self.before):
-                if n > self.threads:
-                    set_threads(n)
-        finally:
-            _lock.release()
+        _gate.exit(self.funcs)
+
+
+_find_lock = threading.Lock()
 
 
 def _find_blas():
     global _blas
-    with _lock:
+    with _find_lock:
         if _blas is None:
             _blas = _openblas_functions()
     return _blas

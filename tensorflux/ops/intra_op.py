@@ -15,12 +15,16 @@ order, so results do not depend on thread timing.
 A session's ConfigProto.intra_op_parallelism_threads (0: the CPUs) caps the threads of the
 kernels it runs: the kernel wraps its work in `limit(n)`, which run_split reads; chunks run
 in the calling thread then get the BLAS limited to n threads too.
+
+In a laned step (ops/lanes.py) the chunks split over the lanes the calling thread holds
+instead, each thread's products on one BLAS thread.
 """
 import contextlib
 import os
 import threading
 
 from tensorflux.ops import blas_threads as _blas_threads
+from tensorflux.ops import lanes as _lanes
 
 MIN_FLOPS = 2e7  # smaller kernels run in the calling thread
 max_threads = None  # None: the CPUs this process may use; set 1 to turn the splitting off
@@ -50,7 +54,8 @@ class _Limit:
 _NO_LIMIT = contextlib.nullcontext()
 
 
-def _cpus():
+def cpus():
+    """The CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -70,7 +75,7 @@ def blas_threads():
     if _blas:
         return max(c.num_threads for c in _blas)
     env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    return int(env) if env and env.isdigit() else _cpus()
+    return int(env) if env and env.isdigit() else cpus()
 
 
 def workers(flops, blas=True):
@@ -79,13 +84,16 @@ def workers(flops, blas=True):
     during which BLAS's threads are idle)."""
     if flops < MIN_FLOPS:
         return 1
-    cpus = getattr(_local, "threads", 0) or (_cpus() if max_threads is None else max_threads)
-    return max(1, cpus // max(1, blas_threads() if blas else 1))
+    n = getattr(_local, "threads", 0) or (cpus() if max_threads is None else max_threads)
+    return max(1, n // max(1, blas_threads() if blas else 1))
 
 
 def run_split(fn, parts, flops, blas=True):
     """fn(k, parts[k::n]) for k in range(n), n = workers(flops, blas) (at most len(parts));
     the calling thread runs k = 0. The first exception raised by any part is re-raised."""
+    lanes = _lanes.current()
+    if lanes:
+        return _run_laned(fn, parts, flops, blas, lanes)
     n = min(workers(flops, blas), len(parts))
     if n <= 1:
         cap = getattr(_local, "threads", 0) if blas else 0
@@ -95,6 +103,26 @@ def run_split(fn, parts, flops, blas=True):
         else:
             fn(0, parts)
         return
+    _run_threads(fn, parts, n)
+
+
+def _run_laned(fn, parts, flops, blas, lanes):
+    """run_split in a laned step: over the lanes this thread holds (at most the session's
+    cap), every part's products on one BLAS thread."""
+    cap = getattr(_local, "threads", 0)
+    n = min(lanes if flops >= MIN_FLOPS else 1, cap or lanes, len(parts))
+
+    def part(k, mine):
+        with _lanes.use(1), (_blas_threads.limited(1) if blas else _NO_LIMIT):
+            fn(k, mine)
+    if n <= 1:
+        part(0, parts)
+    else:
+        _run_threads(part, parts, n)
+
+
+def _run_threads(fn, parts, n):
+    """fn(k, parts[k::n]) on n threads, k = 0 in the calling thread."""
     errors = [None] * n
 
     def work(k):
@@ -106,9 +134,11 @@ def run_split(fn, parts, flops, blas=True):
                                 daemon=True) for k in range(1, n)]
     for t in threads:
         t.start()
-    work(0)
-    for t in threads:
-        t.join()
+    try:
+        work(0)
+    finally:
+        for t in threads:
+            t.join()
     for e in errors:
         if e is not None:
             raise e

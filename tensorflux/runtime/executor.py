@@ -8,12 +8,14 @@ the steps run in the calling thread as one generated straight-line function
 partitioned by device with _Send/_Recv between them and run by the dataflow executor
 (tensorflux/runtime/dataflow_plan.py).
 """
+import contextlib
 import heapq
 import threading
 
 import numpy as np
 
 from tensorflux.framework import errors
+from tensorflux.ops import lanes
 from tensorflux.runtime import control_flow_executor
 from tensorflux.runtime import control_flow_plan
 from tensorflux.runtime import dataflow_plan
@@ -159,7 +161,7 @@ class Plan:
     partitions = ()
 
     def __init__(self, steps, num_slots, feed_slots, fetch_slots, fetch_deref, device_name="",
-                 template=None):
+                 template=None, launches=()):
         self.steps = steps
         self.num_slots = num_slots
         # The value table a step starts from: None, or folded constants in their slots.
@@ -169,9 +171,12 @@ class Plan:
         self.fetch_slots = fetch_slots
         self.fetch_deref = fetch_deref
         self.device_name = device_name
+        # steps run on a second thread by the generated function (optimizer/lanes.py); the
+        # loop and the traced run run them in order, on one lane, computing the same values
+        self.launches = tuple(launches)
         # the steps as one straight-line function (runtime/plan_codegen.py); None: the loop
         self._generated = plan_codegen.generate(steps, self.template, feed_slots, fetch_slots,
-                                                fetch_deref)
+                                                fetch_deref, self.launches)
 
     def run(self, feed_values):
         if self._generated is not None:
@@ -180,6 +185,14 @@ class Plan:
 
     def run_loop(self, feed_values):
         """run, one step at a time (plans too big to generate a function for)."""
+        with self._lanes():
+            return self._run_loop(feed_values)
+
+    def _lanes(self):
+        """The lanes a laned plan's steps run with when run in order (plan_codegen.py)."""
+        return lanes.use(2) if self.launches else contextlib.nullcontext()
+
+    def _run_loop(self, feed_values):
         vals = self.template.copy()
         for slot, value in zip(self.feed_slots, feed_values):
             vals[slot] = value
@@ -218,6 +231,10 @@ class Plan:
 
     def run_traced(self, feed_values, collector):
         """Like run, recording every step's timings and outputs in `collector`."""
+        with self._lanes():
+            return self._run_traced(feed_values, collector)
+
+    def _run_traced(self, feed_values, collector):
         vals = self.template.copy()
         for slot, value in zip(self.feed_slots, feed_values):
             vals[slot] = value
@@ -341,7 +358,7 @@ def _inline_plan(feeds, fetches, targets, order, assignment, context_for, consta
     fed = set(feeds)
     slots = {t: i for i, t in enumerate(feeds)}
     num_slots = len(slots)
-    steps = []
+    steps, launches = [], []
     for node in nodes:
         out = num_slots
         num_slots += len(node.outputs)
@@ -354,6 +371,9 @@ def _inline_plan(feeds, fetches, targets, order, assignment, context_for, consta
             fn, deref = _kernel_def(op, device).fn, deref_mask(op, node.inputs, fed)
         else:
             fn, deref = node.fn, None
+        if node.launch:  # in order (loop, trace) too, it runs as it does launched: on one lane
+            fn = _one_lane(fn)
+            launches.append(len(steps))
         steps.append([fn, context_for(op, device), ins, out, len(node.outputs), deref, None])
     fetch_slots = [slots[t] for t in fetches]
     _add_frees(steps, len(feeds), set(fetch_slots))
@@ -362,9 +382,16 @@ def _inline_plan(feeds, fetches, targets, order, assignment, context_for, consta
     template = [None] * num_slots
     template[len(client_feeds):len(feeds)] = constants.values()
     plan = Plan([tuple(s) for s in steps], num_slots, list(range(len(client_feeds))),
-                fetch_slots, fetch_deref, device_name or _DEFAULT_DEVICE, template)
+                fetch_slots, fetch_deref, device_name or _DEFAULT_DEVICE, template, launches)
     plan.optimizer_stats = stats
     return plan
+
+
+def _one_lane(fn):
+    def on_one_lane(ctx, *args):
+        with lanes.use(1):
+            return fn(ctx, *args)
+    return on_one_lane
 
 
 def _add_frees(steps, num_feeds, keep):

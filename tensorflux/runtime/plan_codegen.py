@@ -13,19 +13,32 @@ through) internal_error.
 
 Plans of more than MAX_STEPS steps keep the loop (compiling a function takes about 20 µs per
 step; the loop's overhead is small next to steps that big graphs usually have).
+
+A laned plan (runtime/optimizer/lanes.py) launches some steps on a second thread: the code
+starts the kernel at the step's place (`h7 = L.launch(7, f7, c7, (v3, v5))`) and takes its
+result just before the first step that reads it (or before fetching). The run holds two lanes
+(ops/lanes.py), one while a launched step is pending. A failure is reported as the sequential
+order would have reported it: a launched step's own error names its op when it is joined, and
+when a later step fails while it is pending, it is joined first and its error wins. Every
+launched thread is joined before the run returns or raises.
 """
+import threading
+
+from tensorflux.ops import lanes
 from tensorflux.runtime.kernel_binding import internal_error, op_error
 
 MAX_STEPS = 20000
 
 
-def generate(steps, template, feed_slots, fetch_slots, fetch_deref):
-    """run(feed_values) -> fetched values, for steps as Plan keeps them; None if too big."""
+def generate(steps, template, feed_slots, fetch_slots, fetch_deref, launches=()):
+    """run(feed_values) -> fetched values, for steps as Plan keeps them; None if too big.
+    launches: the indices of the steps to run on a second thread."""
     if len(steps) > MAX_STEPS:
         return None
-    env = {"_fail": _failure(steps)}
+    env = {"_fail": _failure(steps), "_Run": LanedRun}
     used = {i for step in steps for i in step[2]} | set(fetch_slots)
-    lines = ["def run(F):", "    k = -1", "    try:"]
+    joins = _joins(steps, launches, fetch_slots)
+    lines = ["def run(F):", "    k = -1"] + (["    L = _Run()"] if launches else []) + ["    try:"]
     feed_at = {slot: n for n, slot in enumerate(feed_slots)}
     for slot in sorted(used):
         if slot in feed_at:
@@ -34,33 +47,129 @@ def generate(steps, template, feed_slots, fetch_slots, fetch_deref):
             env[f"t{slot}"] = template[slot]
             lines.append(f"        v{slot} = t{slot}")
     for k, (fn, ctx, ins, out, n, deref, free) in enumerate(steps):
+        for launched in joins.get(k, ()):
+            lines += _outputs(launched, steps[launched], f"L.join(h{launched})")
         env[f"f{k}"], env[f"c{k}"] = fn, ctx
-        args = "".join(f", v{i}.get()" if deref is not None and deref[j] else f", v{i}"
-                       for j, i in enumerate(ins))
-        call = f"f{k}(c{k}{args})"
-        lines.append(f"        k = {k}")
-        if n == 1:
-            lines.append(f"        v{out} = {call}")
-        elif n == 0:
-            lines.append(f"        {call}")
-        else:  # unpacking is the plan's bookkeeping, not the kernel's: marked by -(k + 2)
-            lines.append(f"        r = {call}")
-            lines.append(f"        k = {-(k + 2)}")
-            lines.append(f"        {', '.join(f'v{out + j}' for j in range(n))}, = r")
+        args = [f"v{i}.get()" if deref is not None and deref[j] else f"v{i}"
+                for j, i in enumerate(ins)]
+        if k in launches:
+            packed = "".join(a + ", " for a in args)
+            lines += [f"        k = {k}", f"        h{k} = L.launch({k}, f{k}, c{k}, ({packed}))"]
+        else:
+            lines += _outputs(k, steps[k], f"f{k}(c{k}{''.join(', ' + a for a in args)})")
         if free:
             lines.append(f"        {' = '.join(f'v{i}' for i in free)} = None")
+    for launched in joins.get(len(steps), ()):
+        lines += _outputs(launched, steps[launched], f"L.join(h{launched})")
     fetched = ", ".join(f"v{s}.get()" if d else f"v{s}" for s, d in zip(fetch_slots, fetch_deref))
     lines += [f"        k = {-(len(steps) + 2)}", f"        return [{fetched}]",
               "    except Exception as e:  # noqa: BLE001", "        _fail(k, e, locals())"]
+    if launches:
+        lines += ["    finally:", "        L.close()"]
     exec(compile("\n".join(lines) + "\n", "<tensorflux plan>", "exec"), env)  # noqa: S102
     return env["run"]
 
 
+def _outputs(k, step, call):
+    """The lines running `call` as step k and storing its outputs."""
+    out, n = step[3], step[4]
+    lines = [f"        k = {k}"]
+    if n == 1:
+        lines.append(f"        v{out} = {call}")
+    elif n == 0:
+        lines.append(f"        {call}")
+    else:  # unpacking is the plan's bookkeeping, not the kernel's: marked by -(k + 2)
+        lines.append(f"        r = {call}")
+        lines.append(f"        k = {-(k + 2)}")
+        lines.append(f"        {', '.join(f'v{out + j}' for j in range(n))}, = r")
+    return lines
+
+
+def _joins(steps, launches, fetch_slots):
+    """{step index: launched steps to join just before it} (len(steps): before fetching)."""
+    joins = {}
+    for k in launches:
+        out, n = steps[k][3], steps[k][4]
+        outputs = set(range(out, out + n))
+        first = next((j for j in range(k + 1, len(steps)) if outputs.intersection(steps[j][2])),
+                     len(steps))
+        joins.setdefault(first, []).append(k)
+    return joins
+
+
+class LanedRun:
+    """One run of a laned plan: holds the calling thread's two lanes (one while a launched
+    step is pending) and the launched steps not yet joined."""
+
+    __slots__ = ("before", "pending")
+
+    def __init__(self):
+        self.before = lanes.set_current(2)
+        self.pending = []
+
+    def launch(self, k, fn, ctx, args):
+        launched = _Launched(k, fn, ctx, args)
+        self.pending.append(launched)
+        lanes.set_current(1)
+        return launched
+
+    def join(self, launched):
+        """The launched step's outputs, or its kernel's exception raised."""
+        launched.thread.join()
+        self.pending.remove(launched)
+        if not self.pending:
+            lanes.set_current(2)
+        if launched.error is not None:
+            raise launched.error
+        result, launched.result = launched.result, None
+        return result
+
+    def settle(self):
+        """Joins every pending step; the first failed one (by step index), else None."""
+        failed = None
+        for launched in sorted(self.pending, key=lambda p: p.k):
+            launched.thread.join()
+            if failed is None and launched.error is not None:
+                failed = launched
+        self.pending = []
+        return failed
+
+    def close(self):
+        self.settle()
+        lanes.set_current(self.before)
+
+
+class _Launched:
+    """A step's kernel running on a thread of its own, holding one lane."""
+
+    __slots__ = ("k", "args", "thread", "result", "error")
+
+    def __init__(self, k, fn, ctx, args):
+        self.k, self.args, self.result, self.error = k, args, None, None
+        self.thread = threading.Thread(target=self._run, args=(fn, ctx), daemon=True,
+                                       name="tensorflux-lane")
+        self.thread.start()
+
+    def _run(self, fn, ctx):
+        try:
+            with lanes.use(1):
+                self.result = fn(ctx, *self.args)
+        except BaseException as e:  # noqa: BLE001 - raised where the plan joins the step
+            self.error = e
+
+
 def _failure(steps):
     def fail(k, exc, values):
+        run = values.get("L")
+        launched = run.settle() if run is not None else None
+        if launched is not None and launched.k != k:  # it came first in the sequential order
+            k, exc = launched.k, launched.error
         if k >= 0:  # step k's kernel raised: the error names its op and inputs
             op = steps[k][1].op
-            raise op_error(op, exc, [values.get(f"v{i}") for i in steps[k][2]]) from exc
+            handle = values.get(f"h{k}")
+            inputs = handle.args if handle is not None else [values.get(f"v{i}")
+                                                              for i in steps[k][2]]
+            raise op_error(op, exc, list(inputs)) from exc
         at = -k - 2  # k = -1: loading the feeds; -(j + 2): after step j (len(steps): fetching)
         op = steps[min(at, len(steps) - 1)][1].op if at >= 0 and steps else None
         raise internal_error(op, exc) from exc

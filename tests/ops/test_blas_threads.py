@@ -1,5 +1,8 @@
 """blas_threads.matmul: NumPy's product, small ones on one BLAS thread, a session's
 intra_op_parallelism_threads capping the rest, the count restored."""
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -96,3 +99,57 @@ def test_the_real_blas_is_restored():
     a = np.random.default_rng(1).standard_normal((64, 64)).astype(np.float32)
     np.testing.assert_allclose(blas_threads.matmul(a, a), a @ a, rtol=1e-5, atol=1e-4)
     assert [get() for get, _ in funcs] == before
+
+
+@pytest.mark.parametrize("shape", [(600, 300, 200), (200, 300, 600)])  # rows, then columns
+def test_a_laned_step_splits_a_big_product_over_its_lanes(shape):
+    from tensorflux.ops import lanes
+    m, k, n = shape
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = np.asfortranarray(rng.standard_normal((k, n)).astype(np.float32))
+    assert m * k * n >= blas_threads.SPLIT_MACS
+    seen = []
+    real = blas_threads._split_product
+    with lanes.use(2):
+        got = blas_threads.matmul(a, b)
+        again = blas_threads.matmul(a, b)
+        blas_threads._split_product = lambda x, y: seen.append(1) or real(x, y)
+        try:
+            blas_threads.matmul(a, b, threads=1)  # intra_op_parallelism_threads=1: no split
+            with lanes.use(1):
+                blas_threads.matmul(a, b)  # one lane held: no split
+            blas_threads.matmul(a, b)
+        finally:
+            blas_threads._split_product = real
+    np.testing.assert_allclose(got, a @ b, rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(got, again)  # the same split, the same bits
+    assert seen == [1]
+
+
+def test_blocks_of_one_count_run_together_and_others_wait(monkeypatch):
+    fake = _FakeBlas(4)
+    monkeypatch.setattr(blas_threads, "_blas", [(fake.get, fake.set)])
+    both_in = threading.Barrier(2, timeout=10)
+    inside = threading.Event()
+    seen = {}
+
+    def one_thread_block(name):
+        with blas_threads.limited(1):
+            both_in.wait()  # both blocks of count 1 are inside at once
+            seen[name] = fake.threads
+            inside.set()
+            time.sleep(0.1)
+
+    def two_thread_block():
+        inside.wait(10)
+        with blas_threads.limited(2):  # waits for the blocks of count 1 to leave
+            seen["two"] = fake.threads
+    threads = [threading.Thread(target=one_thread_block, args=(n,)) for n in "ab"]
+    threads.append(threading.Thread(target=two_thread_block))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == {"a": 1, "b": 1, "two": 2}
+    assert fake.threads == 4 and fake.calls == [1, 4, 2, 4]

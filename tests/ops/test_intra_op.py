@@ -97,3 +97,23 @@ def test_conv_kernels_run_under_the_sessions_limit(monkeypatch):
         with tf.Session(config=tf.ConfigProto(intra_op_parallelism_threads=1)) as sess:
             sess.run([y] + grads, {xt: x})
     assert limits == [1, 1, 1]  # Conv2D and both backprops
+
+
+@pytest.mark.parametrize("held,cap,used", [(2, 0, 2), (1, 0, 1), (2, 1, 1)])
+def test_a_laned_step_splits_over_the_lanes_its_thread_holds(monkeypatch, held, cap, used):
+    """Whatever the BLAS's threads: in a laned step the parts go over the lanes (at most the
+    session's cap), each on one lane and one BLAS thread."""
+    from tensorflux.ops import blas_threads, lanes
+    monkeypatch.setattr(intra_op, "blas_threads", lambda: 8)
+    fake = []
+    monkeypatch.setattr(blas_threads, "_blas", [(lambda: 4, fake.append)])
+    seen = {}
+
+    def record(k, parts):
+        seen[k] = (list(parts), lanes.current(), threading.current_thread().name)
+    with lanes.use(held), intra_op.limit(cap):
+        intra_op.run_split(record, list(range(5)), 1e9)
+    assert len(seen) == used and {s[1] for s in seen.values()} == {1}
+    assert sorted(p for s in seen.values() for p in s[0]) == list(range(5))
+    assert fake and set(fake) == {1, 4}  # limited to one BLAS thread, restored after
+    assert lanes.current() == 0

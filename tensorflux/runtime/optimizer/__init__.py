@@ -20,16 +20,20 @@ once, never per step, and never changes the user's tf.Graph: it works on the pru
      fusion.py: element-wise chains become one generated NumPy function each;
   6. memory.py: a fused step may write into a dead input made by another fused step;
   7. views.py: Reshape, ExpandDims, Squeeze and Slice with constant arguments get kernels
-     specialized to their shapes (an arithmetic rewrite).
+     specialized to their shapes (an arithmetic rewrite);
+  8. lanes.py: a big product whose result is read only much later runs on a second thread
+     beside the steps in between (inter-op parallelism).
 Each pass has its switch in ConfigProto.graph_options (options.py). A plan's `optimizer_stats`
 counts what each pass did (for tests and curiosity).
 """
+from tensorflux.ops import intra_op
 from tensorflux.runtime.optimizer import arithmetic
 from tensorflux.runtime.optimizer import batched_sums
 from tensorflux.runtime.optimizer import constant_folding
 from tensorflux.runtime.optimizer import cse
 from tensorflux.runtime.optimizer import dependency
 from tensorflux.runtime.optimizer import fusion
+from tensorflux.runtime.optimizer import lanes
 from tensorflux.runtime.optimizer import matmul_bias
 from tensorflux.runtime.optimizer import memory
 from tensorflux.runtime.optimizer import pad_concat
@@ -41,7 +45,14 @@ from tensorflux.runtime.optimizer import xent_scale
 from tensorflux.runtime.optimizer.graph import PlanGraph
 from tensorflux.runtime.optimizer.options import Settings
 
-__all__ = ["Settings", "fold_constants", "rewrite"]
+__all__ = ["Settings", "fold_constants", "lane_width", "rewrite"]
+
+
+def lane_width():
+    """The lanes a laned step gets: two, unless this process may use one CPU only (or the
+    intra-op splitting is turned off, intra_op.max_threads = 1)."""
+    cpus = intra_op.max_threads or intra_op.cpus()
+    return min(2, cpus)
 
 
 def fold_constants(order, feeds, fetches, targets, settings, make_context):
@@ -90,5 +101,7 @@ def rewrite(order, feeds, constants, fetches, targets, settings, context_for, de
         fusion.finalize(graph, context_for, device)
     if settings.arithmetic:
         stats["views"] = views.run(graph, device)
+    if settings.lanes:
+        stats["lanes"] = lanes.run(graph, lane_width())
     stats["nodes"] = len(graph.nodes)
     return graph.nodes, stats

@@ -95,7 +95,9 @@ def _batch_matmuls(graph, node, terms):
     if operands > len(terms) * rows * cols:
         return None  # copying the operands would cost more than the AddN it saves
     inputs = [t.inputs[0] for t in terms] + [t.inputs[1] for t in terms]
-    return _node(node, inputs, _matmul_sum(len(terms), ta, tb, a_axis, b_axis))
+    fn = _matmul_sum(len(terms), ta, tb, a_axis, b_axis)
+    fn.macs = rows * cols * (a0 if ta else a1) * len(terms)  # a cost hint (lanes.py)
+    return _node(node, inputs, fn)
 
 
 def _matmul_sum(n, ta, tb, a_axis, b_axis):

@@ -10,7 +10,7 @@ import bisect
 
 
 class Node:
-    __slots__ = ("op", "inputs", "outputs", "fn", "ops", "reuse")
+    __slots__ = ("op", "inputs", "outputs", "fn", "ops", "reuse", "launch")
 
     def __init__(self, op, inputs, outputs, fn=None, ops=None):
         self.op = op
@@ -19,6 +19,7 @@ class Node:
         self.fn = fn          # None: the op's registered kernel
         self.ops = ops or (op,)
         self.reuse = None     # the input position a fused node may write into (memory.py)
+        self.launch = False   # runs on a second thread until its first reader (lanes.py)
 
     def __repr__(self):
         return f"<Node {self.op.name} ({self.op.type}, {len(self.ops)} ops)>"

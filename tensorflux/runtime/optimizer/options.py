@@ -20,6 +20,10 @@ turns it off even at L1):
   * `memory_optimization`: NO_MEM_OPT turns buffer reuse off (any other value leaves it to
     opt_level; MANUAL and the heuristics turn it on at L0);
   * `disable_meta_optimizer`: True turns off the four tensorflux passes just listed.
+
+`inter_op_parallelism_threads = 1` (ops one after another, as in TensorFlow) turns lanes off:
+a big product running on a second thread beside the steps that do not need it (lanes.py). It
+is on at L1 otherwise.
 """
 from tensorflux.framework import protos
 
@@ -32,22 +36,23 @@ class Settings:
     """The passes to run (booleans) and the constant-folding size cap, fixed per session."""
 
     __slots__ = ("fold", "cse", "dependency", "arithmetic", "batched_sums", "fusion",
-                 "matmul_bias", "memory", "max_fold_bytes")
+                 "matmul_bias", "memory", "lanes", "max_fold_bytes")
 
     def __init__(self, fold=True, cse=True, dependency=True, arithmetic=True, fusion=True,
                  memory=True, max_fold_bytes=_DEFAULT_MAX_FOLD, batched_sums=None,
-                 matmul_bias=None):
+                 matmul_bias=None, lanes=True):
         self.fold, self.cse, self.dependency = fold, cse, dependency
         self.arithmetic, self.fusion, self.memory = arithmetic, fusion, memory
         # follows arithmetic unless set: one RewriterConfig switch turns both off
         self.batched_sums = arithmetic if batched_sums is None else batched_sums
         self.matmul_bias = fusion if matmul_bias is None else matmul_bias  # both: remapping
+        self.lanes = lanes
         self.max_fold_bytes = max_fold_bytes
 
     @property
     def any(self):
         return any((self.fold, self.cse, self.dependency, self.arithmetic, self.batched_sums,
-                    self.fusion, self.matmul_bias, self.memory))
+                    self.fusion, self.matmul_bias, self.memory, self.lanes))
 
     @classmethod
     def from_config(cls, config):
@@ -70,6 +75,7 @@ class Settings:
             arithmetic=not meta_off and toggled(rewrite.arithmetic_optimization, level_on),
             fusion=not meta_off and toggled(rewrite.remapping, level_on),
             memory=not meta_off and memory != _NO_MEM_OPT and (level_on or memory != 0),
+            lanes=level_on and config.inter_op_parallelism_threads != 1,
             max_fold_bytes=opts.max_folded_constant_in_bytes or _DEFAULT_MAX_FOLD)
 
     def __repr__(self):
