@@ -77,9 +77,9 @@ def limited(threads):
 
 
 def _split_product(x, y):
-    """x @ y as two one-thread products, on this thread and a second one: the rows split when
-    the result is taller than wide, else the columns (the half each thread packs twice is then
-    the smaller operand)."""
+    """x @ y as two one-thread products, in this thread and on the lane thread: the rows split
+    when the result is taller than wide, else the columns (the half each thread packs twice is
+    then the smaller operand)."""
     rows, cols = x.shape[0], y.shape[1]
     out = np.empty((rows, cols), np.result_type(x, y))
     if cols < rows:
@@ -89,26 +89,21 @@ def _split_product(x, y):
         h = cols // 2
         halves = ((x, y[:, :h], out[:, :h]), (x, y[:, h:], out[:, h:]))
     funcs = _blas if _blas is not None else _find_blas()
-    failed = []
 
     def product(a, b, into):
-        with _lanes.use(1), _Limit(1, funcs):
+        with _Limit(1, funcs):
             np.matmul(a, b, out=into)
-
-    def second():
-        try:
-            product(*halves[1])
-        except BaseException as e:  # noqa: BLE001 - raised in the calling thread below
-            failed.append(e)
-    thread = threading.Thread(target=second, name="tensorflux-lane", daemon=True)
-    thread.start()
+    second = _lanes.submit(product, *halves[1])
     try:
-        product(*halves[0])
+        with _lanes.use(1):
+            product(*halves[0])
     finally:
-        thread.join()
-    if failed:
-        raise failed[0]
+        second.wait()
     return out
+
+
+class _Depth(threading.local):
+    depth = 0  # how many gate blocks this thread is in
 
 
 class _Gate:
@@ -119,47 +114,21 @@ class _Gate:
     one its thread already holds runs on the outer block's count (never waits for itself)."""
 
     def __init__(self):
-        self._cond = threading.Condition(threading.Lock())
-        self._local = threading.local()
-        self._threads = 0   # the count the active blocks asked for (0: the BLAS's own)
-        self._active = 0
-        self._saved = []
-
-    def enter(self, threads, funcs):
-        local = self._local
-        depth = getattr(local, "depth", 0)
-        with self._cond:
-            while depth == 0 and self._active and self._threads != threads:
-                self._cond.wait()
-            if not self._active:
-                self._saved = [get() for get, _ in funcs]
-                if threads:
-                    for (_, set_threads), n in zip(funcs, self._saved):
-                        if n > threads:
-                            set_threads(threads)
-                self._threads = threads
-            self._active += 1
-        local.depth = depth + 1
-
-    def exit(self, funcs):
-        self._local.depth -= 1
-        with self._cond:
-            self._active -= 1
-            if not self._active:
-                try:
-                    if self._threads:
-                        for (_, set_threads), n in zip(funcs, self._saved):
-                            if n > self._threads:
-                                set_threads(n)
-                finally:
-                    self._cond.notify_all()
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.local = _Depth()
+        self.threads = 0   # the count the active blocks asked for (0: the BLAS's own)
+        self.active = 0
+        self.waiting = 0
+        self.saved = []
 
 
 _gate = _Gate()
 
 
 class _Limit:
-    """A block of products on at most `threads` BLAS threads (0: the BLAS's own count)."""
+    """A block of products on at most `threads` BLAS threads (0: the BLAS's own count), through
+    the gate (plain lock calls: this runs around every product of a few microseconds)."""
 
     __slots__ = ("threads", "funcs")
 
@@ -167,10 +136,43 @@ class _Limit:
         self.threads, self.funcs = threads, funcs
 
     def __enter__(self):
-        _gate.enter(self.threads, self.funcs)
+        gate, threads = _gate, self.threads
+        depth = gate.local.depth
+        gate.lock.acquire()
+        try:
+            while depth == 0 and gate.active and gate.threads != threads:
+                gate.waiting += 1
+                try:
+                    gate.cond.wait()
+                finally:
+                    gate.waiting -= 1
+            if not gate.active:
+                gate.saved = saved = [get() for get, _ in self.funcs]
+                if threads:
+                    for (_, set_threads), n in zip(self.funcs, saved):
+                        if n > threads:
+                            set_threads(threads)
+                gate.threads = threads
+            gate.active += 1
+        finally:
+            gate.lock.release()
+        gate.local.depth = depth + 1
 
     def __exit__(self, *exc):
-        _gate.exit(self.funcs)
+        gate = _gate
+        gate.local.depth -= 1
+        gate.lock.acquire()
+        try:
+            gate.active -= 1
+            threads = gate.threads
+            if not gate.active and threads:
+                for (_, set_threads), n in zip(self.funcs, gate.saved):
+                    if n > threads:
+                        set_threads(n)
+        finally:
+            if gate.waiting and not gate.active:
+                gate.cond.notify_all()
+            gate.lock.release()
 
 
 _find_lock = threading.Lock()

@@ -108,17 +108,21 @@ def run_split(fn, parts, flops, blas=True):
 
 def _run_laned(fn, parts, flops, blas, lanes):
     """run_split in a laned step: over the lanes this thread holds (at most the session's
-    cap), every part's products on one BLAS thread."""
+    cap), the second on the lane thread; every part's products on one BLAS thread."""
     cap = getattr(_local, "threads", 0)
-    n = min(lanes if flops >= MIN_FLOPS else 1, cap or lanes, len(parts))
+    n = min(lanes if flops >= MIN_FLOPS else 1, cap or lanes, len(parts), 2)
 
     def part(k, mine):
         with _lanes.use(1), (_blas_threads.limited(1) if blas else _NO_LIMIT):
             fn(k, mine)
     if n <= 1:
         part(0, parts)
-    else:
-        _run_threads(part, parts, n)
+        return
+    second = _lanes.submit(part, 1, parts[1::2])
+    try:
+        part(0, parts[0::2])
+    finally:
+        second.wait()
 
 
 def _run_threads(fn, parts, n):

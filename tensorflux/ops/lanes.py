@@ -10,14 +10,19 @@ thread, both threads hold one lane each.
 
 `current()` is 0 outside such a step: kernels then behave as they always do.
 """
+import queue
 import threading
 
-_local = threading.local()
+class _Local(threading.local):
+    lanes = 0  # (a class default: reading it never raises AttributeError, which costs ~1 µs)
+
+
+_local = _Local()
 
 
 def current():
     """The lanes this thread holds: 0 outside a laned step, else 1 or 2."""
-    return getattr(_local, "lanes", 0)
+    return _local.lanes
 
 
 class use:
@@ -29,7 +34,7 @@ class use:
         self.lanes = lanes
 
     def __enter__(self):
-        self.before = getattr(_local, "lanes", 0)
+        self.before = _local.lanes
         _local.lanes = self.lanes
         return self
 
@@ -40,6 +45,73 @@ class use:
 def set_current(lanes):
     """Sets this thread's lanes; returns what they were (for the generated plan code, which
     restores them in a `finally`)."""
-    before = getattr(_local, "lanes", 0)
+    before = _local.lanes
     _local.lanes = lanes
     return before
+
+
+# ---- the second lane: one thread per process, kept ------------------------------------------
+# A thread made per use costs more than its start: OpenBLAS gives each thread that calls it a
+# work buffer of its own, made and faulted in on its first product (measured: a [400, 200] x
+# [200, 10000] product split over a new thread took 12.2 ms, over a kept one 11.1 ms; two
+# threads of OpenBLAS's own, 10.4 ms). So the second lane is one daemon thread, started on first
+# use and kept (made anew after a fork), running what it is given in order. What runs there
+# holds one lane, so it never gives the lane work of its own to wait for.
+_helper_lock = threading.Lock()
+_helper = None  # (thread, queue)
+
+
+class Task:
+    """A call running on the lane thread; wait() gives its result or raises its exception."""
+
+    __slots__ = ("fn", "args", "result", "error", "_done")
+
+    def __init__(self, fn, args):
+        self.fn, self.args, self.result, self.error = fn, args, None, None
+        self._done = threading.Event()
+
+    def run(self):
+        try:
+            self.result = self.fn(*self.args)
+        except BaseException as e:  # noqa: BLE001 - raised by wait() in the submitting thread
+            self.error = e
+        finally:
+            self.fn = self.args = None
+            self._done.set()
+
+    def wait(self):
+        self._done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def done(self):
+        return self._done.is_set()
+
+
+def submit(fn, *args):
+    """Runs fn(*args) on the lane thread, after what was submitted before; returns its Task."""
+    task = Task(fn, args)
+    _lane_queue().put(task)
+    return task
+
+
+def _lane_queue():
+    global _helper
+    helper = _helper
+    if helper is None or not helper[0].is_alive():
+        with _helper_lock:
+            helper = _helper
+            if helper is None or not helper[0].is_alive():
+                tasks = queue.SimpleQueue()
+                thread = threading.Thread(target=_serve, args=(tasks,), daemon=True,
+                                          name="tensorflux-lane")
+                thread.start()
+                _helper = helper = (thread, tasks)
+    return helper[1]
+
+
+def _serve(tasks):
+    _local.lanes = 1
+    while True:
+        tasks.get().run()

@@ -14,16 +14,15 @@ through) internal_error.
 Plans of more than MAX_STEPS steps keep the loop (compiling a function takes about 20 µs per
 step; the loop's overhead is small next to steps that big graphs usually have).
 
-A laned plan (runtime/optimizer/lanes.py) launches some steps on a second thread: the code
-starts the kernel at the step's place (`h7 = L.launch(7, f7, c7, (v3, v5))`) and takes its
-result just before the first step that reads it (or before fetching). The run holds two lanes
+A laned plan (runtime/optimizer/lanes.py) launches some steps on the lane thread
+(ops/lanes.py): the code hands the kernel over at the step's place (`h7 = L.launch(7, f7, c7,
+(v3, v5))`) and takes its result just before the first step that reads it (or before
+fetching). The run holds two lanes
 (ops/lanes.py), one while a launched step is pending. A failure is reported as the sequential
 order would have reported it: a launched step's own error names its op when it is joined, and
-when a later step fails while it is pending, it is joined first and its error wins. Every
-launched thread is joined before the run returns or raises.
+when a later step fails while it is pending, it is waited for and its error wins. Every
+launched step has finished before the run returns or raises.
 """
-import threading
-
 from tensorflux.ops import lanes
 from tensorflux.runtime.kernel_binding import internal_error, op_error
 
@@ -108,29 +107,30 @@ class LanedRun:
         self.pending = []
 
     def launch(self, k, fn, ctx, args):
-        launched = _Launched(k, fn, ctx, args)
+        launched = _Launched(k, args, lanes.submit(fn, ctx, *args))
         self.pending.append(launched)
         lanes.set_current(1)
         return launched
 
     def join(self, launched):
         """The launched step's outputs, or its kernel's exception raised."""
-        launched.thread.join()
-        self.pending.remove(launched)
-        if not self.pending:
-            lanes.set_current(2)
-        if launched.error is not None:
-            raise launched.error
-        result, launched.result = launched.result, None
+        try:
+            result = launched.task.wait()
+        finally:
+            self.pending.remove(launched)
+            if not self.pending:
+                lanes.set_current(2)
+        launched.args = None  # (kept on failure: the error describes them)
         return result
 
     def settle(self):
-        """Joins every pending step; the first failed one (by step index), else None."""
+        """Waits for every pending step; the first failed one (by step index), else None."""
         failed = None
         for launched in sorted(self.pending, key=lambda p: p.k):
-            launched.thread.join()
-            if failed is None and launched.error is not None:
-                failed = launched
+            try:
+                launched.task.wait()
+            except BaseException:  # noqa: BLE001 - reported by the caller
+                failed = failed or launched
         self.pending = []
         return failed
 
@@ -140,22 +140,16 @@ class LanedRun:
 
 
 class _Launched:
-    """A step's kernel running on a thread of its own, holding one lane."""
+    """A step's kernel running on the lane thread (ops/lanes.py)."""
 
-    __slots__ = ("k", "args", "thread", "result", "error")
+    __slots__ = ("k", "args", "task")
 
-    def __init__(self, k, fn, ctx, args):
-        self.k, self.args, self.result, self.error = k, args, None, None
-        self.thread = threading.Thread(target=self._run, args=(fn, ctx), daemon=True,
-                                       name="tensorflux-lane")
-        self.thread.start()
+    def __init__(self, k, args, task):
+        self.k, self.args, self.task = k, args, task
 
-    def _run(self, fn, ctx):
-        try:
-            with lanes.use(1):
-                self.result = fn(ctx, *self.args)
-        except BaseException as e:  # noqa: BLE001 - raised where the plan joins the step
-            self.error = e
+    @property
+    def error(self):
+        return self.task.error
 
 
 def _failure(steps):

@@ -1,6 +1,6 @@
-"""Lanes: a big matrix product runs on a second thread while the plan goes on with the steps
-that do not need it (inter-op parallelism, as TensorFlow's executor runs independent ops on
-its inter-op threads).
+"""Lanes: a big matrix product runs on the lane thread (ops/lanes.py) while the plan goes on
+with the steps that do not need it (inter-op parallelism, as TensorFlow's executor runs
+independent ops on its inter-op threads).
 
 The inline plan runs its steps one after another in the calling thread. A product's kernel
 spends nearly all its time in the BLAS, which releases the GIL, so a second thread computing it
@@ -10,7 +10,7 @@ clipping at the very end: the whole LSTM backward pass (~700 steps) can run besi
 
 A MatMul node runs asynchronously ("launched") when
   * both operands have fully known static shapes and it does at least SPLIT_MACS multiply-adds
-    (a few ms: starting a thread costs ~50 µs);
+    (a few ms: handing it over costs tens of µs);
   * the steps between it and its first reader (the window) write no state: no assignment,
     apply or dequeue may run before a product that the sequential order ran first, or change
     an operand it is still reading. (No step writes into a MatMul's operand otherwise: buffer
@@ -24,12 +24,14 @@ A MatMul node runs asynchronously ("launched") when
   * no other launch is pending: windows never overlap, so at most two threads run. The
     launches with the biggest estimated gain are taken first.
 A laned plan (one with a launch) runs with two lanes (ops/lanes.py): its products on one BLAS
-thread each, big ones split over the lanes, so OpenBLAS's workers never spin beside them.
+thread each, big ones split over the lanes, so OpenBLAS's workers never spin beside them
+(measured on ptb_small: with OpenBLAS's own two threads for the big products outside the
+window, the step took 1.36x as long as split over the lanes).
 
-The plan's generated code launches the product at its place in the order and joins it before its
-first reader (runtime/plan_codegen.py); a failure in either is reported as the sequential order
-would have reported it. Turned off with ConfigProto.inter_op_parallelism_threads = 1, opt_level
-L0, or on a machine with one CPU.
+The plan's generated code launches the product at its place in the order and joins it before
+its first reader (runtime/plan_codegen.py); a failure in either is reported as the sequential
+order would have reported it. Turned off with ConfigProto.inter_op_parallelism_threads = 1,
+opt_level L0, or on a machine with one CPU.
 """
 from tensorflux.ops import blas_threads
 

@@ -151,24 +151,26 @@ def _window_step(plan):
                 if plan.steps[k][1].op.name.startswith("small_"))
 
 
-def _fails(message, delay=0.0):
+def _fails(message, delay=0.0, finished=None):
     def kernel(ctx, *args):
         time.sleep(delay)
+        if finished is not None:
+            finished.append(message)
         raise ValueError(message)
     return kernel
 
 
-def _lane_threads():
-    return [t for t in threading.enumerate() if t.name == "tensorflux-lane"]
+def _lane_is_idle():
+    return lanes.submit(lambda: None).wait() is None  # nothing left queued before it
 
 
 @pytest.mark.parametrize("case", ["launched", "window", "both"])
 def test_a_failure_is_reported_as_in_order(case):
     plan, feeds = _laned_plan()
     launched, window = plan.launches[0], _window_step(plan)
-    replace = {}
+    replace, finished = {}, []
     if case in ("launched", "both"):
-        replace[launched] = _fails("launched failed", delay=0.2)  # still running when...
+        replace[launched] = _fails("launched failed", 0.2, finished)  # still running when...
     if case in ("window", "both"):
         replace[window] = _fails("window failed")  # ...this one fails
     run = _regenerate(plan, replace)
@@ -177,7 +179,8 @@ def test_a_failure_is_reported_as_in_order(case):
     want = "big_product" if case != "window" else plan.steps[window][1].op.name
     assert f"'{want}'" in str(failure.value)
     assert ("launched failed" if case != "window" else "window failed") in str(failure.value)
-    assert _lane_threads() == [] and lanes.current() == 0
+    assert finished == ([] if case == "window" else ["launched failed"])  # waited for
+    assert _lane_is_idle() and lanes.current() == 0
 
 
 def test_the_loop_and_the_trace_compute_what_the_launch_computes():
