@@ -192,3 +192,26 @@ def test_the_loop_and_the_trace_compute_what_the_launch_computes():
         traced = sess.run(total, feed, options=tf.RunOptions(
             trace_level=tf.RunOptions.FULL_TRACE), run_metadata=tf.RunMetadata())
     assert got == looped[0] == traced
+
+
+def test_laned_steps_of_several_threads_share_the_lane():
+    """Two threads running the laned step at once (one lane thread serves both launches and
+    splits, in order) get the values one thread gets."""
+    total, feed, _ = _graph()
+    with tf.Session(config=config()) as sess:
+        want = sess.run(total, feed)
+        assert len(plan_of(sess).launches) == 1
+        got, failures = [], []
+
+        def steps():
+            try:
+                for _ in range(5):
+                    got.append(sess.run(total, feed))
+            except Exception as e:  # noqa: BLE001 - reported below
+                failures.append(e)
+        threads = [threading.Thread(target=steps) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert not failures and got == [want] * 10
