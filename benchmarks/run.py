@@ -1,7 +1,7 @@
 """Step-time and peak-memory benchmarks: tensorflux next to TensorFlow (tf.compat.v1 graph mode),
 PyTorch and NumPy.
 
-    python benchmarks/run.py [--min_time 1.0] [--rounds 3] [--workloads mlp,word2vec,...]
+    python benchmarks/run.py [--min_time 1.0] [--rounds 6] [--workloads mlp,word2vec,...]
                              [--peer_python /path/to/python] [--results benchmarks/RESULTS.md]
 
 Every (framework, workload) pair runs in a fresh subprocess: it builds the workload and times
@@ -189,7 +189,7 @@ def _measure(workload, frameworks, min_time, rounds, python_for):
     return results, notes
 
 
-def run(workloads, frameworks, min_time, peer_python=None, rounds=3):
+def run(workloads, frameworks, min_time, peer_python=None, rounds=6):
     """Times each workload on each framework; returns ({workload: {framework: result}}, notes)."""
     table, notes, versions = {}, [], {}
 
@@ -241,7 +241,7 @@ def main(argv=None):
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="cpu: report each process's CPU time per step (steadier on a "
                              "shared machine; meaningful with --threads 1)")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=6,
                         help="the frameworks take turns timing a workload this many times "
                              "(min_time is shared out among the rounds)")
     parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "WORKLOAD"),

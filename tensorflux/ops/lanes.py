@@ -15,6 +15,7 @@ import threading
 
 class _Local(threading.local):
     lanes = 0  # (a class default: reading it never raises AttributeError, which costs ~1 µs)
+    task = None  # on the lane thread, the Task it runs
 
 
 _local = _Local()
@@ -62,24 +63,32 @@ _helper = None  # (thread, queue)
 
 
 class Task:
-    """A call running on the lane thread; wait() gives its result or raises its exception."""
+    """A call running on the lane thread; wait() gives its result or raises its exception.
 
-    __slots__ = ("fn", "args", "result", "error", "_done")
+    `assist`: set by the call while it runs (a product in blocks, ops/blas_threads.py), work
+    the thread waiting for it can share; wait() does it before waiting."""
+
+    __slots__ = ("fn", "args", "result", "error", "assist", "_done")
 
     def __init__(self, fn, args):
         self.fn, self.args, self.result, self.error = fn, args, None, None
+        self.assist = None
         self._done = threading.Event()
 
     def run(self):
+        _local.task = self
         try:
             self.result = self.fn(*self.args)
         except BaseException as e:  # noqa: BLE001 - raised by wait() in the submitting thread
             self.error = e
         finally:
-            self.fn = self.args = None
+            self.fn = self.args = self.assist = _local.task = None
             self._done.set()
 
     def wait(self):
+        assist = self.assist
+        if assist is not None and not self._done.is_set():
+            assist()
         self._done.wait()
         if self.error is not None:
             raise self.error
@@ -87,6 +96,11 @@ class Task:
 
     def done(self):
         return self._done.is_set()
+
+
+def running_task():
+    """The Task this thread (the lane thread) is running, else None."""
+    return _local.task
 
 
 def submit(fn, *args):

@@ -102,29 +102,48 @@ def test_the_real_blas_is_restored():
 
 
 @pytest.mark.parametrize("shape", [(600, 300, 200), (200, 300, 600)])  # rows, then columns
-def test_a_laned_step_splits_a_big_product_over_its_lanes(shape):
+def test_a_laned_step_computes_a_big_product_in_blocks_both_lanes_take(monkeypatch, shape):
+    """The same blocks, so the same bits, whether both lanes take them, one thread computes
+    them all (one lane held; intra_op_parallelism_threads=1), or the thread waiting for a
+    launched step helps."""
     from tensorflux.ops import lanes
     m, k, n = shape
     rng = np.random.default_rng(2)
     a = rng.standard_normal((m, k)).astype(np.float32)
     b = np.asfortranarray(rng.standard_normal((k, n)).astype(np.float32))
     assert m * k * n >= blas_threads.SPLIT_MACS
-    seen = []
-    real = blas_threads._split_product
+    handed = []
+    real_submit = lanes.submit
+    monkeypatch.setattr(lanes, "submit", lambda fn, *args: handed.append(fn) or real_submit(
+        fn, *args))
     with lanes.use(2):
-        got = blas_threads.matmul(a, b)
-        again = blas_threads.matmul(a, b)
-        blas_threads._split_product = lambda x, y: seen.append(1) or real(x, y)
-        try:
-            blas_threads.matmul(a, b, threads=1)  # intra_op_parallelism_threads=1: no split
-            with lanes.use(1):
-                blas_threads.matmul(a, b)  # one lane held: no split
-            blas_threads.matmul(a, b)
-        finally:
-            blas_threads._split_product = real
+        both = blas_threads.matmul(a, b)
+        assert len(handed) == 1
+        alone = blas_threads.matmul(a, b, threads=1)
+        with lanes.use(1):
+            one_lane = blas_threads.matmul(a, b)
+    assert len(handed) == 1
+    launched = real_submit(lambda: blas_threads.matmul(a, b))  # on the lane thread, with
+    time.sleep(0.001)                                          # the waiting thread helping
+    helped = launched.wait()
+    np.testing.assert_allclose(both, a @ b, rtol=1e-4, atol=1e-3)
+    for other in (alone, one_lane, helped):
+        np.testing.assert_array_equal(both, other)
+    assert lanes.current() == 0
+
+
+def test_blocks_cover_the_product_once_whoever_takes_them():
+    from tensorflux.ops import lanes
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((64, 1024)).astype(np.float32)
+    b = rng.standard_normal((1024, 4096)).astype(np.float32)
+    product = blas_threads._Chunked(a, b)
+    assert [blk[2].shape[1] for blk in product.blocks] == [2048] * blas_threads.BLOCKS
+    takers = [lanes.submit(product.work) for _ in range(3)]
+    got = product.result()
+    for t in takers:
+        t.wait()
     np.testing.assert_allclose(got, a @ b, rtol=1e-4, atol=1e-3)
-    np.testing.assert_array_equal(got, again)  # the same split, the same bits
-    assert seen == [1]
 
 
 def test_blocks_of_one_count_run_together_and_others_wait(monkeypatch):
