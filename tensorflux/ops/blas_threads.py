@@ -25,8 +25,8 @@ before and restored after each limited product, keeping whatever limit the user 
 Products of the same thread count run at once (threads of one session, or of several); one
 that needs another count waits until they are done, so no product ever runs on a count that
 another thread set for itself. Inside a laned step (ops/lanes.py) every product runs on one
-BLAS thread, and a big one is split over the step's two lanes by rows or columns: two
-one-thread halves, the same split for the same shapes every time.
+BLAS thread, and a big one in two blocks of rows or columns that either of the step's lanes
+takes: the same blocks for the same shapes, so the same bits, whichever thread computes them.
 """
 import contextlib
 import itertools

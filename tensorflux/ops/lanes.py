@@ -13,6 +13,7 @@ thread, both threads hold one lane each.
 import queue
 import threading
 
+
 class _Local(threading.local):
     lanes = 0  # (a class default: reading it never raises AttributeError, which costs ~1 µs)
     task = None  # on the lane thread, the Task it runs
