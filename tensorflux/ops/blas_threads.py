@@ -30,6 +30,7 @@ takes: the same blocks for the same shapes, so the same bits, whichever thread c
 """
 import contextlib
 import itertools
+import os
 import threading
 
 import numpy as np
@@ -168,6 +169,16 @@ class _Gate:
 
 
 _gate = _Gate()
+
+
+def _new_gate():
+    """In a forked child: a gate of its own (the parent's lock may have been held by a thread
+    the child does not have, and its counts describe the parent's threads)."""
+    global _gate
+    _gate = _Gate()
+
+
+os.register_at_fork(after_in_child=_new_gate)
 
 
 class _Limit:

@@ -10,6 +10,7 @@ thread, both threads hold one lane each.
 
 `current()` is 0 outside such a step: kernels then behave as they always do.
 """
+import os
 import queue
 import threading
 
@@ -130,3 +131,13 @@ def _serve(tasks):
     _local.lanes = 1
     while True:
         tasks.get().run()
+
+
+def _forget_the_lane():
+    """In a forked child: the parent's lane thread is not there, and its lock may have been
+    held by a thread that is not there either."""
+    global _helper, _helper_lock
+    _helper, _helper_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_the_lane)

@@ -172,3 +172,24 @@ def test_blocks_of_one_count_run_together_and_others_wait(monkeypatch):
         t.join(20)
     assert seen == {"a": 1, "b": 1, "two": 2}
     assert fake.threads == 4 and fake.calls == [1, 4, 2, 4]
+
+
+def test_a_forked_child_gets_its_own_lane_thread_and_gate():
+    import os
+    from tensorflux.ops import lanes
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((300, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 400)).astype(np.float32)
+    with lanes.use(2):
+        want = blas_threads.matmul(a, b)  # the lane thread is running now
+    pid = os.fork()
+    if pid == 0:  # the child: no lane thread of the parent's, and a gate of its own
+        code = 1
+        try:
+            with lanes.use(2):
+                got = blas_threads.matmul(a, b)
+            code = 0 if np.array_equal(got, want) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
