@@ -85,6 +85,8 @@ def train(args, target, job_name, task_index, num_workers, num_ps):
     log, evals = [], []
     start = time.time()
     local_steps = 0
+    if args.log_every:  # the model is built: what remains is waiting for the chief's init
+        print(f"worker {task_index}: starting", flush=True)
     with tf.train.MonitoredTrainingSession(
             master=target, is_chief=is_chief, checkpoint_dir=args.checkpoint_dir or None,
             hooks=hooks, chief_only_hooks=[final], config=config,

@@ -27,10 +27,17 @@ def _wait_for(predicate, timeout, what, cluster=None):
 
 
 def test_async_worker_killed_mid_training_the_others_finish(cluster_of, tmp_path):
-    steps = 150
+    steps = 300
     cluster = cluster_of(1, 3, "--train_steps", str(steps), "--log_every", "5",
                          "--stall_task", "2", "--stall_secs", "0.05")
-    cluster.start_all()
+    # The worker to kill goes first, and the others once it is ready: on a slow machine,
+    # started together, the others could finish before it got to train (it then just exits).
+    cluster.start("ps", 0)
+    cluster.start("worker", 2)
+    _wait_for(lambda: "worker 2: starting" in cluster.output("worker2"), 120,
+              "worker 2 to build its model", cluster)
+    cluster.start("worker", 0)
+    cluster.start("worker", 1)
     _wait_for(lambda: "local step 5," in cluster.output("worker2"), 120, "worker 2 to train",
               cluster)
     cluster.kill("worker2")
