@@ -62,6 +62,11 @@ def cpus():
         return os.cpu_count() or 1
 
 
+def budget():
+    """The threads kernels may split over: max_threads, else the CPUs."""
+    return cpus() if max_threads is None else max_threads
+
+
 def blas_threads():
     """The thread count of the BLAS behind NumPy (threadpoolctl when installed, else the
     environment variables OpenBLAS and OpenMP read, else one per CPU)."""
@@ -84,7 +89,7 @@ def workers(flops, blas=True):
     during which BLAS's threads are idle)."""
     if flops < MIN_FLOPS:
         return 1
-    n = getattr(_local, "threads", 0) or (cpus() if max_threads is None else max_threads)
+    n = getattr(_local, "threads", 0) or budget()
     return max(1, n // max(1, blas_threads() if blas else 1))
 
 

@@ -15,6 +15,9 @@ import queue
 import threading
 
 
+STEP_LANES = 2  # the lanes a laned step's calling thread holds (one is the lane thread)
+
+
 class _Local(threading.local):
     lanes = 0  # (a class default: reading it never raises AttributeError, which costs ~1 µs)
     task = None  # on the lane thread, the Task it runs
@@ -96,8 +99,6 @@ class Task:
             raise self.error
         return self.result
 
-    def done(self):
-        return self._done.is_set()
 
 
 def running_task():

@@ -190,7 +190,7 @@ class Plan:
 
     def _lanes(self):
         """The lanes a laned plan's steps run with when run in order (plan_codegen.py)."""
-        return lanes.use(2) if self.launches else contextlib.nullcontext()
+        return lanes.use(lanes.STEP_LANES) if self.launches else contextlib.nullcontext()
 
     def _run_loop(self, feed_values):
         vals = self.template.copy()

@@ -17,11 +17,10 @@ step; the loop's overhead is small next to steps that big graphs usually have).
 A laned plan (runtime/optimizer/lanes.py) launches some steps on the lane thread
 (ops/lanes.py): the code hands the kernel over at the step's place (`h7 = L.launch(7, f7, c7,
 (v3, v5))`) and takes its result just before the first step that reads it (or before
-fetching). The run holds two lanes
-(ops/lanes.py), one while a launched step is pending. A failure is reported as the sequential
-order would have reported it: a launched step's own error names its op when it is joined, and
-when a later step fails while it is pending, it is waited for and its error wins. Every
-launched step has finished before the run returns or raises.
+fetching). The run holds two lanes, one while a launched step is pending. A failure is
+reported as the sequential order would have reported it: a launched step's own error names its
+op when it is joined, and when a later step fails while it is pending, it is waited for and its
+error wins. Every launched step has finished before the run returns or raises.
 """
 from tensorflux.ops import lanes
 from tensorflux.runtime.kernel_binding import internal_error, op_error
@@ -36,7 +35,7 @@ def generate(steps, template, feed_slots, fetch_slots, fetch_deref, launches=())
         return None
     env = {"_fail": _failure(steps), "_Run": LanedRun}
     used = {i for step in steps for i in step[2]} | set(fetch_slots)
-    joins = _joins(steps, launches, fetch_slots)
+    joins = _joins(steps, launches)
     lines = ["def run(F):", "    k = -1"] + (["    L = _Run()"] if launches else []) + ["    try:"]
     feed_at = {slot: n for n, slot in enumerate(feed_slots)}
     for slot in sorted(used):
@@ -84,7 +83,7 @@ def _outputs(k, step, call):
     return lines
 
 
-def _joins(steps, launches, fetch_slots):
+def _joins(steps, launches):
     """{step index: launched steps to join just before it} (len(steps): before fetching)."""
     joins = {}
     for k in launches:
@@ -103,7 +102,7 @@ class LanedRun:
     __slots__ = ("before", "pending")
 
     def __init__(self):
-        self.before = lanes.set_current(2)
+        self.before = lanes.set_current(lanes.STEP_LANES)
         self.pending = []
 
     def launch(self, k, fn, ctx, args):
@@ -119,7 +118,7 @@ class LanedRun:
         finally:
             self.pending.remove(launched)
             if not self.pending:
-                lanes.set_current(2)
+                lanes.set_current(lanes.STEP_LANES)
         launched.args = None  # (kept on failure: the error describes them)
         return result
 

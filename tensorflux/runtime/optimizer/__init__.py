@@ -27,6 +27,7 @@ Each pass has its switch in ConfigProto.graph_options (options.py). A plan's `op
 counts what each pass did (for tests and curiosity).
 """
 from tensorflux.ops import intra_op
+from tensorflux.ops import lanes as lanes_lib
 from tensorflux.runtime.optimizer import arithmetic
 from tensorflux.runtime.optimizer import batched_sums
 from tensorflux.runtime.optimizer import constant_folding
@@ -51,8 +52,7 @@ __all__ = ["Settings", "fold_constants", "lane_width", "rewrite"]
 def lane_width():
     """The lanes a laned step gets: two, unless this process may use one CPU only (or the
     intra-op splitting is turned off, intra_op.max_threads = 1)."""
-    cpus = intra_op.max_threads or intra_op.cpus()
-    return min(2, cpus)
+    return min(lanes_lib.STEP_LANES, intra_op.budget())
 
 
 def fold_constants(order, feeds, fetches, targets, settings, make_context):

@@ -46,7 +46,7 @@ def run(graph, width):
     if width < 2:
         return 0
     nodes = graph.nodes
-    writes = [graph.writes(node) for node in nodes]
+    writes_between = graph.writes_between()
     first_reader = _first_readers(nodes)
     costs = [_costs(node) for node in nodes]  # (in order, on one lane)
     candidates = []
@@ -55,7 +55,7 @@ def run(graph, width):
         if macs is None or macs < blas_threads.SPLIT_MACS:
             continue
         end = min(first_reader.get(t, len(nodes)) for t in node.outputs)
-        if any(writes[k + 1:end]):
+        if writes_between(k, end):
             continue
         alone = macs / ONE_CORE_MACS
         split, one = (sum(c[i] for c in costs[k + 1:end]) for i in (0, 1))
